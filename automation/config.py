@@ -1,0 +1,416 @@
+"""The TOML config → frozen, validated settings (DESIGN.md §3).
+
+Every key has a default here except the required ones; an unknown key or a bad
+value is a ConfigError that names the file, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+
+from automation.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/rygrad.toml")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DAY_ABBREVIATIONS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class InitiativeSettings:
+    name: str
+    secretariat_name: str
+    secretariat_email: str
+    language: str = "da"
+    timezone: str = "Europe/Copenhagen"
+    country: str = "DK"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def secretariat(self) -> str:
+        return f"{self.secretariat_name} <{self.secretariat_email}>"
+
+
+@dataclass(frozen=True)
+class SheetSettings:
+    backend: str = "xlsx"
+    path: Path | None = None
+    spreadsheet: str = ""
+    credentials: Path | None = None
+    api_base: str = ""
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    date_order: str = "dmy"
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    transport: str = "outbox"
+    outbox_dir: Path = Path("outbox")
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    password_env: str = ""
+    password_file: Path | None = None
+    ca_file: Path | None = None
+    timeout: float = 30.0
+    helo: str = ""
+    max_per_cycle: int = 100
+    per_minute: int = 60
+
+
+@dataclass(frozen=True)
+class Rules:
+    invite_days_before: int = 21
+    agenda_days_before: int = 5
+    followup_days_after: int = 1
+    followup_max_days: int = 30
+    remind_days_before_due: int = 3
+    overdue_repeat_days: int = 7
+    escalate_after_days: int = 14
+    indicator_remind_days_before: int = 7
+    stale_after_days: int = 30
+    on_track_tolerance: float = 0.10
+    default_meeting_minutes: int = 120
+    done_statuses: tuple[str, ...] = (
+        "Færdig", "Afsluttet", "Lukket", "Done", "Completed", "Closed",
+    )
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    every_minutes: int = 15
+    send_window: tuple[time, time] = (time(7, 30), time(17, 0))
+    send_days: frozenset[int] = frozenset(range(5))  # Monday = 0
+    skip_holidays: bool = True
+    digest_weekday: int = 0
+    digest_time: time = time(8, 0)
+
+
+@dataclass(frozen=True)
+class Settings:
+    file: Path
+    initiative: InitiativeSettings
+    sheet: SheetSettings
+    mail: MailSettings
+    rules: Rules = Rules()
+    schedule: ScheduleSettings = ScheduleSettings()
+    state_dir: Path = Path("state")
+    templates_dir: Path | None = None
+
+
+def config_path(explicit: str | None) -> Path:
+    """--config, else RYGRAD_CONFIG, else config/rygrad.toml."""
+    return Path(explicit or os.environ.get("RYGRAD_CONFIG") or DEFAULT_CONFIG)
+
+
+def load(path: Path) -> Settings:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: config file not found; create one with `rygrad init` "
+            "or pass --config PATH"
+        ) from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the config file ({err.strerror})") from err
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from err
+    return parse(data, path)
+
+
+def parse(data: dict[str, Any], path: Path) -> Settings:
+    reader = _Reader(path)
+    base = path.parent
+    sections = {"initiative", "sheet", "mail", "rules", "schedule", "state", "templates"}
+    for name in data:
+        if name not in sections:
+            reader.fail(name, f"unknown section; allowed: {', '.join(sorted(sections))}")
+    initiative = _initiative(reader, data.get("initiative"))
+    sheet = _sheet(reader, data.get("sheet", {}), base)
+    mail = _mail(reader, data.get("mail", {}), base)
+    rules = _rules(reader, data.get("rules", {}))
+    schedule = _schedule(reader, data.get("schedule", {}))
+    state = reader.section("state", data.get("state", {}), {"dir"})
+    templates = reader.section("templates", data.get("templates", {}), {"dir"})
+    templates_dir = reader.string(templates, "templates.dir", "")
+    return Settings(
+        file=path,
+        initiative=initiative,
+        sheet=sheet,
+        mail=mail,
+        rules=rules,
+        schedule=schedule,
+        state_dir=base / reader.string(state, "state.dir", "state"),
+        templates_dir=base / templates_dir if templates_dir else None,
+    )
+
+
+class _Reader:
+    """Typed access to TOML values; every failure names the file and key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, message: str) -> None:
+        raise ConfigError(f"{self.path}: [{key}] {message}" if "." not in key
+                          else f"{self.path}: {key}: {message}")
+
+    def section(self, name: str, value: Any, allowed: set[str]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(name, "must be a table, e.g. [" + name + "]")
+        for key in value:
+            if key not in allowed:
+                hint = _closest(key, allowed)
+                self.fail(f"{name}.{key}", "unknown key" + (f"; did you mean {hint}?" if hint
+                          else f"; allowed: {', '.join(sorted(allowed))}"))
+        return dict(value)
+
+    def string(self, section: dict[str, Any], key: str, default: str | None = None) -> str:
+        name = key.rsplit(".", 1)[1]
+        if name not in section:
+            if default is None:
+                self.fail(key, "is required")
+            return default or ""
+        value = section[name]
+        if not isinstance(value, str):
+            self.fail(key, f"must be text in quotes, not {value!r}")
+        return str(value)
+
+    def choice(self, section: dict[str, Any], key: str, default: str, allowed: tuple[str, ...]
+               ) -> str:
+        value = self.string(section, key, default)
+        if value not in allowed:
+            self.fail(key, f"{value!r} is not allowed; use one of: {', '.join(allowed)}")
+        return value
+
+    def integer(self, section: dict[str, Any], key: str, default: int, minimum: int = 0) -> int:
+        value = section.get(key.rsplit(".", 1)[1], default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(key, f"must be a whole number, not {value!r}")
+        if value < minimum:
+            self.fail(key, f"must be at least {minimum}, not {value}")
+        return int(value)
+
+    def number(self, section: dict[str, Any], key: str, default: float) -> float:
+        value = section.get(key.rsplit(".", 1)[1], default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            self.fail(key, f"must be a number ≥ 0, not {value!r}")
+        return float(value)
+
+    def boolean(self, section: dict[str, Any], key: str, default: bool) -> bool:
+        value = section.get(key.rsplit(".", 1)[1], default)
+        if not isinstance(value, bool):
+            self.fail(key, f"must be true or false, not {value!r}")
+        return bool(value)
+
+    def clock(self, section: dict[str, Any], key: str, default: str) -> time:
+        value = self.string(section, key, default)
+        match = re.fullmatch(r"(\d{1,2})[:.](\d{2})", value.strip())
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            self.fail(key, f"{value!r} is not a time; write it as HH:MM, e.g. \"08:00\"")
+        assert match
+        return time(int(match[1]), int(match[2]))
+
+
+def _closest(word: str, candidates: set[str]) -> str:
+    import difflib
+
+    found = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    return found[0] if found else ""
+
+
+def _initiative(reader: _Reader, value: Any) -> InitiativeSettings:
+    if value is None:
+        reader.fail("initiative", "section is required (name and secretariat)")
+    section = reader.section(
+        "initiative", value, {"name", "language", "timezone", "country", "secretariat"}
+    )
+    name = reader.string(section, "initiative.name")
+    language = reader.choice(section, "initiative.language", "da", ("da", "en"))
+    timezone = reader.string(section, "initiative.timezone", "Europe/Copenhagen")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        reader.fail("initiative.timezone",
+                    f"{timezone!r} is not a known time zone; use e.g. \"Europe/Copenhagen\"")
+    country = reader.string(section, "initiative.country", "DK")
+    import holidays
+
+    if country.upper() not in holidays.list_supported_countries():
+        reader.fail("initiative.country",
+                    f"{country!r} is not a country code the holiday calendar knows; "
+                    "use e.g. \"DK\"")
+    secretariat = reader.string(section, "initiative.secretariat")
+    match = re.fullmatch(r"\s*(?:(.*?)\s*<([^<>]+)>|([^<>\s]+))\s*", secretariat)
+    address = (match[2] or match[3]) if match else ""
+    display = (match[1] or "").strip().strip('"') if match else ""
+    try:
+        address = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as err:
+        reader.fail("initiative.secretariat",
+                    f"{secretariat!r} is not an e-mail address ({err}); "
+                    "write it as \"Name <address@example.dk>\"")
+    if re.search(r"[\r\n\u2028\u2029]", display):
+        reader.fail("initiative.secretariat", "must be on one line")
+    return InitiativeSettings(
+        name=name,
+        secretariat_name=display or name,
+        secretariat_email=address,
+        language=language,
+        timezone=timezone,
+        country=country.upper(),
+    )
+
+
+def _sheet(reader: _Reader, value: Any, base: Path) -> SheetSettings:
+    section = reader.section(
+        "sheet", value,
+        {"backend", "path", "spreadsheet", "credentials", "api_base", "aliases", "date_order"},
+    )
+    backend = reader.choice(section, "sheet.backend", "xlsx", ("xlsx", "google"))
+    path = reader.string(section, "sheet.path", "")
+    spreadsheet = reader.string(section, "sheet.spreadsheet", "")
+    if backend == "xlsx" and not path:
+        reader.fail("sheet.path", "is required when backend = \"xlsx\" (the workbook's path)")
+    if backend == "google" and not spreadsheet:
+        reader.fail("sheet.spreadsheet",
+                    "is required when backend = \"google\" (the sheet's id or URL)")
+    credentials = reader.string(section, "sheet.credentials", "")
+    aliases_raw = section.get("aliases", {})
+    if not isinstance(aliases_raw, dict):
+        reader.fail("sheet.aliases", "must be a table of header = [\"alias\", …]")
+    aliases: dict[str, tuple[str, ...]] = {}
+    for header, names in aliases_raw.items():
+        if isinstance(names, str):
+            names = [names]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            reader.fail(f"sheet.aliases.{header}", "must be a list of header names in quotes")
+        aliases[header] = tuple(names)
+    return SheetSettings(
+        backend=backend,
+        path=base / path if path else None,
+        spreadsheet=spreadsheet,
+        credentials=base / credentials if credentials else None,
+        api_base=reader.string(section, "sheet.api_base", ""),
+        aliases=aliases,
+        date_order=reader.choice(section, "sheet.date_order", "dmy", ("dmy", "mdy", "ymd")),
+    )
+
+
+def _mail(reader: _Reader, value: Any, base: Path) -> MailSettings:
+    names = {f.name for f in fields(MailSettings)}
+    section = reader.section("mail", value, names)
+    optional_path = {
+        key: (base / text if (text := reader.string(section, f"mail.{key}", "")) else None)
+        for key in ("password_file", "ca_file")
+    }
+    transport = reader.choice(section, "mail.transport", "outbox", ("outbox", "smtp"))
+    host = reader.string(section, "mail.host", "")
+    if transport == "smtp" and not host:
+        reader.fail("mail.host", "is required when transport = \"smtp\"")
+    return MailSettings(
+        transport=transport,
+        outbox_dir=base / reader.string(section, "mail.outbox_dir", "outbox"),
+        host=host,
+        port=reader.integer(section, "mail.port", 587, minimum=1),
+        security=reader.choice(section, "mail.security", "starttls", ("starttls", "ssl", "none")),
+        username=reader.string(section, "mail.username", ""),
+        password_env=reader.string(section, "mail.password_env", ""),
+        password_file=optional_path["password_file"],
+        ca_file=optional_path["ca_file"],
+        timeout=reader.number(section, "mail.timeout", 30.0),
+        helo=reader.string(section, "mail.helo", ""),
+        max_per_cycle=reader.integer(section, "mail.max_per_cycle", 100, minimum=1),
+        per_minute=reader.integer(section, "mail.per_minute", 60, minimum=1),
+    )
+
+
+def _rules(reader: _Reader, value: Any) -> Rules:
+    names = {f.name for f in fields(Rules)}
+    section = reader.section("rules", value, names)
+    values: dict[str, Any] = {}
+    for f in fields(Rules):
+        key = f"rules.{f.name}"
+        if f.name not in section:
+            continue
+        if f.name == "on_track_tolerance":
+            values[f.name] = reader.number(section, key, 0.10)
+        elif f.name == "done_statuses":
+            statuses = section[f.name]
+            if not isinstance(statuses, list) or not all(isinstance(s, str) for s in statuses):
+                reader.fail(key, "must be a list of statuses in quotes, e.g. [\"Færdig\"]")
+            values[f.name] = tuple(statuses)
+        else:
+            minimum = 1 if f.name in ("overdue_repeat_days", "default_meeting_minutes") else 0
+            values[f.name] = reader.integer(section, key, 0, minimum=minimum)
+    return Rules(**values)
+
+
+def _schedule(reader: _Reader, value: Any) -> ScheduleSettings:
+    names = {f.name for f in fields(ScheduleSettings)}
+    section = reader.section("schedule", value, names)
+    window_text = reader.string(section, "schedule.send_window", "07:30-17:00")
+    match = re.fullmatch(r"\s*(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})\s*", window_text)
+    if not match or int(match[1]) > 24 or int(match[3]) > 24:
+        reader.fail("schedule.send_window",
+                    f"{window_text!r} is not a window; write it as \"07:30-17:00\" "
+                    "(or \"00:00-24:00\" for any hour)")
+    assert match
+    start = _clock(int(match[1]), int(match[2]))
+    end = _clock(int(match[3]), int(match[4]))
+    days_text = reader.string(section, "schedule.send_days", "mon-fri")
+    days = _days(days_text)
+    if days is None:
+        reader.fail("schedule.send_days",
+                    f"{days_text!r} is not a list of days; write e.g. \"mon-fri\", "
+                    "\"mon,wed,fri\" or \"all\"")
+    weekday = reader.choice(section, "schedule.digest_weekday", "monday", WEEKDAYS)
+    return ScheduleSettings(
+        every_minutes=reader.integer(section, "schedule.every_minutes", 15, minimum=1),
+        send_window=(start, end),
+        send_days=frozenset(days or ()),
+        skip_holidays=reader.boolean(section, "schedule.skip_holidays", True),
+        digest_weekday=WEEKDAYS.index(weekday),
+        digest_time=reader.clock(section, "schedule.digest_time", "08:00"),
+    )
+
+
+def _clock(hour: int, minute: int) -> time:
+    # "24:00" closes a window at midnight
+    return time.max if hour == 24 else time(hour, minute)
+
+
+def _days(text: str) -> set[int] | None:
+    text = text.strip().lower()
+    if text in ("all", "*", "mon-sun"):
+        return set(range(7))
+    days: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        if "-" in part:
+            first, _, last = part.partition("-")
+            if first.strip() not in DAY_ABBREVIATIONS or last.strip() not in DAY_ABBREVIATIONS:
+                return None
+            a, b = DAY_ABBREVIATIONS.index(first.strip()), DAY_ABBREVIATIONS.index(last.strip())
+            if a > b:
+                return None
+            days.update(range(a, b + 1))
+        elif part in DAY_ABBREVIATIONS:
+            days.add(DAY_ABBREVIATIONS.index(part))
+        else:
+            return None
+    return days or None

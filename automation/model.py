@@ -1,0 +1,227 @@
+"""Plain data that flows through a cycle: snapshot → initiative → plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+# A raw cell value as a backend reads it: text, a number, a bool, a date/datetime
+# (xlsx date cells; Google serials converted by the backend), a time, or empty.
+CellValue = str | int | float | bool | date | datetime | time | None
+
+
+@dataclass(frozen=True)
+class Table:
+    """One tab as read: its title, header row (row 1) and data rows.
+
+    ``rows`` holds (sheet row number, values); values line up with ``header``
+    and may be shorter than it (trailing empty cells).
+    """
+
+    title: str
+    header: tuple[CellValue, ...]
+    rows: tuple[tuple[int, tuple[CellValue, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every tab of the workbook, keyed by tab title as it appears in the sheet."""
+
+    tables: dict[str, Table]
+    version: str = ""  # backend-specific token to detect a change before writing
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in the sheet (or a row the worker had to skip)."""
+
+    tab: str  # the tab title as in the sheet, e.g. "Møder"
+    cell: str  # A1 reference without tab, e.g. "C7"; "" for a whole tab
+    value: str  # the offending value as text ("" when missing)
+    message: str  # one line, in the initiative's language
+    severity: str = "error"  # error | warning
+    row_id: str = ""  # the row's ID value, for the note written back
+
+    @property
+    def ref(self) -> str:
+        return f"{self.tab}!{self.cell}" if self.cell else self.tab
+
+    def __str__(self) -> str:
+        return f"{self.ref}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Person:
+    row: int
+    name: str
+    email: str | None  # normalised address, None when missing or invalid
+    email_text: str  # the cell as typed: the row's anchor for write-back
+    organisation: str = ""
+    groups: tuple[str, ...] = ()
+    language: str = "da"
+
+
+@dataclass(frozen=True)
+class Group:
+    row: int
+    name: str
+    type: str = ""
+    chair: Person | None = None
+    goal: str = ""
+
+
+@dataclass(frozen=True)
+class Meeting:
+    row: int
+    id: str
+    group: str
+    date: date
+    start: time | None = None
+    end: time | None = None  # already defaulted to start + default_meeting_minutes
+    location: str = ""
+    agenda: tuple[str, ...] = ()
+    minutes: str = ""
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class Action:
+    row: int
+    id: str
+    group: str
+    action: str
+    owner: Person | None
+    owner_text: str
+    due: date | None = None
+    status: str = ""
+    done: bool = False
+    meeting_id: str = ""
+
+
+@dataclass(frozen=True)
+class Indicator:
+    row: int
+    id: str
+    group: str
+    indicator: str
+    unit: str = ""
+    baseline: float | None = None
+    start_date: date | None = None
+    target: float | None = None
+    target_date: date | None = None
+    current: float | None = None
+    updated: date | None = None
+    owner: Person | None = None
+    owner_text: str = ""
+    frequency_months: int = 3
+
+
+@dataclass(frozen=True)
+class WorkerCell:
+    """The current text of a W cell, so the worker only writes what changes."""
+
+    tab: str  # tab key
+    row_id: str
+    column: str  # column key
+    value: str
+
+
+@dataclass
+class Initiative:
+    """The parsed workbook: typed rows, problems, and the W cells as they are now."""
+
+    people: list[Person] = field(default_factory=list)
+    groups: dict[str, Group] = field(default_factory=dict)  # by name
+    meetings: list[Meeting] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    indicators: list[Indicator] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    # (tab key, row id) → {W column key: current text}; every valid row is present
+    worker_cells: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    # tab key → the tab's title in the sheet
+    tab_titles: dict[str, str] = field(default_factory=dict)
+    # tab key → W column keys absent from the header (the backend adds them)
+    missing_worker_columns: dict[str, list[str]] = field(default_factory=dict)
+
+    def members_of(self, group: str) -> list[Person]:
+        """People whose Groups name the group, plus its chair; only valid addresses."""
+        members: dict[str, Person] = {}
+        key = group.casefold()
+        for person in self.people:
+            if person.email and any(g.casefold() == key for g in person.groups):
+                members.setdefault(person.email.casefold(), person)
+        chair = self.group(group).chair if self.group(group) else None
+        if chair and chair.email:
+            members.setdefault(chair.email.casefold(), chair)
+        return list(members.values())
+
+    def group(self, name: str) -> Group | None:
+        found = self.groups.get(name)
+        if found:
+            return found
+        key = name.casefold()
+        return next((g for g in self.groups.values() if g.name.casefold() == key), None)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    name: str
+    email: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message due: one key, one recipient (DESIGN §2)."""
+
+    kind: str  # invitation | cancel | agenda | followup | reminder | overdue | escalation
+    #            | indicator | digest | burst
+    key: str
+    recipient: Recipient
+    subject_id: str = ""  # meeting/action/indicator id the message is about
+    cc: tuple[Recipient, ...] = ()
+    # what the message carries beyond the sheet (invitation details, seq, n, …);
+    # stored with the ledger row so later cycles can compare
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CellUpdate:
+    """Set one W cell, found by the row's ID (never by position)."""
+
+    tab: str  # tab key
+    row_id: str
+    column: str  # column key
+    value: str
+    old: str = ""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the ledger knows of one (key, recipient)."""
+
+    key: str
+    recipient: str  # e-mail address, lower-cased domain
+    kind: str
+    state: str  # sending | sent | failed
+    at: datetime  # the cycle's "now" when it was recorded (aware)
+    payload: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class CellWrite:
+    """A CellUpdate resolved against the snapshot it was computed from.
+
+    ``row`` and ``column`` are 1-based positions in that snapshot; ``row_id`` and
+    ``id_column`` let a backend whose sheet may have moved re-anchor the row by ID.
+    A header cell (row 1) added for a missing W column has ``row_id`` "".
+    """
+
+    tab: str  # tab title as in the sheet
+    row: int
+    column: int
+    value: str
+    row_id: str = ""
+    id_column: int = 0

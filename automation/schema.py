@@ -1,0 +1,109 @@
+"""The workbook contract of DESIGN.md §1: tabs, their columns, who owns each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    da: str
+    en: str
+    worker: bool = False  # W: the worker owns it; otherwise P: partners edit it
+    required: bool = False
+
+    def title(self, language: str) -> str:
+        return self.da if language == "da" else self.en
+
+
+@dataclass(frozen=True)
+class Tab:
+    key: str
+    da: str
+    en: str
+    id_column: str  # the column whose value identifies a row
+    columns: tuple[Column, ...]
+
+    def title(self, language: str) -> str:
+        return self.da if language == "da" else self.en
+
+    def column(self, key: str) -> Column:
+        for column in self.columns:
+            if column.key == key:
+                return column
+        raise KeyError(key)
+
+
+PEOPLE = Tab("people", "Personer", "People", "email", (
+    Column("name", "Navn", "Name", required=True),
+    Column("email", "E-mail", "Email", required=True),
+    Column("organisation", "Organisation", "Organisation"),
+    Column("groups", "Grupper", "Groups"),
+    Column("language", "Sprog", "Language"),
+    Column("note", "Bemærkning", "Note", worker=True),
+))
+
+GROUPS = Tab("groups", "Grupper", "Groups", "group", (
+    Column("group", "Gruppe", "Group", required=True),
+    Column("type", "Type", "Type"),
+    Column("chair", "Formand", "Chair"),
+    Column("goal", "Mål", "Goal"),
+    Column("note", "Bemærkning", "Note", worker=True),
+))
+
+MEETINGS = Tab("meetings", "Møder", "Meetings", "meeting_id", (
+    Column("meeting_id", "Møde-ID", "Meeting ID", required=True),
+    Column("group", "Gruppe", "Group", required=True),
+    Column("date", "Dato", "Date", required=True),
+    Column("start", "Start", "Start"),
+    Column("end", "Slut", "End"),
+    Column("location", "Sted", "Location"),
+    Column("agenda", "Dagsorden", "Agenda"),
+    Column("minutes", "Referat", "Minutes"),
+    Column("cancelled", "Aflyst", "Cancelled"),
+    Column("invitation_sent", "Invitation sendt", "Invitation sent", worker=True),
+    Column("agenda_sent", "Dagsorden sendt", "Agenda sent", worker=True),
+    Column("followup_sent", "Opfølgning sendt", "Follow-up sent", worker=True),
+    Column("note", "Bemærkning", "Note", worker=True),
+))
+
+ACTIONS = Tab("actions", "Handlinger", "Actions", "action_id", (
+    Column("action_id", "Handling-ID", "Action ID", required=True),
+    Column("group", "Gruppe", "Group"),
+    Column("action", "Handling", "Action", required=True),
+    Column("owner", "Ansvarlig", "Owner", required=True),
+    Column("due", "Frist", "Due"),
+    Column("status", "Status", "Status"),
+    Column("meeting_id", "Møde-ID", "Meeting ID"),
+    Column("overdue", "Forsinket", "Overdue", worker=True),
+    Column("last_reminder", "Sidste påmindelse", "Last reminder", worker=True),
+    Column("note", "Bemærkning", "Note", worker=True),
+))
+
+INDICATORS = Tab("indicators", "Indikatorer", "Indicators", "indicator_id", (
+    Column("indicator_id", "Indikator-ID", "Indicator ID", required=True),
+    Column("group", "Gruppe", "Group"),
+    Column("indicator", "Indikator", "Indicator", required=True),
+    Column("unit", "Enhed", "Unit"),
+    Column("baseline", "Basislinje", "Baseline"),
+    Column("start_date", "Startdato", "Start date"),
+    Column("target", "Mål", "Target"),
+    Column("target_date", "Måldato", "Target date"),
+    Column("current", "Aktuel værdi", "Current value"),
+    Column("updated", "Opdateret", "Updated"),
+    Column("owner", "Ansvarlig", "Owner"),
+    Column("frequency", "Frekvens", "Frequency"),
+    Column("next_update", "Næste opdatering", "Next update", worker=True),
+    Column("assessment", "Vurdering", "Assessment", worker=True),
+    Column("last_reminder", "Sidste påmindelse", "Last reminder", worker=True),
+    Column("note", "Bemærkning", "Note", worker=True),
+))
+
+TABS: tuple[Tab, ...] = (PEOPLE, GROUPS, MEETINGS, ACTIONS, INDICATORS)
+TAB_BY_KEY = {tab.key: tab for tab in TABS}
+
+
+def normalise_header(text: object) -> str:
+    """Case, surrounding and repeated spaces do not matter when matching names."""
+    return " ".join(str(text or "").split()).casefold()
