@@ -41,7 +41,8 @@ class Problem:
     value: str  # the offending value as text ("" when missing)
     message: str  # one line, in the initiative's language
     severity: str = "error"  # error | warning
-    row_id: str = ""  # the row's ID value, for the note written back
+    tab_key: str = ""  # schema tab key ("meetings"), "" when the tab is unknown
+    row: int = 0  # sheet row whose Bemærkning/Note shows it; 0 = not tied to a row
 
     @property
     def ref(self) -> str:
@@ -117,16 +118,6 @@ class Indicator:
     frequency_months: int = 3
 
 
-@dataclass(frozen=True)
-class WorkerCell:
-    """The current text of a W cell, so the worker only writes what changes."""
-
-    tab: str  # tab key
-    row_id: str
-    column: str  # column key
-    value: str
-
-
 @dataclass
 class Initiative:
     """The parsed workbook: typed rows, problems, and the W cells as they are now."""
@@ -137,12 +128,17 @@ class Initiative:
     actions: list[Action] = field(default_factory=list)
     indicators: list[Indicator] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    # (tab key, row id) → {W column key: current text}; every valid row is present
-    worker_cells: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    # (tab key, sheet row) → {W column key: current text ("" when empty or absent)};
+    # every data row of the five tabs is present, valid or not
+    worker_cells: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)
+    # (tab key, sheet row) → the row's ID text as typed ("" when empty)
+    row_ids: dict[tuple[str, int], str] = field(default_factory=dict)
     # tab key → the tab's title in the sheet
     tab_titles: dict[str, str] = field(default_factory=dict)
-    # tab key → W column keys absent from the header (the backend adds them)
-    missing_worker_columns: dict[str, list[str]] = field(default_factory=dict)
+    # tab key → {column key: 1-based column index} for the columns found in row 1
+    columns: dict[str, dict[str, int]] = field(default_factory=dict)
+    # tab key → number of cells in its header row (where missing W columns are appended)
+    header_width: dict[str, int] = field(default_factory=dict)
 
     def members_of(self, group: str) -> list[Person]:
         """People whose Groups name the group, plus its chair; only valid addresses."""
@@ -188,9 +184,10 @@ class Message:
 
 @dataclass(frozen=True)
 class CellUpdate:
-    """Set one W cell, found by the row's ID (never by position)."""
+    """Set one W cell of a row; the backend re-finds the row by its ID before writing."""
 
     tab: str  # tab key
+    row: int  # sheet row in the snapshot the update was computed from
     row_id: str
     column: str  # column key
     value: str
