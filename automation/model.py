@@ -199,9 +199,10 @@ class LedgerEntry:
     """What the ledger knows of one (key, recipient)."""
 
     key: str
-    recipient: str  # e-mail address, lower-cased domain
+    recipient: str  # e-mail address as sent to
     kind: str
-    state: str  # sending | sent | failed
+    subject_id: str  # the meeting/action/indicator id (as in Message.subject_id)
+    state: str  # sending | sent | failed | retry (a temporary failure: due again)
     at: datetime  # the cycle's "now" when it was recorded (aware)
     payload: dict[str, Any] = field(default_factory=dict)
     error: str = ""
