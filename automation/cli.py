@@ -1,0 +1,309 @@
+"""The command line (DESIGN §4): the only place that reads the clock, prints and exits,
+and the one place that builds the adapters from the config."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from automation import __version__, config
+from automation.cycle import Cycle, Options, Outcome
+from automation.errors import ConfigError, RygradError
+from automation.ledger import Ledger
+from automation.model import Snapshot
+from automation.parse import parse
+from automation.plan import plan
+from automation.projection import cell_updates, resolve
+from automation.render import Renderer, builtin_templates_dir
+from automation.sheets import SheetBackend
+from automation.transports import Transport
+from automation.window import held_reason
+
+log = logging.getLogger("rygrad")
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args))
+    except RygradError as err:
+        if args.debug:
+            raise
+        print(f"rygrad: {err}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except KeyboardInterrupt:
+        return EXIT_CANNOT_RUN
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH",
+                        help="the config file (default: $RYGRAD_CONFIG, else config/rygrad.toml)")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="log details and show tracebacks")
+    parser = argparse.ArgumentParser(
+        prog="rygrad", parents=[common],
+        description="The automation worker of a collective-impact initiative's secretariat.",
+    )
+    parser.add_argument("--version", action="version", version=f"rygrad {__version__}")
+    parser.set_defaults(config=None, debug=False)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: object, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    init = command("init", cmd_init,
+                   "write a config, an example workbook and the templates; never overwrites")
+    init.add_argument("directory", nargs="?", default=".", type=Path)
+    command("check", cmd_check, "validate the workbook; each problem as Tab!Cell: message")
+    plan_cmd = command("plan", cmd_plan,
+                       "show what a cycle would send and write; sends and writes nothing")
+    plan_cmd.add_argument("--now", type=parse_now, metavar="T",
+                          help="behave as at this moment (ISO 8601, local time by default)")
+    run = command("run", cmd_run, "run one cycle with the configured transport")
+    run.add_argument("--once", action="store_true", help="one cycle, then exit (the default)")
+    run.add_argument("--now", type=parse_now, metavar="T",
+                     help="behave as at this moment (ISO 8601, local time by default)")
+    run.add_argument("--record-only", action="store_true",
+                     help="record everything due now as sent, send nothing")
+    run.add_argument("--resend-uncertain", action="store_true",
+                     help="resend messages left uncertain by a crash")
+    run.add_argument("--allow-burst", action="store_true",
+                     help="send even when more than mail.max_per_cycle are due")
+    command("serve", cmd_serve, "run cycles every schedule.every_minutes until SIGTERM/SIGINT")
+    command("status", cmd_status, "last cycles, counts, failures, uncertain deliveries")
+    test = command("send-test", cmd_send_test, "send one sample of each (or one) kind to ADDR")
+    test.add_argument("--to", required=True, metavar="ADDR")
+    test.add_argument("--kind", metavar="K", help="only this kind (e.g. invitation, reminder)")
+    return parser
+
+
+def parse_now(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time; write e.g. 2026-12-01T09:00") from None
+    return moment
+
+
+# -- adapters -------------------------------------------------------------------
+
+
+def load_settings(args: argparse.Namespace) -> config.Settings:
+    return config.load(config.config_path(args.config))
+
+
+def local_now(settings: config.Settings, given: datetime | None) -> datetime:
+    zone = settings.initiative.zone
+    if given is None:
+        return datetime.now(timezone.utc).astimezone(zone)
+    return given.replace(tzinfo=zone) if given.tzinfo is None else given.astimezone(zone)
+
+
+def real_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def build_sheet(settings: config.Settings) -> SheetBackend:
+    if settings.sheet.backend == "xlsx":
+        from automation.sheets.xlsx import XlsxWorkbook
+
+        assert settings.sheet.path
+        return XlsxWorkbook(settings.sheet.path)
+    raise ConfigError(f"{settings.file}: sheet.backend = \"google\" is not available yet; "
+                      "use \"xlsx\"")
+
+
+def build_transport(settings: config.Settings) -> Transport:
+    if settings.mail.transport == "outbox":
+        from automation.transports.outbox import Outbox
+
+        return Outbox(settings.mail.outbox_dir)
+    raise ConfigError(f"{settings.file}: mail.transport = \"smtp\" is not available yet; "
+                      "use \"outbox\"")
+
+
+def build_cycle(settings: config.Settings, ledger: Ledger, **extra: object) -> Cycle:
+    return Cycle(settings, build_sheet(settings), ledger, build_transport(settings),
+                 Renderer(settings), real_clock, **extra)  # type: ignore[arg-type]
+
+
+# -- commands -------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from automation.scaffold import init
+
+    today = datetime.now().astimezone().date()
+    for path, written in init(args.directory, today, builtin_templates_dir()):
+        print(f"{'wrote' if written else 'kept '} {path}")
+    config_file = args.directory / "config" / "rygrad.toml"
+    print(f"Next: rygrad run --once --config {config_file}")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    initiative = parse(build_sheet(settings).read(), settings)
+    for problem in initiative.problems:
+        marker = "" if problem.severity == "error" else " (warning)"
+        print(f"{problem}{marker}")
+    errors = sum(p.severity == "error" for p in initiative.problems)
+    warnings = len(initiative.problems) - errors
+    print(f"{errors} errors, {warnings} warnings in {describe_sheet(settings)}")
+    return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    now = local_now(settings, args.now)
+    snapshot: Snapshot = build_sheet(settings).read()
+    initiative = parse(snapshot, settings)
+    ledger = Ledger.in_dir(settings.state_dir)
+    entries = ledger.entries()
+    messages = plan(initiative, entries, now, settings).messages
+    held = held_reason(now, settings.schedule, settings.initiative.country)
+    print(f"At {now:%Y-%m-%d %H:%M} ({settings.initiative.timezone}): "
+          f"{len(messages)} messages due" + (f", held: {held}" if held else ""))
+    for message in messages:
+        cc = f" (cc {', '.join(c.email for c in message.cc)})" if message.cc else ""
+        print(f"  send {message.key} → {message.recipient.email}{cc}")
+    # what would be written if every message due went out now
+    sent = entries + [_as_sent(m, now) for m in messages] if not held else entries
+    updates = cell_updates(initiative, sent, now, settings)
+    writes = resolve(updates, initiative, settings.initiative.language)
+    print(f"{len(updates)} cells would change")
+    for update in updates:
+        title = initiative.tab_titles[update.tab]
+        print(f"  write {title} row {update.row} ({update.row_id}) {update.column}: "
+              f"{update.old!r} → {update.value!r}")
+    headers = [w for w in writes if w.row == 1]
+    for header in headers:
+        print(f"  add column {header.tab}: {header.value}")
+    return EXIT_OK
+
+
+def _as_sent(message: object, now: datetime) -> object:
+    from automation.model import LedgerEntry, Message
+
+    assert isinstance(message, Message)
+    return LedgerEntry(message.key, message.recipient.email, message.kind, message.subject_id,
+                       "sent", now, message.payload)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    now = local_now(settings, args.now)
+    ledger = Ledger.in_dir(settings.state_dir)
+    options = Options(record_only=args.record_only, resend_uncertain=args.resend_uncertain,
+                      allow_burst=args.allow_burst)
+    outcome = build_cycle(settings, ledger).run(now, options)
+    print(summary(settings, now, outcome))
+    return outcome.exit_status
+
+
+def summary(settings: config.Settings, now: datetime, outcome: Outcome) -> str:
+    where = (f"to {settings.mail.outbox_dir}" if settings.mail.transport == "outbox"
+             else f"via {settings.mail.host}")
+    lines = [f"{settings.initiative.name}: cycle at {now:%Y-%m-%d %H:%M}: "
+             f"{outcome.due} due, {outcome.sent} sent {where}"]
+    if outcome.recorded:
+        lines.append(f"  {outcome.recorded} recorded as sent without sending (--record-only)")
+    if outcome.resent:
+        lines.append(f"  {outcome.resent} uncertain messages resent")
+    if outcome.held_window:
+        lines.append(f"  {outcome.held_window} held: {outcome.held_reason}; they go out "
+                     "in the next cycle inside the window")
+    if outcome.held_cap:
+        lines.append(f"  {outcome.held_cap} held: more than mail.max_per_cycle = "
+                     f"{settings.mail.max_per_cycle}; check the sheet, then release them with "
+                     "`rygrad run --once --allow-burst`")
+    for text, items in (("failed", outcome.failed), ("will retry", outcome.retry),
+                        ("not rendered", outcome.not_rendered)):
+        for item in items:
+            lines.append(f"  {text}: {item}")
+    if outcome.uncertain:
+        lines.append(f"  {outcome.uncertain} uncertain (a crash during sending); see "
+                     "`rygrad status`, resend with `rygrad run --once --resend-uncertain`")
+    if outcome.write_skipped:
+        lines.append(f"  write-back skipped: {outcome.write_skipped}")
+    else:
+        lines.append(f"  {outcome.cells_written} cells written to {describe_sheet(settings)}")
+    if outcome.problems:
+        lines.append(f"  {outcome.problems} problems in the sheet; see `rygrad check`")
+    return "\n".join(lines)
+
+
+def describe_sheet(settings: config.Settings) -> str:
+    return str(settings.sheet.path) if settings.sheet.backend == "xlsx" \
+        else f"Google Sheet {settings.sheet.spreadsheet}"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from automation.service import serve
+
+    settings = load_settings(args)
+    ledger = Ledger.in_dir(settings.state_dir)
+    return serve(settings, lambda stop: build_cycle(settings, ledger, should_stop=stop),
+                 lambda: local_now(settings, None),
+                 lambda now, outcome: print(summary(settings, now, outcome), flush=True))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    ledger = Ledger.in_dir(settings.state_dir)
+    counts = ledger.counts()
+    print(f"{settings.initiative.name}: ledger {ledger.path}")
+    print("  " + ", ".join(f"{counts.get(s, 0)} {s}"
+                           for s in ("sent", "failed", "retry", "sending")))
+    cycles = ledger.last_cycles(5)
+    if not cycles:
+        print("  no cycles yet")
+    for record in cycles:
+        info = record.summary
+        state = "running or crashed" if record.finished is None else f"exit {record.exit_status}"
+        print(f"  cycle {record.id} at {record.now[:16]} ({state}): "
+              f"{info.get('sent', 0)} sent, {info.get('due', 0)} due, "
+              f"{info.get('cells_written', 0)} cells written")
+    names = {"failed": "failed", "retry": "will retry", "sending": "UNCERTAIN"}
+    problems = list(ledger.problems())
+    for state, key, recipient, error in problems:
+        print(f"  {names[state]}: {key} → {recipient}" + (f": {error}" if error else ""))
+    if any(state == "sending" for state, *_ in problems):
+        print("  Uncertain messages may or may not have arrived; resend them with "
+              "`rygrad run --once --resend-uncertain`")
+    return EXIT_OK
+
+
+def cmd_send_test(args: argparse.Namespace) -> int:
+    from automation.samples import sample_messages
+
+    settings = load_settings(args)
+    now = local_now(settings, None)
+    initiative = parse(build_sheet(settings).read(), settings)
+    messages = sample_messages(initiative, settings, now, args.to, args.kind)
+    renderer = Renderer(settings)
+    transport = build_transport(settings)
+    transport.open()
+    try:
+        for message in messages:
+            data = renderer.render(message, initiative, now).as_bytes()
+            transport.send(data, settings.initiative.secretariat_email, [args.to], message.key)
+            print(f"sent {message.kind} to {args.to}")
+    finally:
+        transport.close()
+    return EXIT_OK

@@ -1,0 +1,237 @@
+"""One cycle: read → parse → plan → render → send → record → write back (DESIGN §5).
+
+Failures stay where they happen: a message that cannot be rendered or is refused
+is recorded on that message and the others go on; a write-back that cannot be
+done now is redone next cycle (the W columns are a projection of the ledger).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from automation.config import Settings
+from automation.errors import DeliveryError, SheetLockedError, StaleSheetError, TemplateError
+from automation.ledger import Ledger
+from automation.model import CellWrite, Initiative, Message, Recipient, Snapshot
+from automation.parse import parse
+from automation.plan import plan
+from automation.projection import cell_updates, resolve
+from automation.render import Renderer
+from automation.sheets import SheetBackend
+from automation.transports import PermanentFailure, TemporaryFailure, Transport
+from automation.window import held_reason
+
+log = logging.getLogger(__name__)
+
+UNCAPPED_KINDS = ("digest", "burst")  # mail to the secretariat is never held by the cap
+STALE_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class Options:
+    record_only: bool = False
+    resend_uncertain: bool = False
+    allow_burst: bool = False
+
+
+@dataclass
+class Outcome:
+    """What a cycle did, for the summary line, `status` and the exit status."""
+
+    due: int = 0
+    sent: int = 0
+    recorded: int = 0
+    resent: int = 0
+    failed: list[str] = field(default_factory=list)
+    retry: list[str] = field(default_factory=list)
+    not_rendered: list[str] = field(default_factory=list)
+    held_window: int = 0
+    held_reason: str = ""
+    held_cap: int = 0
+    uncertain: int = 0
+    cells_written: int = 0
+    write_skipped: str = ""
+    problems: int = 0
+    stopped: bool = False
+
+    @property
+    def exit_status(self) -> int:
+        trouble = self.failed or self.retry or self.not_rendered or self.held_cap
+        return 1 if trouble or self.uncertain else 0
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+class Cycle:
+    """Wires the adapters built by the CLI; knows nothing of how they were chosen."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sheet: SheetBackend,
+        ledger: Ledger,
+        transport: Transport,
+        renderer: Renderer,
+        clock: Callable[[], datetime],
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.settings = settings
+        self.sheet = sheet
+        self.ledger = ledger
+        self.transport = transport
+        self.renderer = renderer
+        self.clock = clock  # the real clock, for the audit column
+        self.should_stop = should_stop
+
+    def run(self, now: datetime, options: Options = Options()) -> Outcome:
+        outcome = Outcome()
+        cycle_id = self.ledger.start_cycle(now, self.clock())
+        snapshot = self.sheet.read()
+        initiative = parse(snapshot, self.settings)
+        outcome.problems = sum(p.severity == "error" for p in initiative.problems)
+        messages = plan(initiative, self.ledger.entries(), now, self.settings).messages
+        outcome.due = len(messages)
+        local = now.astimezone(self.settings.initiative.zone)
+        outcome.held_reason = held_reason(local, self.settings.schedule,
+                                          self.settings.initiative.country)
+        if options.record_only:
+            for message in messages:
+                self.ledger.record_only(message, now, self.clock())
+            outcome.recorded = len(messages)
+        elif outcome.held_reason:
+            outcome.held_window = len(messages)
+        else:
+            self.deliver(initiative, messages, now, options, outcome)
+        outcome.uncertain = len(self.ledger.uncertain())
+        self.write_back(snapshot, initiative, now, outcome)
+        self.ledger.finish_cycle(cycle_id, self.clock(), outcome.exit_status, outcome.as_dict())
+        return outcome
+
+    def deliver(
+        self,
+        initiative: Initiative,
+        messages: list[Message],
+        now: datetime,
+        options: Options,
+        outcome: Outcome,
+    ) -> None:
+        partner = [m for m in messages if m.kind not in UNCAPPED_KINDS]
+        if len(partner) > self.settings.mail.max_per_cycle and not options.allow_burst:
+            outcome.held_cap = len(partner)
+            messages = [m for m in messages if m.kind in UNCAPPED_KINDS]
+            messages += self.burst_alert(len(partner), now.astimezone(
+                self.settings.initiative.zone).date())
+        messages = [self.with_held_counts(m, outcome) for m in messages]
+        if not messages and not options.resend_uncertain:
+            return
+        self.transport.open()
+        try:
+            if options.resend_uncertain:
+                self.resend_uncertain(now, outcome)
+            for message in messages:
+                if self.should_stop():
+                    outcome.stopped = True
+                    break
+                self.send_one(initiative, message, now, outcome)
+        finally:
+            self.transport.close()
+
+    def send_one(
+        self, initiative: Initiative, message: Message, now: datetime, outcome: Outcome
+    ) -> None:
+        label = f"{message.key} → {message.recipient.email}"
+        try:
+            email = self.renderer.render(message, initiative, now)
+        except TemplateError as err:
+            log.error("%s: not rendered: %s", label, err)
+            outcome.not_rendered.append(f"{label}: {err}")
+            return
+        data = email.as_bytes()
+        recipients = [message.recipient.email] + [c.email for c in message.cc]
+        self.ledger.begin(message, data, now, self.clock())
+        try:
+            self.transport.send(data, self.settings.initiative.secretariat_email, recipients,
+                                message.key)
+        except TemporaryFailure as err:
+            self.ledger.retry(message.key, message.recipient.email, str(err))
+            outcome.retry.append(f"{label}: {err}")
+            return
+        except PermanentFailure as err:
+            self.ledger.failed(message.key, message.recipient.email, str(err))
+            outcome.failed.append(f"{label}: {err}")
+            return
+        except DeliveryError as err:
+            # the transport itself broke (server unreachable, login refused): this
+            # message was not accepted, so it is due again rather than uncertain
+            self.ledger.retry(message.key, message.recipient.email, str(err))
+            raise
+        self.ledger.sent(message.key, message.recipient.email, now, self.clock())
+        outcome.sent += 1
+        log.info("sent %s", label)
+
+    def resend_uncertain(self, now: datetime, outcome: Outcome) -> None:
+        sender = self.settings.initiative.secretariat_email
+        for item in self.ledger.uncertain():
+            if self.should_stop():
+                outcome.stopped = True
+                return
+            # the stored bytes carry the same Message-ID, so a client that did get the
+            # first copy shows one message
+            try:
+                self.transport.send(item.message, sender, [item.recipient], item.key)
+            except TemporaryFailure as err:
+                self.ledger.retry(item.key, item.recipient, str(err))
+                outcome.retry.append(f"{item.key} → {item.recipient}: {err}")
+                continue
+            except PermanentFailure as err:
+                self.ledger.failed(item.key, item.recipient, str(err))
+                outcome.failed.append(f"{item.key} → {item.recipient}: {err}")
+                continue
+            self.ledger.sent(item.key, item.recipient, now, self.clock())
+            outcome.resent += 1
+
+    def burst_alert(self, due: int, today: date) -> list[Message]:
+        key = f"burst:{today.isoformat()}"
+        if self.ledger.has_key(key):
+            return []
+        initiative = self.settings.initiative
+        secretariat = Recipient(initiative.secretariat_name, initiative.secretariat_email,
+                                initiative.language)
+        return [Message("burst", key, secretariat, payload={
+            "due": due, "max_per_cycle": self.settings.mail.max_per_cycle})]
+
+    def with_held_counts(self, message: Message, outcome: Outcome) -> Message:
+        if message.kind != "digest":
+            return message
+        payload = dict(message.payload, held={"window": outcome.held_window,
+                                              "cap": outcome.held_cap})
+        return dataclasses.replace(message, payload=payload)
+
+    def write_back(
+        self, snapshot: Snapshot, initiative: Initiative, now: datetime, outcome: Outcome
+    ) -> None:
+        """Write the W cells that differ; if the sheet changed meanwhile, recompute."""
+        for _ in range(STALE_RETRIES):
+            writes = self.writes_for(initiative, now)
+            try:
+                outcome.cells_written = self.sheet.write(writes, snapshot.version) if writes \
+                    else 0
+                return
+            except SheetLockedError as err:
+                outcome.write_skipped = str(err)
+                log.warning("%s", err)
+                return
+            except StaleSheetError:
+                log.info("the sheet changed since it was read; recomputing the write-back")
+                snapshot = self.sheet.read()
+                initiative = parse(snapshot, self.settings)
+        outcome.write_skipped = "the sheet kept changing while it was written; next cycle"
+
+    def writes_for(self, initiative: Initiative, now: datetime) -> list[CellWrite]:
+        updates = cell_updates(initiative, self.ledger.entries(), now, self.settings)
+        return resolve(updates, initiative, self.settings.initiative.language)

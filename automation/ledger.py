@@ -1,0 +1,192 @@
+"""The ledger: SQLite, one row per (message key, recipient) — the truth of what was sent.
+
+States (DESIGN §6): ``sending`` is written before the transport gets the message
+and ``sent`` after the server accepted it, each committed at once. A row still
+``sending`` when no cycle is running is uncertain: the worker died between the
+two, and the message may or may not have left. ``failed`` is permanent (the
+server refused it); ``retry`` is a temporary failure, due again next cycle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from automation.errors import LedgerError
+from automation.model import LedgerEntry, Message
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    key TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subject_id TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL CHECK (state IN ('sending', 'sent', 'failed', 'retry')),
+    at TEXT NOT NULL,           -- the cycle's "now" (what --now says), ISO 8601 with offset
+    real_at TEXT NOT NULL,      -- the real clock, for audit
+    payload TEXT NOT NULL DEFAULT '{}',
+    message BLOB,               -- the exact bytes handed to the transport, for a resend
+    error TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    record_only INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (key, recipient)
+);
+CREATE TABLE IF NOT EXISTS cycles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    now TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    exit_status INTEGER,
+    summary TEXT NOT NULL DEFAULT '{}'
+);
+"""
+
+
+@dataclass(frozen=True)
+class Uncertain:
+    key: str
+    recipient: str
+    kind: str
+    message: bytes
+
+
+@dataclass(frozen=True)
+class CycleRecord:
+    id: int
+    now: str
+    started: str
+    finished: str | None
+    exit_status: int | None
+    summary: dict[str, Any]
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not path.exists():
+                path.touch(mode=0o600)
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as err:
+            raise LedgerError(f"{path}: cannot open the ledger ({err})") from err
+
+    @classmethod
+    def in_dir(cls, state_dir: Path) -> Ledger:
+        return cls(state_dir / "ledger.sqlite3")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def entries(self) -> list[LedgerEntry]:
+        rows = self.db.execute(
+            "SELECT key, recipient, kind, subject_id, state, at, payload, error FROM deliveries"
+        )
+        return [
+            LedgerEntry(key, recipient, kind, subject_id, state, datetime.fromisoformat(at),
+                        json.loads(payload), error)
+            for key, recipient, kind, subject_id, state, at, payload, error in rows
+        ]
+
+    def begin(self, message: Message, data: bytes, now: datetime, real: datetime) -> None:
+        """Record the message as ``sending``: from here a crash leaves it uncertain."""
+        self._write(
+            """INSERT INTO deliveries
+               (key, recipient, kind, subject_id, state, at, real_at, payload, message, attempts)
+               VALUES (?, ?, ?, ?, 'sending', ?, ?, ?, ?, 1)
+               ON CONFLICT (key, recipient) DO UPDATE SET
+                 state = 'sending', at = excluded.at, real_at = excluded.real_at,
+                 payload = excluded.payload, message = excluded.message, error = '',
+                 attempts = attempts + 1""",
+            (message.key, message.recipient.email, message.kind, message.subject_id,
+             now.isoformat(), real.isoformat(), json.dumps(message.payload), data),
+        )
+
+    def sent(self, key: str, recipient: str, now: datetime, real: datetime) -> None:
+        self._write(
+            "UPDATE deliveries SET state = 'sent', at = ?, real_at = ?, error = '' "
+            "WHERE key = ? AND recipient = ?",
+            (now.isoformat(), real.isoformat(), key, recipient),
+        )
+
+    def failed(self, key: str, recipient: str, error: str) -> None:
+        self._write("UPDATE deliveries SET state = 'failed', error = ? "
+                    "WHERE key = ? AND recipient = ?", (error, key, recipient))
+
+    def retry(self, key: str, recipient: str, error: str) -> None:
+        self._write("UPDATE deliveries SET state = 'retry', error = ? "
+                    "WHERE key = ? AND recipient = ?", (error, key, recipient))
+
+    def record_only(self, message: Message, now: datetime, real: datetime) -> None:
+        """Mark as sent without sending (going live on a sheet with history)."""
+        self._write(
+            """INSERT INTO deliveries
+               (key, recipient, kind, subject_id, state, at, real_at, payload, record_only)
+               VALUES (?, ?, ?, ?, 'sent', ?, ?, ?, 1)
+               ON CONFLICT (key, recipient) DO UPDATE SET state = 'sent', at = excluded.at,
+                 real_at = excluded.real_at, payload = excluded.payload, record_only = 1""",
+            (message.key, message.recipient.email, message.kind, message.subject_id,
+             now.isoformat(), real.isoformat(), json.dumps(message.payload)),
+        )
+
+    def uncertain(self) -> list[Uncertain]:
+        rows = self.db.execute(
+            "SELECT key, recipient, kind, message FROM deliveries WHERE state = 'sending' "
+            "ORDER BY real_at"
+        )
+        return [Uncertain(key, recipient, kind, bytes(data or b""))
+                for key, recipient, kind, data in rows]
+
+    def problems(self) -> Iterator[tuple[str, str, str, str]]:
+        """(state, key, recipient, error) of every failed, retry or uncertain delivery."""
+        yield from self.db.execute(
+            "SELECT state, key, recipient, error FROM deliveries "
+            "WHERE state IN ('failed', 'retry', 'sending') ORDER BY state, key"
+        )
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state"))
+
+    def has_key(self, key: str) -> bool:
+        return self.db.execute("SELECT 1 FROM deliveries WHERE key = ?", (key,)).fetchone() \
+            is not None
+
+    # -- cycles ----------------------------------------------------------------
+
+    def start_cycle(self, now: datetime, real: datetime) -> int:
+        cursor = self._write("INSERT INTO cycles (now, started) VALUES (?, ?)",
+                             (now.isoformat(), real.isoformat()))
+        return int(cursor.lastrowid or 0)
+
+    def finish_cycle(self, cycle: int, real: datetime, status: int,
+                     summary: dict[str, Any]) -> None:
+        self._write("UPDATE cycles SET finished = ?, exit_status = ?, summary = ? WHERE id = ?",
+                    (real.isoformat(), status, json.dumps(summary, ensure_ascii=False), cycle))
+
+    def last_cycles(self, limit: int = 10) -> list[CycleRecord]:
+        rows = self.db.execute(
+            "SELECT id, now, started, finished, exit_status, summary FROM cycles "
+            "ORDER BY id DESC LIMIT ?", (limit,))
+        return [CycleRecord(i, n, s, f, e, json.loads(summary))
+                for i, n, s, f, e, summary in rows]
+
+    def _write(self, sql: str, parameters: tuple[Any, ...]) -> sqlite3.Cursor:
+        try:
+            return self.db.execute(sql, parameters)
+        except sqlite3.Error as err:
+            raise LedgerError(f"{self.path}: cannot write the ledger ({err})") from err
+
+
+def secure_dir(path: Path) -> None:
+    """Create a folder readable by its owner only (ledger, outbox)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
