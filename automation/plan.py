@@ -208,7 +208,7 @@ class DueRules:
         }
         if chair is None or is_owner:
             return Message("escalation", key, self.secretariat(), action.id,
-                           cc=(owner,) if owner and not is_owner else (),
+                           cc=(owner,) if owner else (),
                            payload=dict(payload, reason="secretariat"))
         return Message("escalation", key, self.recipient(chair), action.id,
                        cc=(owner,) if owner else (), payload=dict(payload, reason="chair"))
