@@ -192,7 +192,8 @@ def test_escalation_cc_owner_or_secretariat():
     assert [c.email for c in escalation.cc] == ["anne@example.dk"]
     own = plan(initiative(actions=[action(-14, owner=CHAIR)]), [], NOW, SETTINGS).messages
     escalation = next(m for m in own if m.kind == "escalation")
-    assert escalation.recipient.email == "sek@example.dk" and escalation.cc == ()
+    assert escalation.recipient.email == "sek@example.dk"
+    assert [c.email for c in escalation.cc] == ["carla@example.dk"]
     unknown = plan(initiative(actions=[action(-14, owner=None, owner_text="Ukendt")]), [], NOW,
                    SETTINGS).messages
     assert [(m.kind, m.recipient.email, m.cc) for m in unknown if m.kind != "digest"] == [
