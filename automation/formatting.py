@@ -1,0 +1,150 @@
+"""Dates, times, numbers and small phrases in the reader's language (pure).
+
+Danish reads as a Danish secretariat writes it (``torsdag den 3. december 2026
+kl. 14.00–16.00``); English is British (locale ``en_GB``: day before month,
+24-hour times), because babel's plain ``en`` is American.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
+
+LOCALES = {"da": "da", "en": "en_GB"}
+
+_LONG = {"da": "full", "en": "EEEE d MMMM y"}  # da "full" is "torsdag den 3. december 2026"
+_DAY = {"da": "EEEE 'den' d. MMMM", "en": "EEEE d MMMM"}
+_SHORT = {"da": "medium", "en": "d MMM y"}  # "3. dec. 2026", "3 Dec 2026"
+
+ASSESSMENTS = {
+    "da": {"achieved": "Nået", "on_track": "På sporet", "behind": "Bagud",
+           "no_data": "Mangler data"},
+    "en": {"achieved": "Achieved", "on_track": "On track", "behind": "Behind",
+           "no_data": "No data"},
+}
+
+
+def language(lang: str) -> str:
+    """Anything but English is read as Danish, the initiative's home language."""
+    return "en" if lang == "en" else "da"
+
+
+def long_date(day: date, lang: str) -> str:
+    """``torsdag den 3. december 2026`` / ``Thursday 3 December 2026``."""
+    lang = language(lang)
+    return format_date(day, _LONG[lang], locale=LOCALES[lang])
+
+
+def day_date(day: date, lang: str) -> str:
+    """Weekday and date without the year: ``fredag den 4. december`` / ``Friday 4 December``."""
+    lang = language(lang)
+    return format_date(day, _DAY[lang], locale=LOCALES[lang])
+
+
+def short_date(day: date, lang: str) -> str:
+    """``3. dec. 2026`` / ``3 Dec 2026``."""
+    lang = language(lang)
+    return format_date(day, _SHORT[lang], locale=LOCALES[lang])
+
+
+def clock(moment: time, lang: str) -> str:
+    """``14.00`` / ``14:00``."""
+    lang = language(lang)
+    return format_time(moment, "short", locale=LOCALES[lang])
+
+
+def meeting_time(day: date, start: time | None, end: time | None, lang: str) -> str:
+    """``torsdag den 3. december 2026 kl. 14.00–16.00``;
+    ``Thursday 3 December 2026, 14:00–16:00``."""
+    lang = language(lang)
+    text = long_date(day, lang)
+    if start is None:
+        return text
+    hours = clock(start, lang) + (f"–{clock(end, lang)}" if end is not None else "")
+    return f"{text} kl. {hours}" if lang == "da" else f"{text}, {hours}"
+
+
+def days_left(days: int, lang: str) -> str:
+    """``i dag``, ``i morgen``, ``om 2 dage`` / ``today``, ``tomorrow``, ``in 2 days``."""
+    if language(lang) == "da":
+        return {0: "i dag", 1: "i morgen"}.get(days, f"om {days} dage")
+    return {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
+
+
+def days_overdue(days: int, lang: str) -> str:
+    """``1 dag forsinket``, ``9 dage forsinket`` / ``1 day overdue``, ``9 days overdue``."""
+    if language(lang) == "da":
+        return f"{days} {'dag' if days == 1 else 'dage'} forsinket"
+    return f"{days} {'day' if days == 1 else 'days'} overdue"
+
+
+def day_count(days: int, lang: str) -> str:
+    """``1 dag``, ``9 dage`` / ``1 day``, ``9 days``."""
+    if language(lang) == "da":
+        return f"{days} {'dag' if days == 1 else 'dage'}"
+    return f"{days} {'day' if days == 1 else 'days'}"
+
+
+def number(value: float | int | None, lang: str) -> str:
+    """``12,5`` and ``1.200`` / ``12.5`` and ``1,200``; whole numbers without decimals."""
+    if value is None:
+        return ""
+    lang = language(lang)
+    return format_decimal(value, format="#,##0.##", locale=LOCALES[lang])
+
+
+def quantity(value: float | int | None, unit: str, lang: str) -> str:
+    """A number with its unit when the unit is a symbol (``45 %``, ``1.200 kr.``).
+
+    A unit that is a plain word (``antal``, ``personer``) is left out: "120 antal"
+    reads wrong, and the mail names the unit on a line of its own.
+    """
+    text = number(value, lang)
+    unit = " ".join(unit.split())
+    if text and unit and not unit.isalpha():
+        return f"{text} {unit}"
+    return text
+
+
+def assessment(code: str, lang: str) -> str:
+    """``Nået`` / ``Achieved`` … for the codes of automation.indicators."""
+    return ASSESSMENTS[language(lang)].get(code, code)
+
+
+def meeting_title(group: str, lang: str) -> str:
+    """What to call a group's meeting: ``Styregruppemøde``, ``Møde i Arbejdsgruppe Fritid``.
+
+    Danish joins a one-word group name ending in -gruppe(n) into one compound
+    noun, as a Danish secretariat would write it; anything else becomes "Møde i …".
+    """
+    group = " ".join(group.split())
+    if language(lang) == "en":
+        return f"{group} meeting" if group else "Meeting"
+    if not group:
+        return "Møde"
+    if re.fullmatch(r"\w*gruppe", group, re.IGNORECASE):
+        return f"{group}møde"
+    if re.fullmatch(r"\w*gruppen", group, re.IGNORECASE):
+        return f"{group[:-1]}møde"
+    return f"Møde i {group}"
+
+
+def week_label(week: str, lang: str) -> str:
+    """``2027-W09`` → ``uge 9, 2027`` / ``week 9, 2027``; other text is returned as is."""
+    match = re.fullmatch(r"(\d{4})-W(\d{1,2})", week.strip())
+    if not match:
+        return week
+    word = "uge" if language(lang) == "da" else "week"
+    return f"{word} {int(match[2])}, {match[1]}"
+
+
+def one_line(text: str) -> str:
+    """Collapse every kind of line break and run of spaces into one space.
+
+    ``str.split()`` also splits on U+2028/U+2029 and the other separators that a
+    mail client could treat as a line break, so a cell value cannot break a header.
+    """
+    return " ".join(str(text).split())

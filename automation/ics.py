@@ -1,0 +1,165 @@
+"""The calendar part of invitations and cancellations (pure; RFC 5545/5546).
+
+One VEVENT per meeting with a UID that never changes for that meeting, so each
+update (SEQUENCE 1, 2, …) and a cancellation replace the event already in the
+attendee's calendar. The output is byte-stable for the same inputs: no random
+UIDs (``Calendar.new()`` adds one), and the VTIMEZONE is narrowed to the
+meeting's year so it carries both the summer and winter rules but stays small.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, Timezone, vCalAddress
+
+from automation import __version__
+from automation.config import Settings
+from automation.errors import TemplateError
+from automation.formatting import language, meeting_title, one_line
+from automation.model import Initiative, Meeting, Message, Person, Recipient
+
+PRODID = f"-//rygrad//rygrad {__version__}//DA"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """When and where a meeting is, as a given invitation or cancellation says."""
+
+    date: date
+    start: time | None
+    end: time | None
+    location: str
+
+
+def find_meeting(initiative: Initiative, meeting_id: str) -> Meeting | None:
+    return next((m for m in initiative.meetings if m.id == meeting_id), None)
+
+
+def slot_for(message: Message, meeting: Meeting | None, default_minutes: int) -> Slot | None:
+    """The payload's date, start, end and location; the sheet's where the payload is silent.
+
+    The payload wins because it is what this invitation announced (a cancellation
+    carries the details of the meeting being cancelled, not today's cells).
+    None when neither knows the date.
+    """
+    payload = message.payload
+    day = parse_date(payload.get("date")) or (meeting.date if meeting else None)
+    if day is None:
+        return None
+    start = parse_time(payload.get("start")) if "start" in payload else (
+        meeting.start if meeting else None)
+    end = parse_time(payload.get("end")) if "end" in payload else (
+        meeting.end if meeting else None)
+    if start is not None and end is None:
+        end = (datetime.combine(day, start) + timedelta(minutes=default_minutes)).time()
+    location = payload.get("location") if "location" in payload else (
+        meeting.location if meeting else "")
+    return Slot(day, start, end, one_line(str(location or "")))
+
+
+def event_uid(initiative_name: str, meeting_id: str, domain: str) -> str:
+    """Stable per meeting; the hash keeps two initiatives' "M1" apart."""
+    digest = hashlib.sha1(f"{initiative_name}\n{meeting_id}".encode()).hexdigest()[:12]
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", meeting_id).strip("-") or "meeting"
+    return f"{safe}-{digest}@{domain}"
+
+
+def calendar_for(message: Message, initiative: Initiative, settings: Settings,
+                 now: datetime) -> bytes:
+    """METHOD:REQUEST for an invitation, METHOD:CANCEL for a cancellation."""
+    cancel = message.kind == "cancel"
+    meeting = find_meeting(initiative, message.subject_id)
+    slot = slot_for(message, meeting, settings.rules.default_meeting_minutes)
+    if slot is None:
+        raise TemplateError(f"{message.key}: the meeting has no date to put in a calendar")
+    secretariat = settings.initiative
+    domain = secretariat.secretariat_email.rpartition("@")[2]
+    zone = ZoneInfo(secretariat.timezone)
+    lang = language(message.recipient.language)
+    group = meeting.group if meeting else ""
+
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "CANCEL" if cancel else "REQUEST")
+
+    event = Event()
+    event.add("uid", event_uid(secretariat.name, message.subject_id, domain))
+    event.add("sequence", int(message.payload.get("seq", 0)))
+    event.add("dtstamp", now.astimezone(ZoneInfo("UTC")).replace(microsecond=0))
+    if slot.start is None:
+        # no start time: an all-day event on the meeting's date
+        event.add("dtstart", slot.date)
+        event.add("dtend", slot.date + timedelta(days=1))
+    else:
+        start = datetime.combine(slot.date, slot.start, tzinfo=zone)
+        end = datetime.combine(slot.date, slot.end or slot.start, tzinfo=zone)
+        if end <= start:  # a meeting that runs past midnight
+            end += timedelta(days=1)
+        event.add("dtstart", start)
+        event.add("dtend", end)
+    event.add("summary", meeting_title(group, lang) if group else message.subject_id)
+    if slot.location:
+        event.add("location", slot.location)
+    if meeting and meeting.agenda:
+        event.add("description", "\n".join(one_line(line) for line in meeting.agenda))
+    event.add("organizer", _address(secretariat.secretariat_email, secretariat.secretariat_name))
+    for person in _attendees(initiative, group, message.recipient):
+        event.add("attendee", _address(
+            person.email or "", person.name, role="REQ-PARTICIPANT",
+            partstat="NEEDS-ACTION", rsvp=True,
+        ))
+    event.add("status", "CANCELLED" if cancel else "CONFIRMED")
+    event.add("transp", "OPAQUE")
+
+    if slot.start is not None:
+        # the meeting's whole year: both the summer- and winter-time rules, ~0.5 KB
+        calendar.add_component(Timezone.from_tzid(
+            secretariat.timezone,
+            first_date=date(slot.date.year, 1, 1),
+            last_date=date(slot.date.year + 1, 1, 1),
+        ))
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def _attendees(initiative: Initiative, group: str, recipient: Recipient) -> list[Person]:
+    """The group's current members, plus the recipient (who may have left the group
+    since the invitation, and whose calendar must still drop a cancelled meeting)."""
+    people = initiative.members_of(group) if group else []
+    known = {(p.email or "").casefold() for p in people}
+    if recipient.email.casefold() not in known:
+        people.append(Person(row=0, name=recipient.name, email=recipient.email,
+                             email_text=recipient.email, language=recipient.language))
+    return people
+
+
+def _address(email: str, name: str, **params: object) -> vCalAddress:
+    # a double quote cannot appear in a parameter value; icalendar would write
+    # RFC 6868's ^' which Outlook shows literally
+    cn = one_line(name).replace('"', "'")
+    return vCalAddress.new(email, cn=cn or None, **params)  # type: ignore[arg-type]
+
+
+def parse_date(value: object) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def parse_time(value: object) -> time | None:
+    if isinstance(value, time):
+        return value
+    match = re.fullmatch(r"\s*(\d{1,2})[:.](\d{2})\s*", str(value or ""))
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        return None
+    return time(int(match[1]), int(match[2]))

@@ -1,0 +1,286 @@
+"""What each kind of mail shows, gathered from the message and the initiative (pure).
+
+The planner decides what is due and puts the facts it decided on in the
+message's payload; everything else is looked up here by id. An id that is no
+longer in the sheet never crashes a mail: it renders with what the payload has.
+Templates get plain dicts with every key present (StrictUndefined would fail on
+a missing one), dates as ``date`` objects and language-free codes; the
+templates word them with the localised filters.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from automation import indicators, schema
+from automation.config import Settings
+from automation.ics import Slot, find_meeting, parse_date, slot_for
+from automation.model import Action, Indicator, Initiative, Meeting, Message
+
+View = dict[str, Any]
+
+
+def context_for(message: Message, initiative: Initiative, settings: Settings,
+                today: date) -> dict[str, Any]:
+    """The template variables for one message; ``lang`` and ``now`` are added by the caller."""
+    recipient = message.recipient
+    payload = message.payload
+    context: dict[str, Any] = {
+        "kind": message.kind,
+        "key": message.key,
+        "recipient": recipient,
+        "first_name": recipient.name.split()[0] if recipient.name.split() else "",
+        "cc": list(message.cc),
+        "secretariat": {"name": settings.initiative.secretariat_name,
+                        "email": settings.initiative.secretariat_email},
+        "initiative_name": settings.initiative.name,
+        "today": today,
+        "payload": payload,
+        "sheet": _sheet_names(initiative, settings.initiative.language),
+    }
+    builder = _BUILDERS.get(message.kind)
+    if builder:
+        context.update(builder(message, initiative, settings, today))
+    return context
+
+
+def _sheet_names(initiative: Initiative, language: str) -> dict[str, str]:
+    """Tab and column names as partners see them in the sheet, whatever the mail's language."""
+
+    def tab(key: str) -> str:
+        return initiative.tab_titles.get(key) or schema.TAB_BY_KEY[key].title(language)
+
+    def column(tab_key: str, key: str) -> str:
+        return schema.TAB_BY_KEY[tab_key].column(key).title(language)
+
+    return {
+        "meetings": tab("meetings"),
+        "actions": tab("actions"),
+        "indicators": tab("indicators"),
+        "action_id": column("actions", "action_id"),
+        "status": column("actions", "status"),
+        "indicator_id": column("indicators", "indicator_id"),
+        "current": column("indicators", "current"),
+        "updated": column("indicators", "updated"),
+    }
+
+
+# -- views ----------------------------------------------------------------------
+
+def meeting_view(meeting: Meeting | None, meeting_id: str, slot: Slot | None = None) -> View:
+    """A meeting as the sheet has it, or as the slot (payload) says when given."""
+    return {
+        "id": meeting.id if meeting else meeting_id,
+        "group": meeting.group if meeting else "",
+        "date": slot.date if slot else (meeting.date if meeting else None),
+        "start": slot.start if slot else (meeting.start if meeting else None),
+        "end": slot.end if slot else (meeting.end if meeting else None),
+        "location": slot.location if slot else (meeting.location if meeting else ""),
+        "agenda": [line for line in (meeting.agenda if meeting else ()) if line.strip()],
+        "minutes": meeting.minutes.strip() if meeting else "",
+        "cancelled": meeting.cancelled if meeting else False,
+    }
+
+
+def action_view(action: Action | None, action_id: str, today: date,
+                due: date | None = None) -> View:
+    due = due or (action.due if action else None)
+    late = (today - due).days if due else 0
+    return {
+        "id": action.id if action else action_id,
+        "action": " ".join(action.action.split()) if action else "",
+        "group": action.group if action else "",
+        "owner": _owner(action.owner, action.owner_text) if action else "",
+        "due": due,
+        "status": action.status if action else "",
+        "days_overdue": max(late, 0),
+        "days_left": max(-late, 0),
+    }
+
+
+def indicator_view(indicator: Indicator | None, indicator_id: str, today: date,
+                   settings: Settings) -> View:
+    if indicator is None:
+        return {"id": indicator_id, "name": "", "group": "", "unit": "", "baseline": None,
+                "start_date": None, "target": None, "target_date": None, "current": None,
+                "updated": None, "owner": "", "assessment": indicators.NO_DATA,
+                "next_update": None}
+    return {
+        "id": indicator.id,
+        "name": " ".join(indicator.indicator.split()),
+        "group": indicator.group,
+        "unit": indicator.unit,
+        "baseline": indicator.baseline,
+        "start_date": indicator.start_date,
+        "target": indicator.target,
+        "target_date": indicator.target_date,
+        "current": indicator.current,
+        "updated": indicator.updated,
+        "owner": _owner(indicator.owner, indicator.owner_text),
+        "assessment": indicators.assess(indicator, today, settings.rules),
+        "next_update": indicators.next_update(indicator),
+    }
+
+
+def _owner(person: Any, text: str) -> str:
+    return person.name if person is not None and person.name else text
+
+
+def _find_action(initiative: Initiative, action_id: str) -> Action | None:
+    return next((a for a in initiative.actions if a.id == action_id), None)
+
+
+def _find_indicator(initiative: Initiative, indicator_id: str) -> Indicator | None:
+    return next((i for i in initiative.indicators if i.id == indicator_id), None)
+
+
+def _group_goal(initiative: Initiative, name: str) -> str:
+    group = initiative.group(name) if name else None
+    return group.goal.strip() if group else ""
+
+
+def _by_due(view: View) -> tuple[bool, date, str]:
+    return (view["due"] is None, view["due"] or date.max, view["id"])
+
+
+# -- per kind -------------------------------------------------------------------
+
+def _meeting_mail(message: Message, initiative: Initiative, settings: Settings,
+                  today: date) -> dict[str, Any]:
+    meeting = find_meeting(initiative, message.subject_id)
+    slot = None
+    if message.kind in ("invitation", "cancel"):
+        slot = slot_for(message, meeting, settings.rules.default_meeting_minutes)
+    view = meeting_view(meeting, message.subject_id, slot)
+    group = view["group"]
+    context: dict[str, Any] = {
+        "meeting": view,
+        "goal": _group_goal(initiative, group),
+        "update": bool(message.payload.get("update")),
+        "seq": int(message.payload.get("seq") or 0),
+    }
+    if message.kind == "agenda":
+        context["actions"] = sorted(
+            (action_view(a, a.id, today) for a in initiative.actions
+             if a.group.casefold() == group.casefold() and group and not a.done),
+            key=_by_due,
+        )
+        context["indicators"] = [
+            indicator_view(i, i.id, today, settings) for i in initiative.indicators
+            if group and i.group.casefold() == group.casefold()
+        ]
+    if message.kind == "followup":
+        context["next_steps"] = sorted(
+            (action_view(a, a.id, today) for a in initiative.actions
+             if meeting and a.meeting_id == meeting.id),
+            key=_by_due,
+        )
+        later = sorted(
+            (m for m in initiative.meetings
+             if meeting and m.group.casefold() == group.casefold() and not m.cancelled
+             and m.date > meeting.date),
+            key=lambda m: (m.date, m.start is None, m.start or m.date, m.id),
+        )
+        context["next_meeting"] = meeting_view(later[0], later[0].id) if later else None
+    return context
+
+
+def _action_mail(message: Message, initiative: Initiative, settings: Settings,
+                 today: date) -> dict[str, Any]:
+    payload = message.payload
+    action = _find_action(initiative, message.subject_id)
+    view = action_view(action, message.subject_id, today, parse_date(payload.get("due")))
+    # the planner's count wins: it is what the ledger key says
+    days_overdue = int(payload.get("days_overdue", view["days_overdue"]) or 0)
+    return {
+        "action": view,
+        "due": view["due"],
+        "days_left": int(payload.get("days_left", view["days_left"]) or 0),
+        "days_overdue": days_overdue,
+        "n": int(payload.get("n") or 1),
+        "owner": str(payload.get("owner") or view["owner"]),
+        "reason": str(payload.get("reason") or "chair"),
+        "goal": _group_goal(initiative, view["group"]),
+    }
+
+
+def _indicator_mail(message: Message, initiative: Initiative, settings: Settings,
+                    today: date) -> dict[str, Any]:
+    indicator = _find_indicator(initiative, message.subject_id)
+    view = indicator_view(indicator, message.subject_id, today, settings)
+    next_update = parse_date(message.payload.get("next_update"))
+    return {
+        "indicator": view,
+        "next_update": next_update,
+        "overdue": next_update is not None and next_update < today,
+        "n": int(message.payload.get("n") or 1),
+    }
+
+
+def _digest(message: Message, initiative: Initiative, settings: Settings,
+            today: date) -> dict[str, Any]:
+    payload = message.payload
+    upcoming = []
+    for entry in payload.get("upcoming_meetings") or []:
+        meeting_id = str(entry.get("id", ""))
+        sent = entry.get("sent") or {}
+        upcoming.append({
+            "meeting": meeting_view(find_meeting(initiative, meeting_id), meeting_id),
+            "sent": {kind: str(sent.get(kind) or "") for kind in
+                     ("invitation", "agenda", "followup")},
+        })
+    flagged = []
+    for entry in payload.get("indicators") or []:
+        indicator_id = str(entry.get("id", ""))
+        view = indicator_view(_find_indicator(initiative, indicator_id), indicator_id,
+                              today, settings)
+        view["assessment"] = str(entry.get("assessment") or view["assessment"])
+        flagged.append(view)
+    held = payload.get("held") or {}
+    context: dict[str, Any] = {
+        "week": str(payload.get("week", "")),
+        "overdue_actions": [
+            action_view(_find_action(initiative, str(i)), str(i), today)
+            for i in payload.get("overdue_actions") or []
+        ],
+        "upcoming_meetings": upcoming,
+        "missing_agendas": [meeting_view(find_meeting(initiative, str(i)), str(i))
+                            for i in payload.get("missing_agendas") or []],
+        "missing_minutes": [meeting_view(find_meeting(initiative, str(i)), str(i))
+                            for i in payload.get("missing_minutes") or []],
+        "indicators": flagged,
+        "problems": [str(p) for p in payload.get("problems") or []],
+        "failed": [{"key": str(f.get("key", "")), "recipient": str(f.get("recipient", "")),
+                    "error": str(f.get("error", ""))} for f in payload.get("failed") or []],
+        "uncertain": [{"key": str(u.get("key", "")), "recipient": str(u.get("recipient", ""))}
+                      for u in payload.get("uncertain") or []],
+        "held": {"window": int(held.get("window") or 0), "cap": int(held.get("cap") or 0)},
+    }
+    context["attention"] = sum(len(context[name]) for name in (
+        "overdue_actions", "missing_agendas", "missing_minutes", "indicators", "problems",
+        "failed", "uncertain")) + context["held"]["window"] + context["held"]["cap"]
+    return context
+
+
+def _burst(message: Message, initiative: Initiative, settings: Settings,
+           today: date) -> dict[str, Any]:
+    return {
+        "due": int(message.payload.get("due") or 0),
+        "max_per_cycle": int(message.payload.get("max_per_cycle")
+                             or settings.mail.max_per_cycle),
+    }
+
+
+_BUILDERS = {
+    "invitation": _meeting_mail,
+    "cancel": _meeting_mail,
+    "agenda": _meeting_mail,
+    "followup": _meeting_mail,
+    "reminder": _action_mail,
+    "overdue": _action_mail,
+    "escalation": _action_mail,
+    "indicator": _indicator_mail,
+    "digest": _digest,
+    "burst": _burst,
+}

@@ -1,0 +1,201 @@
+"""Message → EmailMessage: Jinja2 templates in the sandbox, babel dates, the .ics part.
+
+Per kind and language three templates: ``{lang}/{kind}.subject.txt``,
+``{lang}/{kind}.txt`` and ``{lang}/{kind}.html``, searched first in
+``[templates] dir`` and then among the built-in ones. Cell values only ever
+reach templates as data: they are never compiled, they are HTML-escaped in
+``.html`` templates, and they cannot reach a mail header with a line break in
+them. Any template failure is a TemplateError naming the file and line, which
+fails that one message, not the cycle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import traceback
+from collections.abc import Callable
+from datetime import date, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+import automation
+from automation import formatting, ics
+from automation.config import Settings
+from automation.errors import RygradError, TemplateError
+from automation.mailcontext import context_for
+from automation.model import Initiative, Message, Recipient
+
+SUBJECT_MAX = 200
+CALENDAR_KINDS = {"invitation": "REQUEST", "cancel": "CANCEL"}
+
+
+def builtin_templates_dir() -> Path:
+    """Inside the package when installed from a wheel, else the repository's templates/."""
+    packaged = Path(automation.__file__).parent / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+class Renderer:
+    """Renders messages with the templates of one configuration."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.search_path = [p for p in (settings.templates_dir, builtin_templates_dir()) if p]
+        self.env = ImmutableSandboxedEnvironment(
+            loader=ChoiceLoader([FileSystemLoader(str(p)) for p in self.search_path]),
+            undefined=StrictUndefined,
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("html",), default_for_string=False, default=False
+            ),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.filters.update(_filters())
+        self.env.tests["link"] = is_link
+
+    def render(self, message: Message, initiative: Initiative, now: datetime) -> EmailMessage:
+        """The complete mail: headers, text and HTML alternatives, the .ics when it has one."""
+        lang, templates = self._templates(message.kind, message.recipient.language)
+        zone = ZoneInfo(self.settings.initiative.timezone)
+        context = context_for(message, initiative, self.settings, now.astimezone(zone).date())
+        context.update(lang=lang, now=now)
+        subject = _subject(self._run(templates[0], context))
+        context["subject"] = subject
+        text = self._run(templates[1], context)
+        html = self._run(templates[2], context)
+        mail = self._headers(message, subject, lang, now.astimezone(zone))
+        mail.set_content(text)
+        mail.add_alternative(html, subtype="html")
+        method = CALENDAR_KINDS.get(message.kind)
+        if method:
+            calendar = ics.calendar_for(message, initiative, self.settings, now)
+            # inside the alternative, Outlook and Gmail show accept/decline buttons;
+            # the attachment is for clients that only import files
+            mail.add_alternative(calendar, "text", "calendar",
+                                 params={"method": method, "charset": "UTF-8"})
+            mail.make_mixed()
+            mail.add_attachment(calendar, "application", "ics", filename="invite.ics",
+                                params={"name": "invite.ics"})
+        # after the body: set_content() and make_mixed() move or drop Content-* headers
+        mail["Content-Language"] = lang
+        return mail
+
+    def _templates(self, kind: str, language: str) -> tuple[str, list[jinja2.Template]]:
+        """The recipient's language, else the initiative's; all three templates or neither."""
+        wanted = formatting.language(language)
+        tried: list[str] = []
+        for lang in dict.fromkeys((wanted, formatting.language(self.settings.initiative.language))):
+            names = [f"{lang}/{kind}.subject.txt", f"{lang}/{kind}.txt", f"{lang}/{kind}.html"]
+            try:
+                return lang, [self.env.get_template(name) for name in names]
+            except jinja2.TemplateNotFound as err:
+                tried.append(str(err.name))
+            except Exception as err:
+                raise _template_error(err, names[0]) from err
+        places = " or ".join(str(p) for p in self.search_path)
+        raise TemplateError(f"template {', '.join(tried)} not found in {places}")
+
+    def _run(self, template: jinja2.Template, context: dict[str, Any]) -> str:
+        try:
+            return template.render(context)
+        except Exception as err:
+            raise _template_error(err, template.filename or str(template.name)) from err
+
+    def _headers(self, message: Message, subject: str, lang: str, now: datetime) -> EmailMessage:
+        secretariat = self.settings.initiative
+        mail = EmailMessage()
+        mail["From"] = _address(secretariat.secretariat_name, secretariat.secretariat_email,
+                                message.key)
+        mail["To"] = _address(message.recipient.name, message.recipient.email, message.key)
+        if message.cc:
+            mail["Cc"] = [_address(r.name, r.email, message.key) for r in message.cc]
+        mail["Reply-To"] = mail["From"]
+        mail["Subject"] = subject
+        mail["Date"] = format_datetime(now)
+        mail["Message-ID"] = message_id(message.key, message.recipient,
+                                        secretariat.secretariat_email)
+        mail["X-Rygrad-Key"] = formatting.one_line(message.key)
+        mail["Auto-Submitted"] = "auto-generated"
+        return mail
+
+
+def message_id(key: str, recipient: Recipient, secretariat_email: str) -> str:
+    """The same key and recipient always give the same id (a resend is the same mail)."""
+    digest = hashlib.sha256(f"{key}\n{recipient.email}".encode()).hexdigest()[:32]
+    return f"<{digest}@{secretariat_email.rpartition('@')[2]}>"
+
+
+def is_link(value: object) -> bool:
+    """A cell that is nothing but a web address (a video link, minutes in a document)."""
+    return isinstance(value, str) and re.fullmatch(r"https?://\S+", value.strip()) is not None
+
+
+def _subject(text: str) -> str:
+    subject = formatting.one_line(text)
+    return subject if len(subject) <= SUBJECT_MAX else subject[: SUBJECT_MAX - 1] + "…"
+
+
+def _address(name: str, email: str, key: str) -> Address:
+    try:
+        return Address(display_name=formatting.one_line(name), addr_spec=email)
+    except (ValueError, IndexError) as err:
+        raise RygradError(f"{key}: {email!r} is not an address a mail can go to ({err})") from err
+
+
+def _template_error(err: Exception, fallback: str) -> TemplateError:
+    """Name the template file and line: the syntax error's, else the innermost template frame."""
+    if isinstance(err, jinja2.TemplateSyntaxError):
+        where = f"{err.filename or err.name or fallback}:{err.lineno}"
+        return TemplateError(f"{where}: {err.message}")
+    if isinstance(err, jinja2.TemplateNotFound):
+        return TemplateError(f"{fallback}: template {err.name} not found")
+    frames = [f for f in traceback.extract_tb(err.__traceback__)
+              if Path(f.filename).suffix in (".html", ".txt")]
+    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else fallback
+    reason = str(err) or type(err).__name__
+    return TemplateError(f"{where}: {reason}")
+
+
+def _filters() -> dict[str, Callable[..., Any]]:
+    """Jinja filters in the template's language (the context's ``lang``); None → ""."""
+
+    def localised(func: Callable[..., str]) -> Callable[..., str]:
+        @pass_context
+        def apply(context: Any, value: Any, *args: Any) -> str:
+            if value is None or value == "":
+                return ""
+            return func(value, *args, context.get("lang", "da"))
+
+        return apply
+
+    return {
+        "long_date": localised(formatting.long_date),
+        "day_date": localised(formatting.day_date),
+        "short_date": localised(formatting.short_date),
+        "time": localised(formatting.clock),
+        "meeting_time": localised(formatting.meeting_time),
+        "days_left": localised(formatting.days_left),
+        "days_overdue": localised(formatting.days_overdue),
+        "day_count": localised(formatting.day_count),
+        "number": localised(formatting.number),
+        "quantity": localised(formatting.quantity),
+        "assessment": localised(formatting.assessment),
+        "week": localised(formatting.week_label),
+        "meeting_title": pass_context(
+            lambda context, group: formatting.meeting_title(str(group or ""),
+                                                            context.get("lang", "da"))),
+        "lcfirst": lambda text: str(text)[:1].lower() + str(text)[1:],
+        "iso": lambda value: value.isoformat() if isinstance(value, date) else str(value or ""),
+    }
