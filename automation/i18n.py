@@ -1,0 +1,163 @@
+"""Texts the worker writes into the sheet and into error messages, in Danish and English.
+
+A small catalogue: message id → {"da": …, "en": …} with ``str.format`` fields.
+Other modules add their own entries; ids are grouped by the module that uses them.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Field values come from the sheet: one line, and long values cut so a note stays readable.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+VALUE_LIMIT = 60
+
+CATALOGUE: dict[str, dict[str, str]] = {
+    # --- parse: the workbook's layout (SheetError and tab/header problems) ---
+    "missing_tab": {
+        "da": 'Regnearket har ingen fane "{da}" (eller "{en}"); fundne faner: {found}. '
+              "Tilføj fanen, eller omdøb en af dem.",
+        "en": 'The workbook has no tab "{da}" (or "{en}"); tabs found: {found}. '
+              "Add the tab or rename one.",
+    },
+    "missing_column": {
+        "da": '{tab}: den påkrævede kolonne "{da}" (eller "{en}") mangler; '
+              "fundne overskrifter: {found}. "
+              "Tilføj kolonnen, eller skriv overskriften under [sheet.aliases] i konfigurationen.",
+        "en": '{tab}: the required column "{da}" (or "{en}") is missing; headers found: {found}. '
+              "Add the column or add its header to [sheet.aliases] in the config.",
+    },
+    "missing_column_hint": {
+        "da": '{tab}: den påkrævede kolonne "{da}" (eller "{en}") mangler; '
+              'fundne overskrifter: {found}. Mente du "{hint}"? '
+              "Omdøb den, eller skriv den under [sheet.aliases] i konfigurationen.",
+        "en": '{tab}: the required column "{da}" (or "{en}") is missing; headers found: {found}. '
+              'Did you mean "{hint}"? Rename it or add it to [sheet.aliases] in the config.',
+    },
+    "none_found": {"da": "(ingen)", "en": "(none)"},
+    "optional_column_missing": {
+        "da": 'Kolonnen "{da}" (eller "{en}") mangler; den læses som tom',
+        "en": 'The column "{da}" (or "{en}") is missing; it is read as empty',
+    },
+    "duplicate_header": {
+        "da": 'Overskriften "{value}" er samme kolonne som {first}; den første bruges',
+        "en": 'The header "{value}" is the same column as {first}; the first one is used',
+    },
+    "duplicate_tab": {
+        "da": 'Fanen "{value}" er samme fane som "{first}"; den første bruges',
+        "en": 'The tab "{value}" is the same tab as "{first}"; the first one is used',
+    },
+    # --- parse: rows and IDs ---
+    "row_skipped": {
+        "da": "; rækken springes over, til det er rettet",
+        "en": "; the row is skipped until it is fixed",
+    },
+    "value_missing": {"da": "{column} mangler", "en": "{column} is missing"},
+    "duplicate_id": {
+        "da": '{column} "{value}" står flere gange (rækkerne {rows}); '
+              "rækkerne springes over, til det er rettet",
+        "en": '{column} "{value}" appears more than once (rows {rows}); '
+              "the rows are skipped until it is fixed",
+    },
+    # --- parse: values ---
+    "not_date": {
+        "da": '{column}: "{value}" er ikke en dato; skriv fx {example} eller 2026-12-04',
+        "en": '{column}: "{value}" is not a date; write e.g. {example} or 2026-12-04',
+    },
+    "not_time": {
+        "da": '{column}: "{value}" er ikke et klokkeslæt; skriv fx 14:00',
+        "en": '{column}: "{value}" is not a time; write e.g. 14:00',
+    },
+    "not_number": {
+        "da": '{column}: "{value}" er ikke et tal',
+        "en": '{column}: "{value}" is not a number',
+    },
+    "not_flag": {
+        "da": '{column}: "{value}" forstås ikke; skriv ja, eller lad feltet stå tomt',
+        "en": '{column}: "{value}" is not understood; write yes or leave it empty',
+    },
+    "not_email": {
+        "da": '{column}: "{value}" er ikke en gyldig e-mailadresse',
+        "en": '{column}: "{value}" is not a valid email address',
+    },
+    "no_email": {
+        "da": "{column} mangler; personen får ingen mails",
+        "en": "{column} is missing; this person gets no mail",
+    },
+    "not_frequency": {
+        "da": '{column}: "{value}" forstås ikke; skriv månedlig, kvartalsvis, halvårlig '
+              "eller årlig (indtil da bruges kvartalsvis)",
+        "en": '{column}: "{value}" is not understood; write monthly, quarterly, half-yearly '
+              "or yearly (until then quarterly is used)",
+    },
+    "not_language": {
+        "da": '{column}: "{value}" forstås ikke; skriv da eller en (indtil da bruges {default})',
+        "en": '{column}: "{value}" is not understood; write da or en (until then {default} '
+              "is used)",
+    },
+    "end_before_start": {
+        "da": '{column}: "{value}" er ikke efter start ({start}); '
+              "mødet regnes til at vare {minutes} minutter",
+        "en": '{column}: "{value}" is not after the start ({start}); '
+              "the meeting is taken to last {minutes} minutes",
+    },
+    # --- parse: references between tabs ---
+    "unknown_person": {
+        "da": '{column}: "{value}" findes ikke på fanen {tab}',
+        "en": '{column}: "{value}" is not on the {tab} tab',
+    },
+    "ambiguous_person": {
+        "da": '{column}: flere personer på fanen {tab} hedder "{value}" (rækkerne {rows}); '
+              "skriv e-mailadressen i stedet",
+        "en": '{column}: several people on the {tab} tab are called "{value}" (rows {rows}); '
+              "write the email address instead",
+    },
+    "person_without_email": {
+        "da": '{column}: "{value}" har ingen gyldig e-mailadresse på fanen {tab} '
+              "og får ingen mails",
+        "en": '{column}: "{value}" has no valid email address on the {tab} tab '
+              "and gets no mail",
+    },
+    "unknown_group": {
+        "da": '{column}: "{value}" findes ikke på fanen {tab}',
+        "en": '{column}: "{value}" is not on the {tab} tab',
+    },
+    "duplicated_reference": {
+        "da": '{column}: "{value}" står flere gange på fanen {tab}; ret det dér',
+        "en": '{column}: "{value}" appears more than once on the {tab} tab; fix it there',
+    },
+    "unknown_meeting": {
+        "da": '{column}: "{value}" findes ikke på fanen {tab}',
+        "en": '{column}: "{value}" is not on the {tab} tab',
+    },
+}
+
+
+def text(language: str, message_id: str, **fields: object) -> str:
+    """The message in the language ("da", else English), its fields shown on one line.
+
+    A field named ``value`` (a cell's content) is also cut to about 60 characters.
+    """
+    entry = CATALOGUE[message_id]
+    template = entry["da"] if language == "da" else entry["en"]
+    shown_fields = {
+        name: shown(str(value), VALUE_LIMIT if name == "value" else None)
+        for name, value in fields.items()
+    }
+    return template.format(**shown_fields)
+
+
+def shown(value: str, limit: int | None = VALUE_LIMIT) -> str:
+    """A value as quoted in a message: control characters as spaces, long text cut."""
+    one_line = _CONTROL.sub(" ", value).strip()
+    if limit is not None and len(one_line) > limit:
+        return one_line[: limit - 1].rstrip() + "…"
+    return one_line
+
+
+def and_list(language: str, items: list[str]) -> str:
+    """"4 og 9", "4, 7 og 9" / "4 and 9", "4, 7 and 9" (no serial comma in British English)."""
+    word = " og " if language == "da" else " and "
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + word + items[-1]
