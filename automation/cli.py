@@ -7,14 +7,14 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from automation import __version__, config
 from automation.cycle import Cycle, Options, Outcome
 from automation.errors import ConfigError, RygradError
 from automation.ledger import Ledger
-from automation.model import Snapshot
+from automation.model import LedgerEntry, Message, Snapshot
 from automation.parse import parse
 from automation.plan import plan
 from automation.projection import cell_updates, resolve
@@ -26,6 +26,7 @@ from automation.window import held_reason
 log = logging.getLogger("rygrad")
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_RUN = 0, 1, 2
+SHOWN = 10  # failures listed in a summary before "… and N more"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,12 +111,12 @@ def load_settings(args: argparse.Namespace) -> config.Settings:
 def local_now(settings: config.Settings, given: datetime | None) -> datetime:
     zone = settings.initiative.zone
     if given is None:
-        return datetime.now(timezone.utc).astimezone(zone)
+        return datetime.now(UTC).astimezone(zone)
     return given.replace(tzinfo=zone) if given.tzinfo is None else given.astimezone(zone)
 
 
 def real_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def build_sheet(settings: config.Settings) -> SheetBackend:
@@ -197,10 +198,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _as_sent(message: object, now: datetime) -> object:
-    from automation.model import LedgerEntry, Message
-
-    assert isinstance(message, Message)
+def _as_sent(message: Message, now: datetime) -> LedgerEntry:
     return LedgerEntry(message.key, message.recipient.email, message.kind, message.subject_id,
                        "sent", now, message.payload)
 
@@ -234,8 +232,9 @@ def summary(settings: config.Settings, now: datetime, outcome: Outcome) -> str:
                      "`rygrad run --once --allow-burst`")
     for text, items in (("failed", outcome.failed), ("will retry", outcome.retry),
                         ("not rendered", outcome.not_rendered)):
-        for item in items:
-            lines.append(f"  {text}: {item}")
+        lines += [f"  {text}: {item}" for item in items[:SHOWN]]
+        if len(items) > SHOWN:
+            lines.append(f"  … and {len(items) - SHOWN} more {text}; see `rygrad status`")
     if outcome.uncertain:
         lines.append(f"  {outcome.uncertain} uncertain (a crash during sending); see "
                      "`rygrad status`, resend with `rygrad run --once --resend-uncertain`")

@@ -134,7 +134,7 @@ def load(path: Path) -> Settings:
 
 def parse(data: dict[str, Any], path: Path) -> Settings:
     reader = _Reader(path)
-    base = path.parent
+    base = Base(path.parent)
     sections = {"initiative", "sheet", "mail", "rules", "schedule", "state", "templates"}
     for name in data:
         if name not in sections:
@@ -226,6 +226,16 @@ class _Reader:
         return time(int(match[1]), int(match[2]))
 
 
+class Base:
+    """The config file's folder: relative paths in the config are relative to it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __truediv__(self, relative: str) -> Path:
+        return Path(os.path.normpath(self.folder / relative))
+
+
 def _closest(word: str, candidates: set[str]) -> str:
     import difflib
 
@@ -276,7 +286,7 @@ def _initiative(reader: _Reader, value: Any) -> InitiativeSettings:
     )
 
 
-def _sheet(reader: _Reader, value: Any, base: Path) -> SheetSettings:
+def _sheet(reader: _Reader, value: Any, base: Base) -> SheetSettings:
     section = reader.section(
         "sheet", value,
         {"backend", "path", "spreadsheet", "credentials", "api_base", "aliases", "date_order"},
@@ -311,7 +321,7 @@ def _sheet(reader: _Reader, value: Any, base: Path) -> SheetSettings:
     )
 
 
-def _mail(reader: _Reader, value: Any, base: Path) -> MailSettings:
+def _mail(reader: _Reader, value: Any, base: Base) -> MailSettings:
     names = {f.name for f in fields(MailSettings)}
     section = reader.section("mail", value, names)
     optional_path = {

@@ -148,7 +148,7 @@ class Cycle:
         try:
             email = self.renderer.render(message, initiative, now)
         except TemplateError as err:
-            log.error("%s: not rendered: %s", label, err)
+            log.info("%s: not rendered: %s", label, err)
             outcome.not_rendered.append(f"{label}: {err}")
             return
         data = email.as_bytes()

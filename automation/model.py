@@ -147,7 +147,8 @@ class Initiative:
         for person in self.people:
             if person.email and any(g.casefold() == key for g in person.groups):
                 members.setdefault(person.email.casefold(), person)
-        chair = self.group(group).chair if self.group(group) else None
+        found = self.group(group)
+        chair = found.chair if found else None
         if chair and chair.email:
             members.setdefault(chair.email.casefold(), chair)
         return list(members.values())

@@ -352,7 +352,8 @@ def latest_sent(history: History, kind: str) -> dict[str, datetime]:
     """subject id → when the last message of this kind about it was sent."""
     latest: dict[str, datetime] = {}
     for entry in history.entries:
-        if entry.kind == kind and entry.state == "sent":
-            if entry.subject_id not in latest or entry.at > latest[entry.subject_id]:
-                latest[entry.subject_id] = entry.at
+        if entry.kind != kind or entry.state != "sent":
+            continue
+        if entry.subject_id not in latest or entry.at > latest[entry.subject_id]:
+            latest[entry.subject_id] = entry.at
     return latest

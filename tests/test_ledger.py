@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import stat
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from automation.ledger import Ledger
 from automation.model import Message, Recipient
 
-NOW = datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 ANNE = Recipient("Anne", "anne@example.dk", "da")
 
 
