@@ -98,8 +98,17 @@ def test_reads_every_tab_of_a_workbook_saved_by_libreoffice(fixture_copy: Path) 
 
     assert list(snapshot.tables) == ["Personer", "Grupper", "Møder", "Handlinger", "Indikatorer"]
     actions = snapshot.tables["Handlinger"]
-    assert actions.header == ("Handling-ID", "Gruppe", "Handling", "Ansvarlig", "Frist",
-                              "Status", "Møde-ID", "Forsinket", "Sidste påmindelse")
+    assert actions.header == (
+        "Handling-ID",
+        "Gruppe",
+        "Handling",
+        "Ansvarlig",
+        "Frist",
+        "Status",
+        "Møde-ID",
+        "Forsinket",
+        "Sidste påmindelse",
+    )
     assert [number for number, _ in actions.rows] == [2, 3, 4]
     due = {values[0]: values[4] for _, values in actions.rows}
     # Formula deadlines read as their cached values, as dates.
@@ -120,8 +129,7 @@ def test_reads_values_as_their_python_types(tmp_path: Path) -> None:
     sheet = workbook.active
     sheet.title = "Møder"
     sheet.append(["Møde-ID", "Dato", "Start", "Sendt", "Antal", "Andel", "Aflyst", None, None])
-    sheet.append(["M1", date(2026, 12, 3), time(14, 0), datetime(2026, 11, 1, 9, 15), 3, 0.5,
-                  True])
+    sheet.append(["M1", date(2026, 12, 3), time(14, 0), datetime(2026, 11, 1, 9, 15), 3, 0.5, True])
     sheet.append([None, None, "   "])  # only blanks: skipped like an empty row
     sheet.append([None, None, None, None, "  sted  "])
     path = tmp_path / "types.xlsx"
@@ -138,8 +146,11 @@ def test_reads_values_as_their_python_types(tmp_path: Path) -> None:
 
 
 def test_reads_rows_beyond_a_wrong_dimension(small: Path) -> None:
-    replace_member(small, "xl/worksheets/sheet1.xml",
-                   lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1"', xml))
+    replace_member(
+        small,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1"', xml),
+    )
 
     table = XlsxWorkbook(small).read().tables["Handlinger"]
 
@@ -160,10 +171,14 @@ def make_zip_without_workbook(path: Path) -> None:
     ("make", "words"),
     [
         (lambda p: p.write_bytes(os.urandom(2048)), "not an Excel workbook (.xlsx)"),
-        (lambda p: p.write_text("Navn;E-mail\nMette;mette@kommune.example\n"),
-         "not an Excel workbook (.xlsx)"),
-        (lambda p: p.write_bytes(FIXTURE.read_bytes()[: FIXTURE.stat().st_size // 2]),
-         "damaged or incomplete"),
+        (
+            lambda p: p.write_text("Navn;E-mail\nMette;mette@kommune.example\n"),
+            "not an Excel workbook (.xlsx)",
+        ),
+        (
+            lambda p: p.write_bytes(FIXTURE.read_bytes()[: FIXTURE.stat().st_size // 2]),
+            "damaged or incomplete",
+        ),
         (make_zip_without_workbook, "cannot be read as an Excel workbook"),
         (lambda p: None, "no such file"),
     ],
@@ -199,7 +214,7 @@ def test_write_changes_only_the_written_cells(fixture_copy: Path) -> None:
             CellWrite("Handlinger", 1, 10, "Bemærkning"),  # the missing W column's header
             CellWrite("Handlinger", 2, 8, "FORSINKET (4 dage)"),
             CellWrite("Handlinger", 3, 9, ""),  # Sidste påmindelse cleared
-            CellWrite("Handlinger", 4, 10, "=HYPERLINK(\"x\") & <b>"),
+            CellWrite("Handlinger", 4, 10, '=HYPERLINK("x") & <b>'),
             CellWrite("Handlinger", 4, 8, ""),  # already empty: no change
         ],
         snapshot.version,
@@ -212,8 +227,11 @@ def test_write_changes_only_the_written_cells(fixture_copy: Path) -> None:
         if name != ACTIONS_PART:
             assert new == old, name
     old_cells, new_cells = cells(dict(original)[ACTIONS_PART]), cells(dict(after)[ACTIONS_PART])
-    differing = {ref for ref in old_cells.keys() | new_cells.keys()
-                 if old_cells.get(ref) != new_cells.get(ref)}
+    differing = {
+        ref
+        for ref in old_cells.keys() | new_cells.keys()
+        if old_cells.get(ref) != new_cells.get(ref)
+    }
     assert differing == {"J1", "H2", "I3", "J4"}
     assert new_cells["H2"] == ("inlineStr", "5", None, None, "FORSINKET (4 dage)")
     assert new_cells["J1"] == ("inlineStr", "1", None, None, "Bemærkning")  # header's style
@@ -224,7 +242,7 @@ def test_write_changes_only_the_written_cells(fixture_copy: Path) -> None:
     # openpyxl still reads the formula deadline's cached value, and the new text.
     values = openpyxl.load_workbook(fixture_copy, data_only=True)["Handlinger"]
     assert values["E3"].value == datetime(2026, 12, 4)
-    assert values["J4"].value == "=HYPERLINK(\"x\") & <b>"
+    assert values["J4"].value == '=HYPERLINK("x") & <b>'
     formulas = openpyxl.load_workbook(fixture_copy)["Handlinger"]
     assert formulas["E3"].value == "=E2+14"
     assert formulas["J4"].data_type == "s"  # text, not a formula
@@ -235,7 +253,9 @@ def test_write_changes_only_the_written_cells(fixture_copy: Path) -> None:
 
     again = workbook.read()
     assert dict(again.tables["Handlinger"].rows)[2][7:] == (
-        "FORSINKET (4 dage)", "2026-11-23 08:00")
+        "FORSINKET (4 dage)",
+        "2026-11-23 08:00",
+    )
     assert again.tables["Handlinger"].header[-1] == "Bemærkning"
 
 
@@ -267,8 +287,9 @@ def test_unchanged_values_leave_the_file_untouched(fixture_copy: Path) -> None:
     assert fixture_copy.stat().st_mtime_ns == 1_000_000_000
 
 
-@pytest.mark.parametrize("lock", ["~$initiative.xlsx", "~$itiative.xlsx",
-                                  ".~lock.initiative.xlsx#"])
+@pytest.mark.parametrize(
+    "lock", ["~$initiative.xlsx", "~$itiative.xlsx", ".~lock.initiative.xlsx#"]
+)
 def test_an_open_workbook_is_not_written(fixture_copy: Path, lock: str) -> None:
     workbook = XlsxWorkbook(fixture_copy)
     version = workbook.read().version
@@ -281,8 +302,7 @@ def test_an_open_workbook_is_not_written(fixture_copy: Path, lock: str) -> None:
     assert fixture_copy.read_bytes() == before
 
 
-def test_a_workbook_changed_since_the_read_is_not_written(fixture_copy: Path,
-                                                          small: Path) -> None:
+def test_a_workbook_changed_since_the_read_is_not_written(fixture_copy: Path, small: Path) -> None:
     workbook = XlsxWorkbook(fixture_copy)
     version = workbook.read().version
     shutil.copyfile(small, fixture_copy)  # a partner saved in between
@@ -321,12 +341,32 @@ def test_new_cells_and_rows_go_in_order(small: Path) -> None:
     xml = sheet_xml(small)
     assert re.findall(r'<row r="(\d+)"', xml) == ["1", "2", "3", "4", "5", "9"]
     refs = re.findall(r'<c r="([A-Z]+\d+)"', xml)
-    assert refs == ["A1", "B1", "C1", "D1", "A2", "B2", "C2", "A3", "B3", "C3", "D4",
-                    "A5", "B5", "C5", "A9"]
+    assert refs == [
+        "A1",
+        "B1",
+        "C1",
+        "D1",
+        "A2",
+        "B2",
+        "C2",
+        "A3",
+        "B3",
+        "C3",
+        "D4",
+        "A5",
+        "B5",
+        "C5",
+        "A9",
+    ]
     assert re.search(r'<dimension ref="A1:D9"\s*/>', xml)
     sheet = openpyxl.load_workbook(small)["Handlinger"]
     assert [sheet[ref].value for ref in ("C3", "B5", "D4", "A9", "D1")] == [
-        "FORSINKET (1 dag)", "midt i", "ny række", "sidst", "Bemærkning"]
+        "FORSINKET (1 dag)",
+        "midt i",
+        "ny række",
+        "sidst",
+        "Bemærkning",
+    ]
     assert sheet["D1"].font.bold  # styled like the header cell before it
 
 
@@ -382,8 +422,13 @@ def test_overwriting_the_first_cell_of_a_shared_formula_keeps_the_others(small: 
         '<row r="3"><c r="A3"><v>2</v></c><c r="B3"><f t="shared" si="0"/><v>4</v></c></row>'
         '<row r="4"><c r="A4"><v>3</v></c><c r="B4"><f t="shared" si="0"/><v>6</v></c></row>'
     )
-    replace_member(small, "xl/worksheets/sheet1.xml", lambda xml: re.sub(
-        r"<sheetData>.*</sheetData>", f"<sheetData>{shared}</sheetData>", xml, flags=re.S))
+    replace_member(
+        small,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: re.sub(
+            r"<sheetData>.*</sheetData>", f"<sheetData>{shared}</sheetData>", xml, flags=re.S
+        ),
+    )
     workbook = XlsxWorkbook(small)
 
     workbook.write([CellWrite("Handlinger", 2, 2, "tekst")], workbook.read().version)
@@ -406,7 +451,10 @@ def test_a_worksheet_with_prefixed_elements_is_patched(small: Path) -> None:
 
     assert '<x:c r="C3" t="inlineStr"><x:is><x:t' in sheet_xml(small)
     assert dict(workbook.read().tables["Handlinger"].rows)[3] == (
-        "H2", "Book lokale", "FORSINKET (1 dag)")
+        "H2",
+        "Book lokale",
+        "FORSINKET (1 dag)",
+    )
 
 
 def test_an_inline_string_cell_with_the_same_text_is_no_change(tmp_path: Path) -> None:
@@ -421,8 +469,9 @@ def test_an_inline_string_cell_with_the_same_text_is_no_change(tmp_path: Path) -
     backend: SheetBackend = XlsxWorkbook(path)
     before = path.read_bytes()
 
-    assert backend.write([CellWrite("Personer", 2, 2, "Ugyldig e-mail")],
-                         backend.read().version) == 0
+    assert (
+        backend.write([CellWrite("Personer", 2, 2, "Ugyldig e-mail")], backend.read().version) == 0
+    )
     assert path.read_bytes() == before
     assert backend.write([CellWrite("Personer", 2, 2, "Ny note")], backend.read().version) == 1
 

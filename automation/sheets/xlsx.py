@@ -90,8 +90,12 @@ class XlsxWorkbook:
         with zipfile.ZipFile(io.BytesIO(content)) as package:
             return self._patch(package, wanted, before)
 
-    def _patch(self, package: zipfile.ZipFile, wanted: dict[str, dict[tuple[int, int], str]],
-               before: os.stat_result) -> int:
+    def _patch(
+        self,
+        package: zipfile.ZipFile,
+        wanted: dict[str, dict[tuple[int, int], str]],
+        before: os.stat_result,
+    ) -> int:
         try:
             parts = _sheet_parts(package)
             shared = _SharedStrings(package, parts.shared_strings)
@@ -155,8 +159,9 @@ class XlsxWorkbook:
                     "status columns will be written on a later cycle"
                 )
 
-    def _replace(self, package: zipfile.ZipFile, patched: dict[str, bytes],
-                 before: os.stat_result) -> None:
+    def _replace(
+        self, package: zipfile.ZipFile, patched: dict[str, bytes], before: os.stat_result
+    ) -> None:
         handle, temp_name = tempfile.mkstemp(
             prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
         )
@@ -303,8 +308,9 @@ def _plain_text(item: ElementTree.Element) -> str:
 # rewrite namespace prefixes and every untouched cell; here they stay byte for byte.
 
 
-def _patch_sheet(xml: str, cells: dict[tuple[int, int], str],
-                 shared: _SharedStrings) -> tuple[str, int]:
+def _patch_sheet(
+    xml: str, cells: dict[tuple[int, int], str], shared: _SharedStrings
+) -> tuple[str, int]:
     """Return the worksheet XML with ``cells`` set, and how many cells changed."""
     p = _prefix(xml)
     data = re.search(rf"<{p}sheetData\b{_ATTRS}(/>|>(.*?)</{p}sheetData>)", xml, re.S)
@@ -333,8 +339,10 @@ def _patch_sheet(xml: str, cells: dict[tuple[int, int], str],
     body = "".join(text for _, text in pieces)
     for master in replaced_formulas:
         body = _promote_shared_formula(body, p, master)
-    xml = (f"{xml[:data.start()]}<{p}sheetData{data.group(1)}>{body}</{p}sheetData>"
-           f"{xml[data.end():]}")
+    xml = (
+        f"{xml[: data.start()]}<{p}sheetData{data.group(1)}>{body}</{p}sheetData>"
+        f"{xml[data.end() :]}"
+    )
     written = [key for key, value in cells.items() if value]
     return _widen_dimension(xml, p, written), changed
 
@@ -356,7 +364,7 @@ def _elements(text: str, tag: str) -> list[tuple[int, str]]:
     position = 0
     for match in re.finditer(rf"<{tag}\b{_ATTRS}(/>|>.*?</{tag}>)", text, re.S):
         if match.start() > position:
-            pieces.append((-1, text[position:match.start()]))
+            pieces.append((-1, text[position : match.start()]))
         ref = _attr(match.group(1), "r")
         if ref is None:
             raise SheetError("a worksheet has rows or cells without a reference (r)")
@@ -379,8 +387,9 @@ def _place(pieces: list[tuple[int, str]], number: int) -> tuple[int, bool]:
 class _RowPatch:
     """Set cells in one <row> element; counts the cells whose value changed."""
 
-    def __init__(self, p: str, row: int, shared: _SharedStrings,
-                 column_styles: dict[int, str]) -> None:
+    def __init__(
+        self, p: str, row: int, shared: _SharedStrings, column_styles: dict[int, str]
+    ) -> None:
         self.p, self.row, self.shared, self.column_styles = p, row, shared, column_styles
         self.changed = 0
         self.replaced_formulas: list[tuple[str, str, str, str]] = []  # si, ref, formula, at
@@ -436,8 +445,10 @@ class _RowPatch:
         style_attr = f' s="{style}"' if style and style != "0" else ""
         if not value:
             return f'<{p}c r="{ref}"{style_attr}/>' if style_attr else ""
-        return (f'<{p}c r="{ref}"{style_attr} t="inlineStr"><{p}is>'
-                f'<{p}t xml:space="preserve">{_escape(value)}</{p}t></{p}is></{p}c>')
+        return (
+            f'<{p}c r="{ref}"{style_attr} t="inlineStr"><{p}is>'
+            f'<{p}t xml:space="preserve">{_escape(value)}</{p}t></{p}is></{p}c>'
+        )
 
 
 def _split_cell(cell: str, p: str) -> tuple[str, str]:
@@ -480,7 +491,7 @@ def _promote_shared_formula(body: str, p: str, master: tuple[str, str, str, str]
         return body
     moved = Translator(f"={_unescape(formula)}", origin=at).translate_formula(found.group(2))
     head = f'<{p}f t="shared" ref="{area}" si="{si}">{_escape(moved[1:])}</{p}f>'
-    return body[:found.start()] + found.group(1) + head + body[found.end():]
+    return body[: found.start()] + found.group(1) + head + body[found.end() :]
 
 
 def _column_styles(xml: str, p: str) -> dict[int, str]:
@@ -507,7 +518,7 @@ def _widen_spans(attrs: str, columns: list[int]) -> str:
 
 
 def _widen_dimension(xml: str, p: str, written: Iterable[tuple[int, int]]) -> str:
-    match = re.search(rf'<{p}dimension\b{_ATTRS}/>', xml)
+    match = re.search(rf"<{p}dimension\b{_ATTRS}/>", xml)
     area = _attr(match.group(1), "ref") if match else None
     if not match or not area or not re.fullmatch(r"[A-Z]+[0-9]+(:[A-Z]+[0-9]+)?", area):
         return xml
@@ -520,7 +531,7 @@ def _widen_dimension(xml: str, p: str, written: Iterable[tuple[int, int]]) -> st
     if new_area == area:
         return xml
     element = f"<{p}dimension{_set_attr(match.group(1), 'ref', new_area)}/>"
-    return xml[:match.start()] + element + xml[match.end():]
+    return xml[: match.start()] + element + xml[match.end() :]
 
 
 # -- small text helpers -----------------------------------------------------------------
@@ -536,7 +547,7 @@ def _attr(attrs: str, name: str) -> str | None:
 def _set_attr(attrs: str, name: str, value: str) -> str:
     for match in _ATTR.finditer(attrs):
         if match.group(1) == name:
-            return f'{attrs[:match.start()]}{name}="{value}"{attrs[match.end():]}'
+            return f'{attrs[: match.start()]}{name}="{value}"{attrs[match.end() :]}'
     return f'{attrs} {name}="{value}"'
 
 
