@@ -120,7 +120,7 @@ MEETING_PLAN: tuple[tuple[str, str, int, Any, Any, str, str, str, str], ...] = (
     ("agf-missing", AGF, -8, "16.30", "18.30", "Gellerup Bibliotek",
      "1. Fritidsguider\n2. Åbningstider i klubben", "", ""),
     ("agf-cancel", AGF, 9, "16.30", "18.30", "Klubben i Toveshøj", "", "", "ja"),
-    ("agf-soon", AGF, 4, "16.30", "18.30", "Klubben i Toveshøj", "", "", ""),
+    ("agf-soon", AGF, 3, "16.30", "18.30", "Klubben i Toveshøj", "", "", ""),
     ("agf-next", AGF, 30, "16.30", "18.30", "Gellerup Bibliotek", "", "", ""),
     ("agj-old", AGJ, -63, time(8, 30), None, "Dansk Erhverv, Aarhus",
      "1. Praktikpladser\n2. Fritidsjob", "Referat udsendt af sekretariatet.", ""),
