@@ -481,3 +481,62 @@ def test_writes_nothing_for_no_writes(small: Path) -> None:
 
     assert XlsxWorkbook(small).write([], XlsxWorkbook(small).read().version) == 0
     assert small.read_bytes() == before
+
+
+def add_calc_chain(path: Path) -> None:
+    """Give the workbook the calculation chain Excel keeps, naming cell C2's formula."""
+    with zipfile.ZipFile(path) as package:
+        contents = [(info, package.read(info)) for info in package.infolist()]
+    chain = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<calcChain xmlns="{MAIN[1:-1]}"><c r="C2" i="1"/></calcChain>'
+    )
+    rel = (
+        '<Relationship Id="rId99" Target="calcChain.xml" Type="http://schemas.openxmlformats'
+        '.org/officeDocument/2006/relationships/calcChain"/>'
+    )
+    override = (
+        '<Override PartName="/xl/calcChain.xml" ContentType="application/vnd.openxmlformats-'
+        'officedocument.spreadsheetml.calcChain+xml"/>'
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
+        for info, data in contents:
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", rel.encode() + b"</Relationships>")
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", override.encode() + b"</Types>")
+            package.writestr(info, data)
+        package.writestr("xl/calcChain.xml", chain)
+
+
+@pytest.mark.parametrize(
+    ("cell", "chain_kept"),
+    [((2, 3), False), ((3, 3), True)],
+    ids=["formula-overwritten", "formula-untouched"],
+)
+def test_the_calculation_chain_goes_only_with_an_overwritten_formula(
+    tmp_path: Path, cell: tuple[int, int], chain_kept: bool
+) -> None:
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Handlinger"
+    workbook.active.append(["Handling-ID", "Frist", "Forsinket"])
+    workbook.active.append(["H1", 3, "=B2*2"])  # a partner's formula in a W column
+    path = tmp_path / "chain.xlsx"
+    workbook.save(path)
+    add_calc_chain(path)
+    backend = XlsxWorkbook(path)
+    original = dict(members(path))
+
+    backend.write([CellWrite("Handlinger", *cell, "FORSINKET (1 dag)")], backend.read().version)
+
+    after = dict(members(path))
+    assert ("xl/calcChain.xml" in after) is chain_kept
+    for name in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml"):
+        assert (b"calcChain" in after[name]) is chain_kept
+    unchanged = set(original) - {"xl/worksheets/sheet1.xml", "xl/calcChain.xml"}
+    if not chain_kept:
+        unchanged -= {"xl/_rels/workbook.xml.rels", "[Content_Types].xml"}
+    assert all(after[name] == original[name] for name in unchanged)
+    assert openpyxl.load_workbook(path)["Handlinger"]["C3" if chain_kept else "C2"].value == (
+        "FORSINKET (1 dag)"
+    )

@@ -100,18 +100,27 @@ class XlsxWorkbook:
             parts = _sheet_parts(package)
             shared = _SharedStrings(package, parts.shared_strings)
             patched: dict[str, bytes] = {}
-            changed = 0
+            changed, formulas_removed = 0, False
             for tab, cells in wanted.items():
                 if tab not in parts.sheets:
                     raise SheetError(f"{self.path}: there is no tab named {tab!r}")
                 name = parts.sheets[tab]
                 try:
-                    xml, count = _patch_sheet(package.read(name).decode("utf-8"), cells, shared)
+                    xml, count, removed = _patch_sheet(
+                        package.read(name).decode("utf-8"), cells, shared
+                    )
                 except SheetError as err:
                     raise SheetError(f"{self.path}, tab {tab}: {err}") from err
                 if count:
                     patched[name] = xml.encode("utf-8")
                     changed += count
+                    formulas_removed = formulas_removed or removed
+            dropped = set()
+            if formulas_removed and parts.calc_chain in package.namelist():
+                # Excel calls a file with a calculation chain naming a cell that has no
+                # formula damaged; without the chain it simply rebuilds it.
+                dropped.add(parts.calc_chain)
+                patched.update(_without_calc_chain(package, parts))
         except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, UnicodeError) as err:
             raise SheetError(
                 f"{self.path}: the workbook's structure cannot be patched ({err}) — "
@@ -119,7 +128,7 @@ class XlsxWorkbook:
             ) from err
         if not changed:
             return 0
-        self._replace(package, patched, before)
+        self._replace(package, patched, dropped, before)
         return changed
 
     def _content(self) -> bytes:
@@ -160,7 +169,11 @@ class XlsxWorkbook:
                 )
 
     def _replace(
-        self, package: zipfile.ZipFile, patched: dict[str, bytes], before: os.stat_result
+        self,
+        package: zipfile.ZipFile,
+        patched: dict[str, bytes],
+        dropped: set[str],
+        before: os.stat_result,
     ) -> None:
         handle, temp_name = tempfile.mkstemp(
             prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
@@ -170,6 +183,8 @@ class XlsxWorkbook:
             with os.fdopen(handle, "wb") as out:
                 with zipfile.ZipFile(out, "w") as copy:
                     for info in package.infolist():
+                        if info.filename in dropped:
+                            continue
                         data = patched.get(info.filename)
                         copy.writestr(info, package.read(info) if data is None else data)
                 out.flush()
@@ -245,6 +260,8 @@ def _trim(values: tuple[CellValue, ...]) -> tuple[CellValue, ...]:
 class _Parts:
     sheets: dict[str, str]  # tab title → worksheet part name in the zip
     shared_strings: str | None
+    calc_chain: str | None
+    rels: str  # the workbook's relationships part
 
 
 def _sheet_parts(package: zipfile.ZipFile) -> _Parts:
@@ -253,17 +270,31 @@ def _sheet_parts(package: zipfile.ZipFile) -> _Parts:
     rels_name = posixpath.join(folder, "_rels", posixpath.basename(workbook) + ".rels")
     targets: dict[str, str] = {}
     shared: str | None = None
+    calc_chain: str | None = None
     for rel in ElementTree.fromstring(package.read(rels_name)):
         target = _resolve(folder, rel.get("Target", ""))
         targets[rel.get("Id", "")] = target
         if rel.get("Type", "").endswith("/sharedStrings"):
             shared = target
+        if rel.get("Type", "").endswith("/calcChain"):
+            calc_chain = target
     sheets = {}
     for sheet in ElementTree.fromstring(package.read(workbook)).iter(f"{{{MAIN_NS}}}sheet"):
         part = targets.get(sheet.get(f"{{{REL_NS}}}id", ""))
         if part:
             sheets[sheet.get("name", "")] = part
-    return _Parts(sheets, shared)
+    return _Parts(sheets, shared, calc_chain, rels_name)
+
+
+def _without_calc_chain(package: zipfile.ZipFile, parts: _Parts) -> dict[str, bytes]:
+    """The relationships and content types with the calculation chain left out."""
+    rels = package.read(parts.rels).decode("utf-8")
+    rels = re.sub(r"<Relationship\b[^>]*/calcChain\"[^>]*/>", "", rels)
+    types = package.read("[Content_Types].xml").decode("utf-8")
+    types = re.sub(
+        rf'<Override\b[^>]*PartName="/{re.escape(str(parts.calc_chain))}"[^>]*/>', "", types
+    )
+    return {parts.rels: rels.encode("utf-8"), "[Content_Types].xml": types.encode("utf-8")}
 
 
 def _workbook_part(package: zipfile.ZipFile) -> str:
@@ -310,8 +341,8 @@ def _plain_text(item: ElementTree.Element) -> str:
 
 def _patch_sheet(
     xml: str, cells: dict[tuple[int, int], str], shared: _SharedStrings
-) -> tuple[str, int]:
-    """Return the worksheet XML with ``cells`` set, and how many cells changed."""
+) -> tuple[str, int, bool]:
+    """The worksheet XML with ``cells`` set, how many changed, and whether a formula went."""
     p = _prefix(xml)
     data = re.search(rf"<{p}sheetData\b{_ATTRS}(/>|>(.*?)</{p}sheetData>)", xml, re.S)
     if not data:
@@ -321,7 +352,7 @@ def _patch_sheet(
     for (row, column), value in cells.items():
         by_row.setdefault(row, {})[column] = value
     column_styles = _column_styles(xml, p)
-    changed, replaced_formulas = 0, []
+    changed, replaced_formulas, formulas_removed = 0, [], False
     for number, values in sorted(by_row.items()):
         index, exists = _place(pieces, number)
         row_text = pieces[index][1] if exists else f'<{p}row r="{number}"/>'
@@ -330,12 +361,13 @@ def _patch_sheet(
         if patch.changed:
             changed += patch.changed
             replaced_formulas += patch.replaced_formulas
+            formulas_removed = formulas_removed or patch.formulas_removed
             if exists:
                 pieces[index] = (number, new_text)
             else:
                 pieces.insert(index, (number, new_text))
     if not changed:
-        return xml, 0
+        return xml, 0, False
     body = "".join(text for _, text in pieces)
     for master in replaced_formulas:
         body = _promote_shared_formula(body, p, master)
@@ -344,7 +376,7 @@ def _patch_sheet(
         f"{xml[data.end() :]}"
     )
     written = [key for key, value in cells.items() if value]
-    return _widen_dimension(xml, p, written), changed
+    return _widen_dimension(xml, p, written), changed, formulas_removed
 
 
 def _prefix(xml: str) -> str:
@@ -393,6 +425,7 @@ class _RowPatch:
         self.p, self.row, self.shared, self.column_styles = p, row, shared, column_styles
         self.changed = 0
         self.replaced_formulas: list[tuple[str, str, str, str]] = []  # si, ref, formula, at
+        self.formulas_removed = False
 
     def apply(self, row_text: str, values: dict[int, str]) -> str:
         p = self.p
@@ -437,6 +470,7 @@ class _RowPatch:
             if _current_text(attrs, body, p, self.shared) == value:
                 return old
             style = _attr(attrs, "s")
+            self.formulas_removed = self.formulas_removed or f"<{p}f" in body
             formula = re.search(rf"<{p}f\b{_ATTRS}>(.*?)</{p}f>", body, re.S)
             if formula and _attr(formula.group(1), "t") == "shared":
                 si, area = _attr(formula.group(1), "si"), _attr(formula.group(1), "ref")
