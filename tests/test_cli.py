@@ -1,0 +1,295 @@
+"""End to end: a real workbook, real ledger, the outbox, the CLI at several moments."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, time
+
+import icalendar
+import pytest
+
+from tests.workbook import (
+    GROUPS,
+    PEOPLE,
+    by_key,
+    cells,
+    read_outbox,
+    rygrad,
+    write_config,
+    write_workbook,
+)
+
+MEMBERS_AGU = ["anne@kommune.example", "bo@ngo.example", "clara@partner.example"]
+
+
+@pytest.fixture
+def initiative(tmp_path):
+    """A small initiative around early December 2026."""
+    tabs = {
+        "Personer": PEOPLE,
+        "Grupper": GROUPS,
+        "Møder": [
+            {"Møde-ID": "AGU-1", "Gruppe": "AG Uddannelse", "Dato": date(2026, 12, 4),
+             "Start": "14.00", "Slut": "16:00", "Sted": "Rådhuset, lokale 2",
+             "Dagsorden": "Velkomst\nStatus på handlinger"},
+            {"Møde-ID": "SG-1", "Gruppe": "Styregruppe", "Dato": date(2026, 11, 30),
+             "Start": time(9, 0), "Referat": "Vi besluttede at gå videre med UU."},
+        ],
+        "Handlinger": [
+            {"Handling-ID": "H-1", "Gruppe": "AG Uddannelse", "Handling": "Kortlæg tilbud",
+             "Ansvarlig": "Bo Berg", "Frist": "4-12-2026", "Status": "I gang"},
+            {"Handling-ID": "H-2", "Gruppe": "AG Uddannelse", "Handling": "Aftal datadeling",
+             "Ansvarlig": "clara@partner.example", "Frist": date(2026, 11, 20),
+             "Status": "Ikke startet"},
+            {"Handling-ID": "H-3", "Gruppe": "Styregruppe", "Handling": "Budget",
+             "Ansvarlig": "Anne Holm", "Frist": date(2026, 11, 20), "Status": "Færdig",
+             "Møde-ID": "SG-1"},
+        ],
+        "Indikatorer": [
+            {"Indikator-ID": "I-1", "Gruppe": "AG Uddannelse", "Indikator": "Unge i uddannelse",
+             "Enhed": "%", "Basislinje": 70, "Startdato": date(2026, 1, 1), "Mål": 80,
+             "Måldato": date(2027, 12, 31), "Aktuel værdi": "72,5",
+             "Opdateret": date(2026, 9, 1), "Ansvarlig": "Anne Holm",
+             "Frekvens": "kvartalsvis"},
+        ],
+    }
+    workbook = write_workbook(tmp_path / "initiative.xlsx", tabs)
+    config = write_config(tmp_path, workbook)
+    return tmp_path, workbook, config
+
+
+def test_cycle_sends_due_mail_writes_cells_and_rerun_sends_nothing(initiative, capsys):
+    folder, workbook, config = initiative
+    first = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                   "2026-12-02T09:00")
+    assert first.status == 0, first.out + first.err
+    mails = by_key(read_outbox(folder / "outbox"))
+    expected = {("invitation:AGU-1:0", r) for r in MEMBERS_AGU}
+    expected |= {("agenda:AGU-1", r) for r in MEMBERS_AGU}
+    expected |= {("followup:SG-1", r) for r in ("anne@kommune.example", "dorte@fond.example")}
+    expected |= {("reminder:H-1:2026-12-04", "bo@ngo.example"),
+                 ("overdue:H-2:2026-11-20:1", "clara@partner.example"),
+                 ("indicator:I-1:2026-12-01:1", "anne@kommune.example"),
+                 ("digest:2026-W49", "sekretariat@ungeloeftet.example")}
+    assert set(mails) == expected
+
+    invitation = mails[("invitation:AGU-1:0", "bo@ngo.example")]
+    assert invitation["Auto-Submitted"] == "auto-generated"
+    assert "sekretariat@ungeloeftet.example" in invitation["Reply-To"]
+    calendar_part = next(p for p in invitation.walk() if p.get_content_type() == "text/calendar")
+    calendar = icalendar.Calendar.from_ical(calendar_part.get_payload(decode=True))
+    assert str(calendar["METHOD"]) == "REQUEST"
+    [event] = calendar.walk("VEVENT")
+    assert event["DTSTART"].dt.hour == 14 and str(event["DTSTART"].dt.tzinfo) in (
+        "Europe/Copenhagen",)
+    assert len(event.get("ATTENDEE")) == 3
+    english = mails[("invitation:AGU-1:0", "clara@partner.example")]
+    assert "Friday 4 December 2026" in english.get_body(("plain",)).get_content()
+    danish = invitation.get_body(("plain",)).get_content()
+    assert "fredag den 4. december 2026 kl. 14.00" in danish
+
+    meetings = {row["Møde-ID"]: row for row in cells(workbook, "Møder")}
+    assert meetings["AGU-1"]["Invitation sendt"] == "2026-12-02 09:00"
+    assert meetings["AGU-1"]["Dagsorden sendt"] == "2026-12-02 09:00"
+    assert meetings["SG-1"]["Opfølgning sendt"] == "2026-12-02 09:00"
+    actions = {row["Handling-ID"]: row for row in cells(workbook, "Handlinger")}
+    assert actions["H-2"]["Forsinket"] == "FORSINKET (12 dage)"
+    assert actions["H-3"]["Forsinket"] in (None, "")  # done
+    assert actions["H-1"]["Sidste påmindelse"] == "2026-12-02 09:00"
+    indicators = cells(workbook, "Indikatorer")
+    assert indicators[0]["Næste opdatering"] == "2026-12-01"
+
+    again = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                   "2026-12-02T09:15")
+    assert again.status == 0
+    assert "0 due" in again.out
+    assert len(read_outbox(folder / "outbox")) == len(expected)
+
+
+def test_partner_cells_are_unchanged(initiative, capsys):
+    _folder, workbook, config = initiative
+    before = {tab: cells(workbook, tab) for tab in ("Personer", "Møder", "Handlinger")}
+    rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-02T09:00")
+    worker = {"Invitation sendt", "Dagsorden sendt", "Opfølgning sendt", "Bemærkning",
+              "Forsinket", "Sidste påmindelse"}
+    for tab, rows in before.items():
+        after = cells(workbook, tab)
+        for old, new in zip(rows, after, strict=True):
+            assert {k: v for k, v in old.items() if k not in worker} == {
+                k: v for k, v in new.items() if k not in worker}
+
+
+def test_reschedule_sends_update_and_cancel_sends_cancel(initiative, capsys):
+    folder, workbook, config = initiative
+    rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-02T09:00")
+    import openpyxl
+
+    book = openpyxl.load_workbook(workbook)
+    book["Møder"]["D2"] = "15:00"  # partner moves the meeting an hour
+    book.save(workbook)
+    moved = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                   "2026-12-03T09:00")
+    assert moved.status == 0
+    mails = by_key(read_outbox(folder / "outbox"))
+    update = mails[("invitation:AGU-1:1", "anne@kommune.example")]
+    calendar_part = next(p for p in update.walk() if p.get_content_type() == "text/calendar")
+    [event] = icalendar.Calendar.from_ical(calendar_part.get_payload(decode=True)).walk("VEVENT")
+    assert int(event["SEQUENCE"]) == 1 and event["DTSTART"].dt.hour == 15
+    book = openpyxl.load_workbook(workbook)
+    book["Møder"]["I2"] = "ja"
+    book.save(workbook)
+    rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-04T09:00")
+    mails = by_key(read_outbox(folder / "outbox"))
+    cancel = mails[("cancel:AGU-1", "clara@partner.example")]
+    calendar_part = next(p for p in cancel.walk() if p.get_content_type() == "text/calendar")
+    calendar = icalendar.Calendar.from_ical(calendar_part.get_payload(decode=True))
+    assert str(calendar["METHOD"]) == "CANCEL"
+
+
+def test_burst_is_held_and_released(initiative, capsys):
+    folder, workbook, config = initiative
+    config = write_config(folder, workbook, mail={"max_per_cycle": 3})
+    held = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                  "2026-12-02T09:00")
+    assert held.status == 1 and "--allow-burst" in held.out
+    keys = {key for key, _ in by_key(read_outbox(folder / "outbox"))}
+    assert keys == {"burst:2026-12-02", "digest:2026-W49"}
+    released = rygrad(capsys, "run", "--once", "--allow-burst", "--config", str(config),
+                      "--now", "2026-12-02T09:05")
+    assert released.status == 0
+    assert len(read_outbox(folder / "outbox")) == 15
+
+
+def test_send_window_holds_mail_but_writes_flags(initiative, capsys):
+    folder, workbook, config = initiative
+    config = write_config(folder, workbook, schedule={"send_window": "07:30-17:00",
+                                                      "send_days": "mon-fri"})
+    night = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                   "2026-12-02T22:00")
+    assert night.status == 0 and "outside the send window" in night.out
+    assert not list((folder / "outbox").glob("*.eml"))
+    actions = {row["Handling-ID"]: row for row in cells(workbook, "Handlinger")}
+    assert actions["H-2"]["Forsinket"] == "FORSINKET (12 dage)"
+
+
+def test_record_only_then_nothing_sent(initiative, capsys):
+    folder, _workbook, config = initiative
+    recorded = rygrad(capsys, "run", "--once", "--record-only", "--config", str(config),
+                      "--now", "2026-12-02T09:00")
+    assert recorded.status == 0 and "recorded as sent" in recorded.out
+    assert not list((folder / "outbox").glob("*.eml"))
+    again = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                   "2026-12-02T10:00")
+    assert "0 due" in again.out
+
+
+def test_uncertain_after_crash_is_reported_and_resent(initiative, capsys):
+    folder, _workbook, config = initiative
+    rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-02T09:00")
+    import sqlite3
+
+    db = sqlite3.connect(folder / "state" / "ledger.sqlite3")
+    db.execute("UPDATE deliveries SET state = 'sending' WHERE key = 'reminder:H-1:2026-12-04'")
+    db.commit()
+    db.close()
+    shutil.rmtree(folder / "outbox")
+    status = rygrad(capsys, "status", "--config", str(config))
+    assert "UNCERTAIN: reminder:H-1:2026-12-04 → bo@ngo.example" in status.out
+    again = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                   "2026-12-02T09:30")
+    assert again.status == 1 and "1 uncertain" in again.out
+    assert not (folder / "outbox").exists() or not list((folder / "outbox").glob("*.eml"))
+    resent = rygrad(capsys, "run", "--once", "--resend-uncertain", "--config", str(config),
+                    "--now", "2026-12-02T10:00")
+    assert resent.status == 0, resent.out
+    assert list(by_key(read_outbox(folder / "outbox"))) == [
+        ("reminder:H-1:2026-12-04", "bo@ngo.example")]
+
+
+def test_check_reports_problems_by_cell(tmp_path, capsys):
+    tabs = {
+        "Personer": [*PEOPLE, {"Navn": "Eva", "E-mail": "eva@"}],
+        "Grupper": GROUPS,
+        "Møder": [{"Møde-ID": "M-1", "Gruppe": "Ukendt gruppe", "Dato": "31-02-2027"}],
+        "Handlinger": [{"Handling-ID": "H-1", "Handling": "x", "Ansvarlig": "Ingen Ingensen",
+                        "Frist": "i morgen"}],
+    }
+    workbook = write_workbook(tmp_path / "w.xlsx", tabs)
+    config = write_config(tmp_path, workbook)
+    result = rygrad(capsys, "check", "--config", str(config))
+    assert result.status == 1
+    assert "Personer!B6:" in result.out
+    assert "Handlinger!E2:" in result.out and "i morgen" in result.out
+    assert "Møder!C2:" in result.out or "Møder!B2:" in result.out
+
+
+@pytest.mark.parametrize(("tabs_headers", "fragment"), [
+    ({"Personer": ["Navn", "E-mail"]}, "Grupper"),
+])
+def test_missing_tab_exits_2_and_sends_nothing(tmp_path, capsys, tabs_headers, fragment):
+    workbook = write_workbook(tmp_path / "w.xlsx", {}, headers=tabs_headers)
+    config = write_config(tmp_path, workbook)
+    result = rygrad(capsys, "run", "--once", "--config", str(config))
+    assert result.status == 2
+    assert fragment in result.err and "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_missing_required_column_names_closest(tmp_path, capsys):
+    headers = {
+        "Personer": ["Navn", "E-mail"], "Grupper": ["Gruppe"],
+        "Møder": ["Møde-ID", "Gruppe", "Dato"],
+        "Handlinger": ["Handling-ID", "Handling", "Ansvarlg", "Frist"],
+        "Indikatorer": ["Indikator-ID", "Indikator"],
+    }
+    workbook = write_workbook(tmp_path / "w.xlsx", {}, headers=headers)
+    config = write_config(tmp_path, workbook)
+    before = workbook.read_bytes()
+    result = rygrad(capsys, "run", "--once", "--config", str(config))
+    assert result.status == 2
+    assert "Ansvarlig" in result.err and "Ansvarlg" in result.err
+    assert workbook.read_bytes() == before
+
+
+@pytest.mark.parametrize(("extra", "fragment"), [
+    ("[mail]\nfoo = 1\n", "mail.foo"),
+    ("[rules]\ninvite_days_before = \"x\"\n", "rules.invite_days_before"),
+    ("", None),
+])
+def test_config_errors_name_file_and_key(tmp_path, capsys, extra, fragment):
+    workbook = write_workbook(tmp_path / "w.xlsx", {})
+    config = tmp_path / "rygrad.toml"
+    base = f'[initiative]\nname = "X"\nsecretariat = "s@x.example"\n[sheet]\npath = "{workbook}"\n'
+    config.write_text(base.replace('[initiative]\nname = "X"\n', "[initiative]\n")
+                      if fragment is None else base + extra)
+    result = rygrad(capsys, "check", "--config", str(config))
+    assert result.status == 2
+    assert str(config) in result.err
+    assert (fragment or "initiative.name") in result.err
+
+
+def test_bad_timezone(tmp_path, capsys):
+    config = tmp_path / "rygrad.toml"
+    config.write_text('[initiative]\nname = "X"\nsecretariat = "s@x.example"\n'
+                      'timezone = "Europe/Aarhus"\n[sheet]\npath = "w.xlsx"\n')
+    result = rygrad(capsys, "plan", "--config", str(config))
+    assert result.status == 2 and "initiative.timezone" in result.err
+
+
+@pytest.mark.parametrize("content", [b"Navn;E-mail\nAnne;a@x.example\n", b"PK\x03\x04broken"])
+def test_not_a_workbook(tmp_path, capsys, content):
+    workbook = tmp_path / "w.xlsx"
+    workbook.write_bytes(content)
+    config = write_config(tmp_path, workbook)
+    result = rygrad(capsys, "run", "--once", "--config", str(config))
+    assert result.status == 2 and "w.xlsx" in result.err
+    assert workbook.read_bytes() == content
+
+
+def test_rygrad_config_env_and_python_m(initiative, capsys, monkeypatch):
+    folder, _workbook, config = initiative
+    monkeypatch.setenv("RYGRAD_CONFIG", str(config))
+    result = rygrad(capsys, "plan", "--now", "2026-12-02T09:00")
+    assert result.status == 0 and "send invitation:AGU-1:0 → bo@ngo.example" in result.out
+    assert not list(folder.glob("outbox/*.eml"))
