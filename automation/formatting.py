@@ -105,7 +105,9 @@ def quantity(value: float | int | None, unit: str, lang: str) -> str:
     text = number(value, lang)
     unit = " ".join(unit.split())
     if text and unit and not unit.isalpha():
-        return f"{text} {unit}"
+        # British style writes 45%, Danish 45 %
+        joiner = "" if unit == "%" and language(lang) == "en" else " "
+        return f"{text}{joiner}{unit}"
     return text
 
 
