@@ -1,0 +1,92 @@
+"""Seconds per stage of a cycle (read, parse, plan, render) on a synthetic initiative.
+
+    .venv/bin/python bench/plan_bench.py [--actions 10000 --people 2000 --meetings 500
+                                          --indicators 500] [--repeat 3]
+
+Generates the workbook (bench/generate.py), then times each stage on it as
+`rygrad plan` runs them, plus rendering every message due. Nothing is sent or
+written. Prints the best of --repeat runs per stage. Run at several sizes to see
+how a cycle's cost grows with rows (--scale runs 1/4, 1/2 and 1×).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from automation import config  # noqa: E402
+from automation.parse import parse  # noqa: E402
+from automation.plan import plan  # noqa: E402
+from automation.projection import cell_updates  # noqa: E402
+from automation.render import Renderer  # noqa: E402
+from automation.sheets.xlsx import XlsxWorkbook  # noqa: E402
+from bench.generate import generate  # noqa: E402
+
+TODAY = date(2026, 12, 2)
+NOW = datetime(2026, 12, 2, 9, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
+
+
+def measure(folder: Path, actions: int, people: int, meetings: int, indicators: int,
+            repeat: int) -> dict[str, float | int]:
+    workbook = folder / f"bench-{actions}.xlsx"
+    generate(workbook, TODAY, actions=actions, people=people, meetings=meetings,
+             indicators=indicators)
+    settings = config.parse(
+        {"initiative": {"name": "Bench", "secretariat": "Sekretariatet <s@bench.example>"},
+         "sheet": {"path": str(workbook)}},
+        folder / "rygrad.toml",
+    )
+    best: dict[str, float] = {}
+
+    def timed(stage: str, work):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        result = work()
+        elapsed = time.perf_counter() - start
+        best[stage] = min(best.get(stage, elapsed), elapsed)
+        return result
+
+    renderer = Renderer(settings)
+    for _ in range(repeat):
+        snapshot = timed("read", XlsxWorkbook(workbook).read)
+        initiative = timed("parse", lambda: parse(snapshot, settings))
+        messages = timed("plan", lambda: plan(initiative, [], NOW, settings).messages)
+        timed("write-back", lambda: cell_updates(initiative, [], NOW, settings))
+        timed("render", lambda: [renderer.render(m, initiative, NOW).as_bytes()
+                                 for m in messages])
+    return {**best, "messages": len(messages)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--actions", type=int, default=10_000)
+    parser.add_argument("--people", type=int, default=2_000)
+    parser.add_argument("--meetings", type=int, default=500)
+    parser.add_argument("--indicators", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--scale", action="store_true", help="also run at 1/4 and 1/2 size")
+    args = parser.parse_args()
+    factors = (0.25, 0.5, 1.0) if args.scale else (1.0,)
+    print("actions  people  meetings  indicators  messages   read    parse   plan    "
+          "render  w-back  plan+render")
+    with tempfile.TemporaryDirectory() as folder:
+        for factor in factors:
+            sizes = [max(1, int(n * factor)) for n in
+                     (args.actions, args.people, args.meetings, args.indicators)]
+            r = measure(Path(folder), *sizes, repeat=args.repeat)
+            print(f"{sizes[0]:7}  {sizes[1]:6}  {sizes[2]:8}  {sizes[3]:10}  "
+                  f"{r['messages']:8}  {r['read']:6.2f}  {r['parse']:6.2f}  {r['plan']:6.2f}  "
+                  f"{r['render']:6.2f}  {r['write-back']:6.2f}  "
+                  f"{r['plan'] + r['render']:6.2f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
