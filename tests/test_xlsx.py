@@ -540,3 +540,14 @@ def test_the_calculation_chain_goes_only_with_an_overwritten_formula(
     assert openpyxl.load_workbook(path)["Handlinger"]["C3" if chain_kept else "C2"].value == (
         "FORSINKET (1 dag)"
     )
+
+
+@pytest.mark.parametrize(("row", "column"), [(0, 1), (2, 0), (1_048_577, 1), (2, 16_385)])
+def test_a_position_outside_a_worksheet_is_a_sheet_error(small: Path, row: int, column: int):
+    backend = XlsxWorkbook(small)
+    before = small.read_bytes()
+
+    with pytest.raises(SheetError, match="outside a worksheet"):
+        backend.write([CellWrite("Handlinger", row, column, "x")], backend.read().version)
+
+    assert small.read_bytes() == before
