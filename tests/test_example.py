@@ -18,8 +18,11 @@ from automation import config
 from automation.example import write_example_workbook
 from automation.indicators import ACHIEVED, BEHIND, NO_DATA, ON_TRACK, assess, next_update
 from automation.model import Indicator
+from automation.parse import parse
+from automation.plan import plan
 from automation.scaffold import EXAMPLE_CONFIG, init
 from automation.schema import TABS
+from automation.sheets.xlsx import XlsxWorkbook
 
 REPO = Path(__file__).resolve().parents[1]
 FRIDAY = date(2026, 11, 27)
@@ -168,9 +171,13 @@ def test_the_example_is_never_written_over(tmp_path: Path) -> None:
 
 
 @pytest.fixture(params=TODAYS, ids=str)
-def example(request: pytest.FixtureRequest, tmp_path: Path
-            ) -> tuple[date, dict[str, list[dict[str, Any]]]]:
-    today: date = request.param
+def today(request: pytest.FixtureRequest) -> date:
+    day: date = request.param
+    return day
+
+
+@pytest.fixture
+def example(today: date, tmp_path: Path) -> tuple[date, dict[str, list[dict[str, Any]]]]:
     write_example_workbook(tmp_path / "initiative.xlsx", today)
     return today, read_workbook(tmp_path / "initiative.xlsx")
 
@@ -267,6 +274,24 @@ def test_indicators_vary_in_assessment_and_due_requests(
     assert sum(days > 7 for days in until) >= 3  # not yet
     assert {i["unit"] for i in tables["indicators"]} == {"%", "antal", "unge"}
     assert {i["frequency"] for i in tables["indicators"]} == set(FREQUENCY_MONTHS) - {""}
+
+
+def test_a_first_cycle_on_the_example_sends_every_kind_under_the_cap(
+        tmp_path: Path, today: date) -> None:
+    settings = config.parse(tomllib.loads(EXAMPLE_CONFIG), tmp_path / "config/rygrad.toml")
+    assert settings.sheet.path is not None
+    settings.sheet.path.parent.mkdir(parents=True)
+    write_example_workbook(settings.sheet.path, today)
+    initiative = parse(XlsxWorkbook(settings.sheet.path).read(), settings)
+    assert initiative.problems == []
+
+    now = datetime.combine(today, time(9, 0), settings.initiative.zone)
+    messages = plan(initiative, [], now, settings).messages
+
+    kinds = {message.kind for message in messages} - {"digest"}
+    assert kinds == {"invitation", "agenda", "followup", "reminder", "overdue", "escalation",
+                     "indicator"}
+    assert len(messages) < settings.mail.max_per_cycle
 
 
 def test_the_example_is_deterministic_and_formatted(tmp_path: Path) -> None:
