@@ -449,11 +449,11 @@ class _Parser:
     def add(self, problem: Problem) -> None:
         self.initiative.problems.append(problem)
 
-    def problem_order(self, problem: Problem) -> tuple[int, int, int, str]:
+    def problem_order(self, problem: Problem) -> tuple[int, int, int]:
         columns = self.initiative.columns.get(problem.tab_key, {})
         letters = problem.cell.rstrip("0123456789")
         index = next((i for i in columns.values() if column_letter(i) == letters), 0)
-        return (_TAB_ORDER.get(problem.tab_key, len(TABS)), problem.row, index, problem.message)
+        return (_TAB_ORDER.get(problem.tab_key, len(TABS)), problem.row, index)
 
 
 def _later(start: time, minutes: int) -> time:

@@ -6,8 +6,10 @@
     })
 
 Rows are numbered from 2 (row 1 is the header); ``None`` in a row list leaves that
-sheet row empty. The header is every key in order of first appearance, unless given.
-Tabs of the five that are not named get their full Danish header and no rows.
+sheet row empty. A tab of the five gets its full header in the schema's order (in the
+language of its title; a key written differently, e.g. "FRIST", replaces its title),
+then any other keys; pass a ``table(title, rows, header)`` to choose the header
+yourself. Tabs of the five that are not named get their full header and no rows.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from automation import config
 from automation.config import Settings
 from automation.model import CellValue, Initiative, Snapshot, Table
 from automation.parse import parse
-from automation.schema import TABS
+from automation.schema import TABS, normalise_header
 
 Rows = Sequence[Mapping[str, CellValue] | None]
 
@@ -51,7 +53,7 @@ def table(title: str, rows: Rows, header: Iterable[str] | None = None) -> Table:
 def snapshot(tabs: Mapping[str, Rows | Table], language: str = "da") -> Snapshot:
     """A snapshot of the given tabs plus, for the five tabs not given, empty ones."""
     tables = {
-        title: rows if isinstance(rows, Table) else table(title, rows)
+        title: rows if isinstance(rows, Table) else table(title, rows, _header(title, rows))
         for title, rows in tabs.items()
     }
     named = {title.strip().casefold() for title in tables}
@@ -66,6 +68,26 @@ def initiative(tabs: Mapping[str, Rows | Table], language: str = "da", **sheet: 
                ) -> Initiative:
     """Parse the tabs with default settings in ``language``."""
     return parse(snapshot(tabs, language), settings(language, **sheet))
+
+
+def _header(title: str, rows: Rows) -> list[str]:
+    """The schema's titles for the tab (if it is one of the five), then the rows' other keys."""
+    wanted = normalise_header(title)
+    header: list[str] = []
+    positions: dict[str, int] = {}
+    for tab in TABS:
+        if wanted in (normalise_header(tab.da), normalise_header(tab.en)):
+            language = "en" if wanted == normalise_header(tab.en) else "da"
+            header = [column.title(language) for column in tab.columns]
+            for index, column in enumerate(tab.columns):
+                positions[normalise_header(column.da)] = index
+                positions[normalise_header(column.en)] = index
+    for key in _keys(rows):
+        if normalise_header(key) in positions:
+            header[positions[normalise_header(key)]] = key
+        else:
+            header.append(key)
+    return header
 
 
 def _keys(rows: Rows) -> list[str]:
