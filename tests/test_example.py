@@ -336,3 +336,6 @@ def test_bench_generate_writes_the_requested_rows(tmp_path: Path) -> None:
     assert any(-d >= 14 for d in due)
     names = {p["name"] for p in tables["people"]}
     assert all(a["owner"] in names for a in tables["actions"])
+    for tab in TABS:  # a sheet the worker has never seen: W columns present, empty
+        assert all(row[c.key] is None for row in tables[tab.key] for c in tab.columns
+                   if c.worker)
