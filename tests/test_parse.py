@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, time
 
 import pytest
-from sheetdata import initiative, settings, snapshot, table
 
 from automation.errors import SheetError
 from automation.parse import column_letter, parse
+from tests.sheetdata import initiative, settings, snapshot, table
 
 ANNE = {"Navn": "Anne Holm", "E-mail": "anne@kommune.example", "Organisation": "Aarhus Kommune",
         "Grupper": "Styregruppen, AG Skole", "Sprog": "", "Bemærkning": ""}
