@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import date, time
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_for_hypothesis
+from hypothesis import strategies as st
 
 from automation.errors import SheetError
 from automation.parse import column_letter, parse
+from automation.schema import TABS
 from tests.sheetdata import initiative, settings, snapshot, table
 
 ANNE = {"Navn": "Anne Holm", "E-mail": "anne@kommune.example", "Organisation": "Aarhus Kommune",
@@ -460,3 +464,34 @@ def test_long_values_are_cut_in_messages_but_kept_in_the_problem():
                                                  (52, "AZ"), (703, "AAA")])
 def test_column_letters(index, letters):
     assert column_letter(index) == letters
+
+
+CELLS = st.one_of(
+    st.none(), st.text(max_size=12), st.integers(-5, 50000), st.floats(allow_nan=True),
+    st.booleans(), st.dates(), st.times(), st.sampled_from(["Anne Holm", "Styregruppen",
+                                                            "M-01", "H-01", "x", " "]),
+)
+
+
+@settings_for_hypothesis(max_examples=60, deadline=None)
+@given(st.lists(st.lists(CELLS, min_size=16, max_size=16), max_size=4),
+       st.sampled_from(["Personer", "Grupper", "Møder", "Handlinger", "Indikatorer"]))
+def test_any_cell_values_give_problems_never_a_crash(rows, tab):
+    header = [c.da for c in next(t for t in TABS if t.da == tab).columns]
+    header += [f"Ekstra {n}" for n in range(16 - len(header))]
+    tabs = workbook()
+    tabs[tab] = table(tab, [dict(zip(header, row, strict=True)) for row in rows], header)
+    result = initiative(tabs)
+    assert all(p.cell == "" or p.ref.startswith(p.tab + "!") for p in result.problems)
+    assert all("\n" not in p.message for p in result.problems)
+
+
+@settings_for_hypothesis(max_examples=200)
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)))
+def test_every_date_reads_back_in_each_written_form(day):
+    from automation.values import parse_date
+
+    forms = [day.isoformat(), f"{day.day}-{day.month}-{day.year}",
+             f"{day.day}.{day.month}.{day.year % 100:02}", f"{day.day}/{day.month}/{day.year}"]
+    assert {parse_date(form) for form in forms} == {day}
+    assert parse_date(f"{day.month}/{day.day}/{day.year}", "mdy") == day
