@@ -88,7 +88,8 @@ class Cycle:
         self.clock = clock  # the real clock, for the audit column
         self.should_stop = should_stop
 
-    def run(self, now: datetime, options: Options = Options()) -> Outcome:
+    def run(self, now: datetime, options: Options | None = None) -> Outcome:
+        options = options or Options()
         outcome = Outcome()
         cycle_id = self.ledger.start_cycle(now, self.clock())
         snapshot = self.sheet.read()

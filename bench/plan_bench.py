@@ -21,13 +21,13 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from automation import config  # noqa: E402
-from automation.parse import parse  # noqa: E402
-from automation.plan import plan  # noqa: E402
-from automation.projection import cell_updates  # noqa: E402
-from automation.render import Renderer  # noqa: E402
-from automation.sheets.xlsx import XlsxWorkbook  # noqa: E402
-from bench.generate import generate  # noqa: E402
+from automation import config
+from automation.parse import parse
+from automation.plan import plan
+from automation.projection import cell_updates
+from automation.render import Renderer
+from automation.sheets.xlsx import XlsxWorkbook
+from bench.generate import generate
 
 TODAY = date(2026, 12, 2)
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
@@ -45,21 +45,24 @@ def measure(folder: Path, actions: int, people: int, meetings: int, indicators: 
     )
     best: dict[str, float] = {}
 
-    def timed(stage: str, work):  # type: ignore[no-untyped-def]
+    def timed(stage: str, work, *args):  # type: ignore[no-untyped-def]
         start = time.perf_counter()
-        result = work()
+        result = work(*args)
         elapsed = time.perf_counter() - start
         best[stage] = min(best.get(stage, elapsed), elapsed)
         return result
 
     renderer = Renderer(settings)
+
+    def render_all(messages, initiative):  # type: ignore[no-untyped-def]
+        return [renderer.render(m, initiative, NOW).as_bytes() for m in messages]
+
     for _ in range(repeat):
         snapshot = timed("read", XlsxWorkbook(workbook).read)
-        initiative = timed("parse", lambda: parse(snapshot, settings))
-        messages = timed("plan", lambda: plan(initiative, [], NOW, settings).messages)
-        timed("write-back", lambda: cell_updates(initiative, [], NOW, settings))
-        timed("render", lambda: [renderer.render(m, initiative, NOW).as_bytes()
-                                 for m in messages])
+        initiative = timed("parse", parse, snapshot, settings)
+        messages = timed("plan", plan, initiative, [], NOW, settings).messages
+        timed("write-back", cell_updates, initiative, [], NOW, settings)
+        timed("render", render_all, messages, initiative)
     return {**best, "messages": len(messages)}
 
 

@@ -157,7 +157,7 @@ def test_burst_is_held_and_released(initiative, capsys):
     released = rygrad(capsys, "run", "--once", "--allow-burst", "--config", str(config),
                       "--now", "2026-12-02T09:05")
     assert released.status == 0
-    assert len(read_outbox(folder / "outbox")) == 15
+    assert len(read_outbox(folder / "outbox")) == 13  # 11 partner mails, digest, alert
 
 
 def test_send_window_holds_mail_but_writes_flags(initiative, capsys):
