@@ -1,0 +1,468 @@
+"""Rendering: real templates, real babel, parsed back as a mail client would."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import shutil
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from icalendar import Calendar
+
+from automation import formatting, render
+from automation.config import InitiativeSettings, MailSettings, Settings, SheetSettings
+from automation.errors import TemplateError
+from automation.model import (
+    Action,
+    Group,
+    Indicator,
+    Initiative,
+    Meeting,
+    Message,
+    Person,
+    Recipient,
+)
+from automation.render import Renderer, builtin_templates_dir
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+SETTINGS = Settings(
+    file=Path("rygrad.toml"),
+    initiative=InitiativeSettings(name="Ungeløftet Aarhus", secretariat_name="Sekretariatet",
+                                  secretariat_email="sekretariat@ung.example"),
+    sheet=SheetSettings(),
+    mail=MailSettings(),
+)
+ANNE = Person(2, "Anne Hansen", "anne@ung.example", "anne@ung.example",
+              groups=("Styregruppe",))
+BO = Person(3, "Bo Ørsted", "bo@ung.example", "bo@ung.example", groups=("Styregruppe",),
+            language="en")
+
+
+def initiative(agenda: tuple[str, ...] = ("Velkomst", "Budget 2027"),
+               action_text: str = "Kortlæg fritidstilbud",
+               location: str = "Rådhuset") -> Initiative:
+    return Initiative(
+        people=[ANNE, BO],
+        groups={"Styregruppe": Group(2, "Styregruppe", chair=ANNE,
+                                     goal="Flere unge i job eller uddannelse")},
+        meetings=[
+            Meeting(2, "M1", "Styregruppe", date(2026, 12, 3), time(14), time(16), location,
+                    agenda, minutes="Budgettet blev vedtaget."),
+            Meeting(3, "M2", "Styregruppe", date(2027, 3, 10), time(9, 30), time(11),
+                    "https://meet.example/abc"),
+            Meeting(4, "M0", "Styregruppe", date(2026, 12, 10), time(10), time(11),
+                    cancelled=True),
+        ],
+        actions=[
+            Action(2, "A1", "Styregruppe", action_text, BO, "Bo Ørsted", date(2026, 12, 4),
+                   "I gang", meeting_id="M1"),
+            Action(3, "A2", "Styregruppe", "Send budget", ANNE, "Anne Hansen",
+                   date(2026, 11, 22), meeting_id="M1"),
+            Action(4, "A3", "Styregruppe", "Afsluttet sag", ANNE, "Anne Hansen",
+                   date(2026, 11, 1), "Færdig", done=True),
+        ],
+        indicators=[
+            Indicator(2, "I1", "Styregruppe", "Andel unge i fritidsjob", "%", 30,
+                      date(2026, 1, 1), 60, date(2027, 12, 31), 41.5, date(2026, 9, 1),
+                      ANNE, "Anne Hansen"),
+        ],
+        tab_titles={"actions": "Handlinger", "indicators": "Indikatorer"},
+    )
+
+
+MEETING_DETAILS = {"date": "2026-12-03", "start": "14:00", "end": "16:00",
+                   "location": "Rådhuset"}
+PAYLOADS: dict[str, tuple[str, dict[str, Any]]] = {
+    "invitation": ("M1", {"seq": 0, **MEETING_DETAILS, "update": False}),
+    "cancel": ("M1", {"seq": 1, **MEETING_DETAILS, "update": False}),
+    "agenda": ("M1", {}),
+    "followup": ("M1", {}),
+    "reminder": ("A1", {"due": "2026-12-04", "days_left": 3}),
+    "overdue": ("A2", {"due": "2026-11-22", "days_overdue": 9, "n": 1}),
+    "escalation": ("A2", {"due": "2026-11-22", "days_overdue": 14, "owner": "Anne Hansen",
+                          "reason": "chair"}),
+    "indicator": ("I1", {"next_update": "2026-12-01", "n": 1}),
+    "digest": ("", {
+        "week": "2027-W09", "overdue_actions": ["A2"],
+        "upcoming_meetings": [{"id": "M1", "sent": {"invitation": "2026-11-27 10:15",
+                                                    "agenda": "", "followup": ""}}],
+        "missing_agendas": ["M2"], "missing_minutes": [],
+        "indicators": [{"id": "I1", "assessment": "behind"}],
+        "problems": ['Møder!C7: "31-02-2026" er ikke en dato'],
+        "failed": [{"key": "reminder:A1:2026-12-04", "recipient": "bo@ung.example",
+                    "error": "550 no such user"}],
+        "uncertain": [{"key": "agenda:M1", "recipient": "anne@ung.example"}],
+        "held": {"window": 2, "cap": 0},
+    }),
+    "burst": ("", {"due": 143, "max_per_cycle": 100}),
+}
+KINDS = list(PAYLOADS)
+
+
+def message(kind: str, lang: str = "da", name: str = "Anne Hansen",
+            email_address: str = "anne@ung.example", **payload: Any) -> Message:
+    subject_id, base = PAYLOADS[kind]
+    return Message(kind, f"{kind}:{subject_id}", Recipient(name, email_address, lang),
+                   subject_id, payload={**base, **payload})
+
+
+def roundtrip(mail: EmailMessage) -> EmailMessage:
+    parsed = email.message_from_bytes(mail.as_bytes(), policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def rendered(msg: Message, data: Initiative | None = None,
+             settings: Settings = SETTINGS) -> EmailMessage:
+    return roundtrip(Renderer(settings).render(msg, data or initiative(), NOW))
+
+
+def text_of(mail: EmailMessage, kind: str = "plain") -> str:
+    body = mail.get_body((kind,))
+    assert body is not None
+    return str(body.get_content())
+
+
+# -- every kind, both languages -------------------------------------------------------
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_renders_with_headers_and_both_alternatives(kind: str, lang: str) -> None:
+    mail = rendered(message(kind, lang))
+
+    assert mail["From"].addresses[0].addr_spec == "sekretariat@ung.example"
+    assert mail["From"].addresses[0].display_name == "Sekretariatet"
+    assert mail["Reply-To"].addresses[0].addr_spec == "sekretariat@ung.example"
+    assert mail["To"].addresses[0].addr_spec == "anne@ung.example"
+    assert mail["X-Rygrad-Key"] == message(kind).key
+    assert mail["Auto-Submitted"] == "auto-generated"
+    assert mail["Content-Language"] == lang
+    assert mail["Date"].datetime == NOW
+    assert re.fullmatch(r"<[0-9a-f]{32}@ung\.example>", mail["Message-ID"])
+    assert mail["Subject"] and "\n" not in mail["Subject"]
+    plain, html = text_of(mail), text_of(mail, "html")
+    for body in (plain, html, mail["Subject"]):
+        assert "{{" not in body and "{%" not in body
+    assert "<table" in html and "<style" not in html and "flex" not in html
+    assert "Ungeløftet Aarhus" in plain and "Ungeløftet Aarhus" in html
+    footer = "sekretariatet for" if lang == "da" else "secretariat of"
+    assert footer in plain and footer in html
+
+
+@pytest.mark.parametrize("kind", ["agenda", "followup", "reminder", "overdue", "escalation",
+                                  "indicator", "digest", "burst"])
+def test_plain_kinds_are_multipart_alternative(kind: str) -> None:
+    mail = rendered(message(kind))
+    assert mail.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in mail.iter_parts()] == ["text/plain", "text/html"]
+    assert all(p.get_content_charset() == "utf-8" for p in mail.iter_parts())
+
+
+@pytest.mark.parametrize(("kind", "method"), [("invitation", "REQUEST"), ("cancel", "CANCEL")])
+def test_calendar_kinds_are_mixed_with_calendar_alternative_and_attachment(
+        kind: str, method: str) -> None:
+    mail = rendered(message(kind))
+    assert mail.get_content_type() == "multipart/mixed"
+    alternative, attachment = list(mail.iter_parts())
+    assert alternative.get_content_type() == "multipart/alternative"
+    parts = list(alternative.iter_parts())
+    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html", "text/calendar"]
+    inline = parts[2]
+    assert inline.get_param("method") == method
+    assert inline.get_content_charset() == "utf-8"
+    assert attachment.get_filename() == "invite.ics"
+    assert attachment.get_content_type() == "application/ics"
+    assert attachment.get_content_disposition() == "attachment"
+    assert inline.get_content().encode() == attachment.get_content()
+    calendar = Calendar.from_ical(attachment.get_content())
+    assert str(calendar["METHOD"]) == method
+    assert b"\r\n" in attachment.get_content()  # RFC 5545 lines survive the base64
+    # headers stay on the outer message, not the moved body
+    assert mail["Content-Language"] == "da" and "Content-Language" not in alternative
+
+
+# -- Danish and English wording -----------------------------------------------------------
+
+@pytest.mark.parametrize(("kind", "lang", "subject"), [
+    ("invitation", "da", "Invitation: Styregruppemøde torsdag den 3. december 2026 kl. 14.00"),
+    ("invitation", "en", "Invitation: Styregruppe meeting, Thursday 3 December 2026 at 14:00"),
+    ("cancel", "da", "Aflyst: Styregruppemøde torsdag den 3. december 2026 kl. 14.00"),
+    ("agenda", "da", "Dagsorden: Styregruppemøde torsdag den 3. december 2026 kl. 14.00"),
+    ("reminder", "da", "Påmindelse: „Kortlæg fritidstilbud“ har frist fredag den 4. december"),
+    ("reminder", "en", 'Reminder: "Kortlæg fritidstilbud" is due Friday 4 December'),
+    ("overdue", "da", "Forsinket: „Send budget“ skulle have været færdig 22. nov. 2026"),
+    ("overdue", "en", 'Overdue: "Send budget" was due 22 Nov 2026'),
+    ("digest", "da", "Ugeoversigt for uge 9, 2027: 8 punkter kræver opmærksomhed"),
+    ("burst", "da", "Udsendelsen er standset: 143 mails venter på godkendelse"),
+])
+def test_subjects(kind: str, lang: str, subject: str) -> None:
+    assert rendered(message(kind, lang))["Subject"] == subject
+
+
+def test_invitation_reads_as_a_danish_secretariat_writes() -> None:
+    plain = text_of(rendered(message("invitation")))
+    assert plain.startswith("Kære Anne\n\n")
+    assert "torsdag den 3. december 2026 kl. 14.00–16.00" in plain
+    assert "Sted:      Rådhuset" in plain
+    assert "1. Velkomst\n2. Budget 2027" in plain
+    assert "Venlig hilsen\nSekretariatet" in plain
+
+
+def test_english_uses_british_dates_and_24_hour_times() -> None:
+    mail = rendered(message("invitation", "en"))
+    assert "Thursday 3 December 2026, 14:00–16:00" in text_of(mail)
+    assert text_of(mail).startswith("Dear Anne,")
+    assert "PM" not in text_of(mail)
+
+
+def test_update_says_the_meeting_changed() -> None:
+    plain = text_of(rendered(message("invitation", seq=1, update=True, start="15:00",
+                                     end="17:00")))
+    assert "Mødet er ændret" in plain
+    assert "kl. 15.00–17.00" in plain
+
+
+def test_agenda_shows_open_actions_with_overdue_marked_indicators_and_goal() -> None:
+    plain = text_of(rendered(message("agenda")))
+    assert "Send budget (Anne Hansen, frist 22. nov. 2026) – 9 DAGE FORSINKET" in plain
+    assert "Kortlæg fritidstilbud (Bo Ørsted, frist 4. dec. 2026)\n" in plain
+    assert "Afsluttet sag" not in plain  # done actions are not open
+    assert "Andel unge i fritidsjob: På sporet (aktuelt 41,5 %, mål 60 %)" in plain
+    assert "Flere unge i job eller uddannelse" in plain
+
+
+def test_followup_has_minutes_next_steps_and_the_next_planned_meeting() -> None:
+    plain = text_of(rendered(message("followup")))
+    assert "Budgettet blev vedtaget." in plain
+    assert "- Kortlæg fritidstilbud (Bo Ørsted, frist 4. dec. 2026)" in plain
+    # M0 (10 December) is cancelled, so the next meeting is M2
+    assert "onsdag den 10. marts 2027 kl. 09.30–11.00, https://meet.example/abc" in plain
+    html = text_of(rendered(message("followup")), "html")
+    assert '<a href="https://meet.example/abc"' in html
+
+
+def test_reminder_says_what_to_do_in_the_sheet() -> None:
+    plain = text_of(rendered(message("reminder")))
+    assert "Fristen er om 3 dage." in plain
+    assert "fanen „Handlinger“" in plain and "Handling-ID A1" in plain
+    assert "svare på denne mail" in plain
+
+
+def test_escalation_copies_the_owner_and_names_the_chair_role() -> None:
+    owner = Recipient("Bo Ørsted", "bo@ung.example", "en")
+    msg = replace(message("escalation"), cc=(owner,))
+    mail = rendered(msg)
+    assert [a.addr_spec for a in mail["Cc"].addresses] == ["bo@ung.example"]
+    assert "Bo Ørsted får en kopi af denne mail." in text_of(mail)
+    assert "som formand for Styregruppe" in text_of(mail)
+
+
+def test_escalation_to_the_secretariat_says_why() -> None:
+    plain = text_of(rendered(message("escalation", reason="secretariat", name="Sekretariatet")))
+    assert plain.startswith("Til sekretariatet\n")
+    assert "ikke har en formand" in plain
+
+
+def test_indicator_request_without_a_value_yet() -> None:
+    data = initiative()
+    data.indicators = [replace(data.indicators[0], current=None, updated=None)]
+    plain = text_of(rendered(message("indicator", "en"), data))
+    assert "Last value:  no value yet" in plain
+    assert "Assessment:  No data" in plain
+    assert '"Indikatorer" tab' in plain
+
+
+def test_an_empty_digest_still_gives_the_whole_picture() -> None:
+    empty = {"overdue_actions": [], "upcoming_meetings": [], "missing_agendas": [],
+             "indicators": [], "problems": [], "failed": [], "uncertain": [],
+             "held": {"window": 0, "cap": 0}}
+    mail = rendered(message("digest", **empty))
+    assert mail["Subject"] == "Ugeoversigt for uge 9, 2027: alt er i orden"
+    plain = text_of(mail)
+    assert "Alt er i orden" in plain
+    assert re.search(r"Forsinkede handlinger: +ingen", plain)
+    assert "FORSINKEDE HANDLINGER" not in plain
+
+
+def test_ids_no_longer_in_the_sheet_render_with_what_the_payload_has() -> None:
+    gone = Message("reminder", "reminder:A9:2026-12-04",
+                   Recipient("Anne Hansen", "anne@ung.example", "da"), "A9",
+                   payload={"due": "2026-12-04", "days_left": 3})
+    plain = text_of(rendered(gone))
+    assert "Handling-ID A9" in plain and "fredag den 4. december 2026" in plain
+    digest = rendered(message("digest", overdue_actions=["A9"], missing_agendas=["M9"]))
+    assert "A9" in text_of(digest) and "M9" in text_of(digest)
+
+
+def test_an_empty_location_leaves_out_the_line() -> None:
+    plain = text_of(rendered(message("invitation", location=""), initiative(location="")))
+    assert "Sted" not in plain
+
+
+# -- cell values are data ----------------------------------------------------------------
+
+@pytest.mark.parametrize("breaker", ["\r\n", "\n", "\r", "\u2028", "\u2029", "\x85"])
+def test_a_line_break_in_a_name_or_cell_cannot_inject_a_header(breaker: str) -> None:
+    evil = f"Kortlæg{breaker}Bcc: evil@attacker.example"
+    msg = message("reminder", name=f"Anne{breaker}Bcc: evil@attacker.example")
+    mail = rendered(msg, initiative(action_text=evil))
+    assert mail["Bcc"] is None
+    assert "Bcc" not in mail
+    assert len(mail["To"].addresses) == 1
+    assert mail["To"].addresses[0].addr_spec == "anne@ung.example"
+    assert mail["Subject"] == ("Påmindelse: „Kortlæg Bcc: evil@attacker.example“ har frist "
+                               "fredag den 4. december")
+
+
+def test_names_with_commas_quotes_and_non_ascii_survive_the_header() -> None:
+    name = 'Ærø, Søren "Formand"'
+    mail = rendered(message("reminder", name=name))
+    assert len(mail["To"].addresses) == 1
+    assert mail["To"].addresses[0].display_name == name
+    assert b"\xc3" not in Renderer(SETTINGS).render(message("reminder", name=name), initiative(),
+                                                    NOW).as_bytes().split(b"\n\n")[0]
+
+
+def test_cell_values_are_never_compiled_and_are_escaped_in_html() -> None:
+    data = initiative(agenda=("{{ 7*7 }}", "{% raw %}x", "<script>alert(1)</script>"))
+    mail = rendered(message("agenda"), data)
+    plain, html = text_of(mail), text_of(mail, "html")
+    assert "{{ 7*7 }}" in plain and "49" not in plain
+    assert "{% raw %}x" in plain
+    assert "<script>alert(1)</script>" in plain
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>" not in html
+    assert "{{ 7*7 }}" in html
+
+
+def test_a_long_subject_is_cut() -> None:
+    mail = rendered(message("reminder"), initiative(action_text="Kortlæg " * 80))
+    assert len(mail["Subject"]) <= 200
+    assert mail["Subject"].endswith("…")
+
+
+# -- Message-ID ------------------------------------------------------------------------
+
+def test_message_id_is_stable_per_key_and_recipient() -> None:
+    first = rendered(message("reminder"))["Message-ID"]
+    assert rendered(message("reminder"))["Message-ID"] == first
+    other = rendered(message("reminder", email_address="bo@ung.example"))["Message-ID"]
+    assert other != first
+    assert render.message_id("reminder:A1", Recipient("x", "anne@ung.example", "da"),
+                             "s@ung.example") != render.message_id(
+        "reminder:A2", Recipient("x", "anne@ung.example", "da"), "s@ung.example")
+
+
+# -- templates: override, fallback, errors, sandbox -----------------------------------------
+
+def user_templates(tmp_path: Path, files: dict[str, str]) -> Settings:
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return replace(SETTINGS, templates_dir=tmp_path)
+
+
+def test_builtin_templates_are_found() -> None:
+    assert (builtin_templates_dir() / "da" / "invitation.txt").is_file()
+
+
+def test_a_user_template_overrides_one_builtin(tmp_path: Path) -> None:
+    settings = user_templates(tmp_path, {
+        "da/reminder.subject.txt": "Husk: {{ action.action }} ({{ due|short_date }})\n"})
+    mail = rendered(message("reminder"), settings=settings)
+    assert mail["Subject"] == "Husk: Kortlæg fritidstilbud (4. dec. 2026)"
+    assert "Fristen er om 3 dage." in text_of(mail)  # the body is still the built-in one
+
+
+def test_missing_language_falls_back_to_the_initiatives(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    only_danish = tmp_path / "builtin"
+    shutil.copytree(builtin_templates_dir(), only_danish,
+                    ignore=shutil.ignore_patterns("en"))
+    monkeypatch.setattr(render, "builtin_templates_dir", lambda: only_danish)
+    mail = rendered(message("reminder", "en"))
+    assert mail["Subject"].startswith("Påmindelse:")
+    assert mail["Content-Language"] == "da"
+
+
+@pytest.mark.parametrize(("source", "line", "reason"), [
+    ("Hej\n\n{{ meeting.date|long_date }}\n", 3, "'meeting' is undefined"),
+    ("Hej\n{% if due %}\nfrist\n", 3, "Unexpected end of template"),
+    ("{{ action.action }}\n{{ due|no_such_filter }}\n", 2, "no_such_filter"),
+])
+def test_a_broken_template_names_file_and_line(tmp_path: Path, source: str, line: int,
+                                               reason: str) -> None:
+    settings = user_templates(tmp_path, {"da/reminder.txt": source})
+    with pytest.raises(TemplateError) as caught:
+        Renderer(settings).render(message("reminder"), initiative(), NOW)
+    text = str(caught.value)
+    assert f"{tmp_path / 'da' / 'reminder.txt'}:{line}:" in text
+    assert reason in text
+
+
+def test_the_sandbox_refuses_internals(tmp_path: Path) -> None:
+    settings = user_templates(tmp_path, {
+        "da/reminder.subject.txt": "{{ ''.__class__.__mro__[1].__subclasses__() }}\n"})
+    with pytest.raises(TemplateError, match=r"reminder\.subject\.txt:1: .*unsafe"):
+        Renderer(settings).render(message("reminder"), initiative(), NOW)
+
+
+def test_a_kind_without_templates_is_a_template_error() -> None:
+    msg = Message("nonsense", "nonsense:1", Recipient("A", "anne@ung.example", "da"))
+    with pytest.raises(TemplateError, match=r"da/nonsense\.subject\.txt.* not found"):
+        Renderer(SETTINGS).render(msg, initiative(), NOW)
+
+
+# -- formatting ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("func", "args", "expected"), [
+    (formatting.long_date, (date(2027, 3, 10), "da"), "onsdag den 10. marts 2027"),
+    (formatting.long_date, (date(2027, 3, 10), "en"), "Wednesday 10 March 2027"),
+    (formatting.short_date, (date(2026, 12, 3), "da"), "3. dec. 2026"),
+    (formatting.short_date, (date(2027, 5, 3), "da"), "3. maj 2027"),
+    (formatting.short_date, (date(2027, 3, 3), "da"), "3. mar. 2027"),
+    (formatting.short_date, (date(2026, 12, 3), "en"), "3 Dec 2026"),
+    (formatting.day_date, (date(2026, 12, 4), "da"), "fredag den 4. december"),
+    (formatting.clock, (time(9, 5), "da"), "09.05"),
+    (formatting.clock, (time(21, 5), "en"), "21:05"),
+    (formatting.meeting_time, (date(2026, 12, 3), time(14), time(16), "da"),
+     "torsdag den 3. december 2026 kl. 14.00–16.00"),
+    (formatting.meeting_time, (date(2026, 12, 3), time(14), time(16), "en"),
+     "Thursday 3 December 2026, 14:00–16:00"),
+    (formatting.meeting_time, (date(2026, 12, 3), None, None, "da"),
+     "torsdag den 3. december 2026"),
+    (formatting.days_left, (0, "da"), "i dag"),
+    (formatting.days_left, (1, "da"), "i morgen"),
+    (formatting.days_left, (2, "da"), "om 2 dage"),
+    (formatting.days_left, (1, "en"), "tomorrow"),
+    (formatting.days_left, (2, "en"), "in 2 days"),
+    (formatting.days_overdue, (1, "da"), "1 dag forsinket"),
+    (formatting.days_overdue, (9, "da"), "9 dage forsinket"),
+    (formatting.days_overdue, (1, "en"), "1 day overdue"),
+    (formatting.days_overdue, (9, "en"), "9 days overdue"),
+    (formatting.number, (12.5, "da"), "12,5"),
+    (formatting.number, (1200.0, "da"), "1.200"),
+    (formatting.number, (1200, "en"), "1,200"),
+    (formatting.quantity, (45, "%", "da"), "45 %"),
+    (formatting.quantity, (45, "%", "en"), "45%"),
+    (formatting.quantity, (120, "antal", "da"), "120"),
+    (formatting.assessment, ("behind", "da"), "Bagud"),
+    (formatting.assessment, ("no_data", "da"), "Mangler data"),
+    (formatting.assessment, ("on_track", "en"), "On track"),
+    (formatting.meeting_title, ("Styregruppe", "da"), "Styregruppemøde"),
+    (formatting.meeting_title, ("Styregruppen", "da"), "Styregruppemøde"),
+    (formatting.meeting_title, ("Arbejdsgruppe Fritid", "da"), "Møde i Arbejdsgruppe Fritid"),
+    (formatting.meeting_title, ("Steering group", "en"), "Steering group meeting"),
+    (formatting.week_label, ("2027-W09", "da"), "uge 9, 2027"),
+    (formatting.week_label, ("2027-W09", "en"), "week 9, 2027"),
+    (formatting.one_line, ("a\r\n b\u2028c\u2029 d\x85e", ), "a b c d e"),
+])
+def test_formatting(func: Any, args: tuple[Any, ...], expected: str) -> None:
+    assert func(*args) == expected
