@@ -13,6 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vCalAddress
@@ -37,7 +38,7 @@ class Slot:
 
 
 def find_meeting(initiative: Initiative, meeting_id: str) -> Meeting | None:
-    return next((m for m in initiative.meetings if m.id == meeting_id), None)
+    return initiative.meeting(meeting_id)
 
 
 def slot_for(message: Message, meeting: Meeting | None, default_minutes: int) -> Slot | None:
@@ -120,13 +121,15 @@ def calendar_for(message: Message, initiative: Initiative, settings: Settings,
 
     if slot.start is not None:
         # the meeting's whole year: both the summer- and winter-time rules, ~0.5 KB
-        calendar.add_component(Timezone.from_tzid(
-            secretariat.timezone,
-            first_date=date(slot.date.year, 1, 1),
-            last_date=date(slot.date.year + 1, 1, 1),
-        ))
+        calendar.add_component(_timezone(secretariat.timezone, slot.date.year))
     calendar.add_component(event)
     return calendar.to_ical()
+
+
+@lru_cache(maxsize=16)
+def _timezone(tzid: str, year: int) -> Timezone:
+    """The zone's rules for one year (building them is slow; they never change)."""
+    return Timezone.from_tzid(tzid, first_date=date(year, 1, 1), last_date=date(year + 1, 1, 1))
 
 
 def _attendees(initiative: Initiative, group: str, recipient: Recipient) -> list[Person]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from automation import indicators, schema
 from automation.config import Settings
-from automation.ics import Slot, find_meeting, parse_date, slot_for
+from automation.ics import Slot, parse_date, slot_for
 from automation.model import Action, Indicator, Initiative, Meeting, Message
 
 View = dict[str, Any]
@@ -127,14 +127,6 @@ def _owner(person: Any, text: str) -> str:
     return person.name if person is not None and person.name else text
 
 
-def _find_action(initiative: Initiative, action_id: str) -> Action | None:
-    return next((a for a in initiative.actions if a.id == action_id), None)
-
-
-def _find_indicator(initiative: Initiative, indicator_id: str) -> Indicator | None:
-    return next((i for i in initiative.indicators if i.id == indicator_id), None)
-
-
 def _group_goal(initiative: Initiative, name: str) -> str:
     group = initiative.group(name) if name else None
     return group.goal.strip() if group else ""
@@ -148,7 +140,7 @@ def _by_due(view: View) -> tuple[bool, date, str]:
 
 def _meeting_mail(message: Message, initiative: Initiative, settings: Settings,
                   today: date) -> dict[str, Any]:
-    meeting = find_meeting(initiative, message.subject_id)
+    meeting = initiative.meeting(message.subject_id)
     slot = None
     if message.kind in ("invitation", "cancel"):
         slot = slot_for(message, meeting, settings.rules.default_meeting_minutes)
@@ -162,24 +154,23 @@ def _meeting_mail(message: Message, initiative: Initiative, settings: Settings,
     }
     if message.kind == "agenda":
         context["actions"] = sorted(
-            (action_view(a, a.id, today) for a in initiative.actions
-             if a.group.casefold() == group.casefold() and group and not a.done),
+            (action_view(a, a.id, today) for a in initiative.in_group("actions", group)
+             if group and not a.done),
             key=_by_due,
         )
         context["indicators"] = [
-            indicator_view(i, i.id, today, settings) for i in initiative.indicators
-            if group and i.group.casefold() == group.casefold()
+            indicator_view(i, i.id, today, settings)
+            for i in initiative.in_group("indicators", group) if group
         ]
     if message.kind == "followup":
         context["next_steps"] = sorted(
-            (action_view(a, a.id, today) for a in initiative.actions
-             if meeting and a.meeting_id == meeting.id),
+            (action_view(a, a.id, today)
+             for a in (initiative.agreed_at(meeting.id) if meeting else [])),
             key=_by_due,
         )
         later = sorted(
-            (m for m in initiative.meetings
-             if meeting and m.group.casefold() == group.casefold() and not m.cancelled
-             and m.date > meeting.date),
+            (m for m in initiative.in_group("meetings", group)
+             if meeting and not m.cancelled and m.date > meeting.date),
             key=lambda m: (m.date, m.start is None, m.start or m.date, m.id),
         )
         context["next_meeting"] = meeting_view(later[0], later[0].id) if later else None
@@ -189,7 +180,7 @@ def _meeting_mail(message: Message, initiative: Initiative, settings: Settings,
 def _action_mail(message: Message, initiative: Initiative, settings: Settings,
                  today: date) -> dict[str, Any]:
     payload = message.payload
-    action = _find_action(initiative, message.subject_id)
+    action = initiative.action(message.subject_id)
     view = action_view(action, message.subject_id, today, parse_date(payload.get("due")))
     # the planner's count wins: it is what the ledger key says
     days_overdue = int(payload.get("days_overdue", view["days_overdue"]) or 0)
@@ -207,7 +198,7 @@ def _action_mail(message: Message, initiative: Initiative, settings: Settings,
 
 def _indicator_mail(message: Message, initiative: Initiative, settings: Settings,
                     today: date) -> dict[str, Any]:
-    indicator = _find_indicator(initiative, message.subject_id)
+    indicator = initiative.indicator(message.subject_id)
     view = indicator_view(indicator, message.subject_id, today, settings)
     next_update = parse_date(message.payload.get("next_update"))
     return {
@@ -226,14 +217,14 @@ def _digest(message: Message, initiative: Initiative, settings: Settings,
         meeting_id = str(entry.get("id", ""))
         sent = entry.get("sent") or {}
         upcoming.append({
-            "meeting": meeting_view(find_meeting(initiative, meeting_id), meeting_id),
+            "meeting": meeting_view(initiative.meeting(meeting_id), meeting_id),
             "sent": {kind: str(sent.get(kind) or "") for kind in
                      ("invitation", "agenda", "followup")},
         })
     flagged = []
     for entry in payload.get("indicators") or []:
         indicator_id = str(entry.get("id", ""))
-        view = indicator_view(_find_indicator(initiative, indicator_id), indicator_id,
+        view = indicator_view(initiative.indicator(indicator_id), indicator_id,
                               today, settings)
         view["assessment"] = str(entry.get("assessment") or view["assessment"])
         flagged.append(view)
@@ -241,13 +232,13 @@ def _digest(message: Message, initiative: Initiative, settings: Settings,
     context: dict[str, Any] = {
         "week": str(payload.get("week", "")),
         "overdue_actions": [
-            action_view(_find_action(initiative, str(i)), str(i), today)
+            action_view(initiative.action(str(i)), str(i), today)
             for i in payload.get("overdue_actions") or []
         ],
         "upcoming_meetings": upcoming,
-        "missing_agendas": [meeting_view(find_meeting(initiative, str(i)), str(i))
+        "missing_agendas": [meeting_view(initiative.meeting(str(i)), str(i))
                             for i in payload.get("missing_agendas") or []],
-        "missing_minutes": [meeting_view(find_meeting(initiative, str(i)), str(i))
+        "missing_minutes": [meeting_view(initiative.meeting(str(i)), str(i))
                             for i in payload.get("missing_minutes") or []],
         "indicators": flagged,
         "problems": [str(p) for p in payload.get("problems") or []],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -140,18 +141,23 @@ class Initiative:
     # tab key → number of cells in its header row (where missing W columns are appended)
     header_width: dict[str, int] = field(default_factory=dict)
 
+    # lookups built on first use; an Initiative is not changed after parsing
+    _index: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
     def members_of(self, group: str) -> list[Person]:
         """People whose Groups name the group, plus its chair; only valid addresses."""
-        members: dict[str, Person] = {}
         key = group.casefold()
-        for person in self.people:
-            if person.email and any(g.casefold() == key for g in person.groups):
-                members.setdefault(person.email.casefold(), person)
-        found = self.group(group)
-        chair = found.chair if found else None
-        if chair and chair.email:
-            members.setdefault(chair.email.casefold(), chair)
-        return list(members.values())
+        cache = self._lookup("members", dict)
+        if key not in cache:
+            members: dict[str, Person] = {}
+            for person in self._lookup("people_by_group", self._people_by_group).get(key, ()):
+                members.setdefault((person.email or "").casefold(), person)
+            found = self.group(group)
+            chair = found.chair if found else None
+            if chair and chair.email:
+                members.setdefault(chair.email.casefold(), chair)
+            cache[key] = list(members.values())
+        return list(cache[key])
 
     def group(self, name: str) -> Group | None:
         found = self.groups.get(name)
@@ -159,6 +165,50 @@ class Initiative:
             return found
         key = name.casefold()
         return next((g for g in self.groups.values() if g.name.casefold() == key), None)
+
+    def meeting(self, meeting_id: str) -> Meeting | None:
+        return self._lookup("meetings", lambda: {m.id: m for m in self.meetings}).get(meeting_id)
+
+    def action(self, action_id: str) -> Action | None:
+        return self._lookup("actions", lambda: {a.id: a for a in self.actions}).get(action_id)
+
+    def indicator(self, indicator_id: str) -> Indicator | None:
+        return self._lookup(
+            "indicators", lambda: {i.id: i for i in self.indicators}).get(indicator_id)
+
+    def in_group(self, rows: str, group: str) -> list[Any]:
+        """The meetings, actions or indicators (by attribute name) of one group."""
+        def by_group() -> dict[str, list[Any]]:
+            index: dict[str, list[Any]] = {}
+            for row in getattr(self, rows):
+                index.setdefault(row.group.casefold(), []).append(row)
+            return index
+
+        return list(self._lookup(f"{rows}_by_group", by_group).get(group.casefold(), ()))
+
+    def agreed_at(self, meeting_id: str) -> list[Action]:
+        """The actions whose Meeting ID names this meeting: its next steps."""
+        def by_meeting() -> dict[str, list[Action]]:
+            index: dict[str, list[Action]] = {}
+            for action in self.actions:
+                if action.meeting_id:
+                    index.setdefault(action.meeting_id, []).append(action)
+            return index
+
+        return list(self._lookup("agreed_at", by_meeting).get(meeting_id, ()))
+
+    def _people_by_group(self) -> dict[str, list[Person]]:
+        index: dict[str, list[Person]] = {}
+        for person in self.people:
+            if person.email:
+                for name in person.groups:
+                    index.setdefault(name.casefold(), []).append(person)
+        return index
+
+    def _lookup(self, name: str, build: Callable[[], Any]) -> Any:
+        if name not in self._index:
+            self._index[name] = build()
+        return self._index[name]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ fails that one message, not the cycle.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import traceback
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from automation.model import Initiative, Message, Recipient
 
 SUBJECT_MAX = 200
 CALENDAR_KINDS = {"invitation": "REQUEST", "cancel": "CANCEL"}
+CALENDAR_CACHE = 1000
 
 
 def builtin_templates_dir() -> Path:
@@ -64,6 +66,7 @@ class Renderer:
         )
         self.env.filters.update(_filters())
         self.env.tests["link"] = is_link
+        self._calendars: dict[tuple[object, ...], bytes] = {}
 
     def render(self, message: Message, initiative: Initiative, now: datetime) -> EmailMessage:
         """The complete mail: headers, text and HTML alternatives, the .ics when it has one."""
@@ -80,7 +83,7 @@ class Renderer:
         mail.add_alternative(html, subtype="html")
         method = CALENDAR_KINDS.get(message.kind)
         if method:
-            calendar = ics.calendar_for(message, initiative, self.settings, now)
+            calendar = self._calendar(message, initiative, now)
             # inside the alternative, Outlook and Gmail show accept/decline buttons;
             # the attachment is for clients that only import files
             mail.add_alternative(calendar, "text", "calendar",
@@ -91,6 +94,20 @@ class Renderer:
         # after the body: set_content() and make_mixed() move or drop Content-* headers
         mail["Content-Language"] = lang
         return mail
+
+    def _calendar(self, message: Message, initiative: Initiative, now: datetime) -> bytes:
+        """Every member of a meeting gets the same calendar; build it once per cycle."""
+        meeting = initiative.meeting(message.subject_id)
+        members = initiative.members_of(meeting.group) if meeting else []
+        outsider = all((p.email or "").casefold() != message.recipient.email.casefold()
+                       for p in members)
+        key = (message.kind, message.subject_id, json.dumps(message.payload, sort_keys=True),
+               now, message.recipient.email if outsider else "", id(initiative))
+        if key not in self._calendars:
+            if len(self._calendars) > CALENDAR_CACHE:
+                self._calendars.clear()
+            self._calendars[key] = ics.calendar_for(message, initiative, self.settings, now)
+        return self._calendars[key]
 
     def _templates(self, kind: str, language: str) -> tuple[str, list[jinja2.Template]]:
         """The recipient's language, else the initiative's; all three templates or neither."""
