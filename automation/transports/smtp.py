@@ -1,0 +1,331 @@
+"""The SMTP transport: one connection per cycle, reused for every message (DESIGN §6).
+
+Providers throttle clients that log in once per message, so `open()` connects,
+says EHLO, upgrades with STARTTLS (or starts in TLS), logs in once, and every
+`send()` reuses that session; `close()` says QUIT.
+
+What happens to a message:
+
+- accepted → `send()` returns;
+- 4xx, a dropped connection or a timeout → tried again inside the call (three tries,
+  1 s and 2 s apart, reconnecting when the connection is gone), then
+  `TemporaryFailure` with the server's last reply: the message is due next cycle;
+- 5xx for the recipient or the message → `PermanentFailure` with the server's reply,
+  and the session goes on with the next message (smtplib sends RSET);
+- the server cannot be reached, refuses the login or its certificate, or refuses the
+  sender for every message → `DeliveryError`: the cycle stops.
+
+The password is never logged nor put in an exception message.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import re
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Callable, Mapping
+
+from automation.config import MailSettings
+from automation.errors import ConfigError, DeliveryError
+from automation.transports import PermanentFailure, TemporaryFailure
+
+log = logging.getLogger(__name__)
+
+BACKOFF = (1.0, 2.0)  # seconds before the 2nd and 3rd try of one message
+IDLE_AFTER = 60.0  # many servers drop a client that said nothing for a minute or more
+WINDOW = 60.0  # per_minute counts messages in a rolling minute
+SIZE_REFUSED = 552  # refused at MAIL FROM for this message's size, not for the sender
+CRLF = re.compile(rb"\r?\n")
+
+
+def smtp_password(settings: MailSettings, environ: Mapping[str, str] | None = None) -> str | None:
+    """The SMTP password from `mail.password_env`, else `mail.password_file`, else None."""
+    environ = os.environ if environ is None else environ
+    if settings.password_env:
+        password = environ.get(settings.password_env, "")
+        if not password:
+            raise ConfigError(f"mail.password_env: the environment variable "
+                              f"{settings.password_env} is not set or empty")
+        return password
+    if settings.password_file is not None:
+        try:
+            text = settings.password_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+            raise ConfigError(f"mail.password_file: cannot read {settings.password_file} "
+                              f"({reason})") from None
+        # an editor's final newline is not part of the password; spaces may be
+        password = text.rstrip("\r\n")
+        if not password:
+            raise ConfigError(f"mail.password_file: {settings.password_file} is empty")
+        return password
+    return None
+
+
+class _Retry(Exception):
+    """One try of a message failed for now; `reply` says why, `dropped` if reconnecting."""
+
+    def __init__(self, reply: str, dropped: bool) -> None:
+        super().__init__(reply)
+        self.reply = reply
+        self.dropped = dropped
+
+
+class SmtpTransport:
+    """Sends over one SMTP session per cycle; see the module docstring for outcomes."""
+
+    def __init__(
+        self,
+        settings: MailSettings,
+        password: str | None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        backoff: tuple[float, ...] = BACKOFF,
+        idle_after: float = IDLE_AFTER,
+    ) -> None:
+        if settings.security == "none" and (settings.username or password):
+            raise ConfigError('mail.security: "none" would send the password unencrypted; '
+                              'use "starttls" or "ssl", or remove mail.username')
+        if settings.username and not password:
+            raise ConfigError("mail.username is set but no password is: set "
+                              "mail.password_env or mail.password_file")
+        self.settings = settings
+        self._password = password
+        self.sleep = sleep
+        self.clock = clock
+        self.backoff = backoff
+        self.idle_after = idle_after
+        self.where = f"{settings.host}:{settings.port}"
+        self._smtp: smtplib.SMTP | None = None
+        self._last_command = 0.0
+        self._recent: collections.deque[float] = collections.deque()
+        self.connections = 0  # how many sessions this transport opened, for the summary
+
+    def __repr__(self) -> str:  # never show the password, not even in a debugger
+        return f"SmtpTransport({self.where}, security={self.settings.security})"
+
+    # the session
+
+    def open(self) -> None:
+        self._connect()
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()  # the server went away first; the messages are already accepted
+
+    def _connect(self) -> None:
+        settings = self.settings
+        helo = settings.helo or None  # None: smtplib uses the local host name
+        timeout = settings.timeout
+        context = self._tls_context() if settings.security != "none" else None
+        smtp: smtplib.SMTP | None = None
+        try:
+            if settings.security == "ssl":
+                smtp = smtplib.SMTP_SSL(settings.host, settings.port, local_hostname=helo,
+                                        timeout=timeout, context=context)
+            else:
+                smtp = smtplib.SMTP(settings.host, settings.port, local_hostname=helo,
+                                    timeout=timeout)
+            smtp.ehlo()
+            if settings.security == "starttls":
+                smtp.starttls(context=context)
+                smtp.ehlo()  # the capabilities may differ once encrypted (AUTH often does)
+            if settings.username:
+                smtp.login(settings.username, self._password or "")
+        except Exception as err:
+            if smtp is not None:
+                smtp.close()
+            raise DeliveryError(self._cannot_connect(err)) from None
+        self._smtp = smtp
+        self.connections += 1
+        self._last_command = self.clock()
+        log.info("connected to %s (%s)", self.where, settings.security)
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """Verify the certificate and host name against the system store plus `ca_file`."""
+        cafile = self.settings.ca_file
+        try:
+            context = ssl.create_default_context()
+            if cafile is not None:
+                context.load_verify_locations(cafile=str(cafile))
+        except (OSError, ssl.SSLError) as err:
+            raise ConfigError(f"mail.ca_file: cannot load {cafile} as PEM certificates "
+                              f"({getattr(err, 'strerror', None) or err})") from None
+        return context
+
+    def _cannot_connect(self, err: Exception) -> str:
+        """One sentence naming host:port and what to check; no password, no traceback."""
+        where = self.where
+        if isinstance(err, smtplib.SMTPAuthenticationError):
+            return (f"{where} refused the login of {self.settings.username} "
+                    f"({_reply(err.smtp_code, err.smtp_error)}); check mail.username "
+                    f"and the password")
+        if isinstance(err, ssl.SSLCertVerificationError):
+            return (f"{where}: the server's certificate is not trusted "
+                    f"({err.verify_message}); check mail.host, or mail.ca_file for a "
+                    f"company CA")
+        if isinstance(err, ssl.SSLError):
+            return (f"{where}: the TLS handshake failed ({err.reason or err}); check "
+                    f"mail.security and mail.port (usually 587 for starttls, 465 for ssl)")
+        if isinstance(err, smtplib.SMTPNotSupportedError):
+            wanted = "STARTTLS" if "STARTTLS" in str(err) else "AUTH"
+            return (f"{where} does not offer {wanted}; check mail.security and mail.port")
+        if isinstance(err, smtplib.SMTPException) and "AUTH" in str(err):
+            return f"{where} offers no login method smtplib knows; check mail.port"
+        if isinstance(err, smtplib.SMTPResponseException):
+            return (f"{where} refused the session ({_reply(err.smtp_code, err.smtp_error)}); "
+                    f"try again later or check mail.host")
+        if isinstance(err, socket.gaierror):
+            return f"{where}: the host name cannot be resolved; check mail.host"
+        if isinstance(err, TimeoutError | socket.timeout):
+            return (f"{where}: no answer within {self.settings.timeout:g} s; check mail.host, "
+                    f"mail.port and the firewall")
+        if isinstance(err, OSError):
+            reason = err.strerror or str(err) or type(err).__name__
+            return (f"{where}: cannot connect ({reason}); check mail.host, mail.port and "
+                    f"mail.security")
+        return f"{where}: cannot connect ({err or type(err).__name__}); check mail.host"
+
+    # one message
+
+    def send(self, data: bytes, sender: str, recipients: list[str], name: str) -> None:
+        """Deliver to every recipient, or raise Temporary/PermanentFailure/DeliveryError."""
+        self._pace()
+        # RFC 5321 wants CRLF; EmailMessage writes bare LF, which strict servers refuse
+        wire = CRLF.sub(b"\r\n", data)
+        tries = len(self.backoff) + 1
+        for attempt in range(1, tries + 1):
+            try:
+                self._send_once(wire, sender, recipients, name)
+                return
+            except _Retry as retry:
+                if retry.dropped:
+                    self._drop()
+                if attempt == tries:
+                    log.warning("%s → %s: not delivered after %d tries: %s", name,
+                                recipients[0], tries, retry.reply)
+                    raise TemporaryFailure(f"{retry.reply} (after {tries} tries)") from None
+                log.info("%s → %s: %s; trying again in %g s", name, recipients[0],
+                         retry.reply, self.backoff[attempt - 1])
+                self.sleep(self.backoff[attempt - 1])
+
+    def _send_once(self, data: bytes, sender: str, recipients: list[str], name: str) -> None:
+        smtp = self._session()
+        options = ["SMTPUTF8"] if not (sender + "".join(recipients)).isascii() else []
+        try:
+            refused = smtp.sendmail(sender, recipients, data, mail_options=options)
+        except smtplib.SMTPRecipientsRefused as err:
+            self._last_command = self.clock()
+            refusals = {address: _reply(code, text) for address, (code, text) in
+                        err.recipients.items()}
+            self._refused(refusals, recipients, name, accepted=False)
+            return
+        except smtplib.SMTPSenderRefused as err:
+            self._last_command = self.clock()
+            reply = _reply(err.smtp_code, err.smtp_error)
+            if 400 <= err.smtp_code < 500:
+                raise _Retry(reply, dropped=err.smtp_code == 421) from None
+            if err.smtp_code == SIZE_REFUSED:
+                raise PermanentFailure(reply) from None
+            # a sender refused for good is refused for every message: stop the cycle
+            raise DeliveryError(f"{self.where} refused the sender {sender} ({reply}); check "
+                                f"initiative.secretariat and that mail.username may send "
+                                f"as it") from None
+        except smtplib.SMTPResponseException as err:  # DATA refused, or a bad reply
+            self._last_command = self.clock()
+            reply = _reply(err.smtp_code, err.smtp_error)
+            if 400 <= err.smtp_code < 500:
+                raise _Retry(reply, dropped=err.smtp_code == 421) from None
+            raise PermanentFailure(reply) from None
+        except smtplib.SMTPNotSupportedError:
+            raise PermanentFailure(f"{self.where} does not accept addresses with non-ASCII "
+                                   f"letters (no SMTPUTF8)") from None
+        except UnicodeEncodeError:
+            raise PermanentFailure(f"{self.where} does not accept addresses with non-ASCII "
+                                   f"letters (no SMTPUTF8)") from None
+        except (smtplib.SMTPServerDisconnected, OSError) as err:
+            raise _Retry(_lost(err, self.settings.timeout), dropped=True) from None
+        self._last_command = self.clock()
+        if refused:
+            self._refused({a: _reply(c, t) for a, (c, t) in refused.items()}, recipients, name,
+                          accepted=True)
+        log.info("%s → %s: accepted by %s", name, ", ".join(recipients), self.where)
+
+    def _refused(self, refusals: dict[str, str], recipients: list[str], name: str,
+                 accepted: bool) -> None:
+        """The recipient's own refusal decides; a refused copy (cc) is only logged."""
+        main = recipients[0]
+        for address, reply in refusals.items():
+            if address != main:
+                log.warning("%s: the copy to %s was refused: %s", name, address, reply)
+        if main not in refusals:
+            return
+        reply = refusals[main]
+        if accepted:
+            # the copies went out: trying again now would send them twice
+            log.warning("%s → %s: refused (%s); the copies were delivered", name, main, reply)
+            if reply.startswith("4"):
+                raise TemporaryFailure(reply)
+            raise PermanentFailure(reply)
+        if reply.startswith("4"):
+            raise _Retry(reply, dropped=reply.startswith("421"))
+        log.warning("%s → %s: refused: %s", name, main, reply)
+        raise PermanentFailure(reply)
+
+    def _session(self) -> smtplib.SMTP:
+        """The open session, after a NOOP if it idled; reconnects when it is gone."""
+        if self._smtp is not None and self.clock() - self._last_command > self.idle_after:
+            try:
+                code, _ = self._smtp.noop()
+            except (smtplib.SMTPException, OSError):
+                code = 0
+            if code != 250:
+                log.info("%s: the idle connection is gone; reconnecting", self.where)
+                self._drop()
+        if self._smtp is None or self._smtp.sock is None:
+            self._smtp = None
+            self._connect()
+        assert self._smtp is not None
+        return self._smtp
+
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    def _pace(self) -> None:
+        """At most `per_minute` messages in any rolling minute; sleep for the oldest."""
+        limit = self.settings.per_minute
+        now = self.clock()
+        while self._recent and now - self._recent[0] >= WINDOW:
+            self._recent.popleft()
+        if len(self._recent) >= limit:
+            wait = self._recent[0] + WINDOW - now
+            log.info("pacing: %d messages in the last minute; waiting %.1f s", limit, wait)
+            self.sleep(wait)
+            self._recent.popleft()
+        self._recent.append(self.clock())
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    """`550 5.1.1 <x@y>: no such user`, as the server said it, on one line."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {' '.join(text.split())}"
+
+
+def _lost(err: BaseException, timeout: float) -> str:
+    if isinstance(err, TimeoutError | socket.timeout):
+        return f"no reply within {timeout:g} s"
+    return f"connection lost ({err or type(err).__name__})"

@@ -1,0 +1,358 @@
+"""A real SMTP server on 127.0.0.1 for tests and benches: aiosmtpd with faults on demand.
+
+    certificates = make_certificates(folder)          # a CA, a server cert it signed, a rogue
+    with SmtpServer(security="starttls", certificates=certificates,
+                    users={"sekretariat": "hemmelig"},
+                    faults=[Fault("RCPT", "451 4.7.1 Try again later", address="b@x.example")]
+                    ) as server:
+        ... mail_settings(server, username="sekretariat", ca_file=certificates.ca) ...
+        server.connections, server.messages
+
+The server listens on an ephemeral port. `connections` counts SMTP sessions (a
+connection that said EHLO/HELO), so STARTTLS's second EHLO is not a new one.
+`delay` holds back the last line of every reply, like a provider's round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import ssl
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from automation.config import MailSettings
+
+HOST = "127.0.0.1"
+
+
+# certificates
+
+
+@dataclass(frozen=True)
+class Certificates:
+    ca: Path  # the CA to trust (mail.ca_file)
+    cert: Path  # the server's certificate, signed by the CA, for 127.0.0.1 and localhost
+    key: Path
+    rogue_cert: Path  # a certificate for the same names that the CA did not sign
+    rogue_key: Path
+
+
+def make_certificates(folder: Path) -> Certificates:
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rygrad test CA")])
+    ca = (_builder(ca_name, ca_name, ca_key)
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True,
+                                       crl_sign=True, content_commitment=False,
+                                       key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False,
+                                       decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
+                         critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    server_key, server_cert = _server_cert(ca_name, ca_key, ca)
+    rogue_ca_key = ec.generate_private_key(ec.SECP256R1())
+    rogue_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "someone else's CA")])
+    rogue_key, rogue_cert = _server_cert(rogue_name, rogue_ca_key, None)
+    paths = Certificates(folder / "ca.pem", folder / "server.pem", folder / "server.key",
+                         folder / "rogue.pem", folder / "rogue.key")
+    _write(paths.ca, ca.public_bytes(serialization.Encoding.PEM))
+    _write(paths.cert, server_cert.public_bytes(serialization.Encoding.PEM))
+    _write(paths.key, _key_pem(server_key))
+    _write(paths.rogue_cert, rogue_cert.public_bytes(serialization.Encoding.PEM))
+    _write(paths.rogue_key, _key_pem(rogue_key))
+    return paths
+
+
+def _builder(subject: x509.Name, issuer: x509.Name,
+             key: ec.EllipticCurvePrivateKey) -> x509.CertificateBuilder:
+    now = datetime.datetime.now(datetime.UTC)
+    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30)))
+
+
+def _server_cert(issuer: x509.Name, issuer_key: ec.EllipticCurvePrivateKey,
+                 ca: x509.Certificate | None) -> tuple[ec.EllipticCurvePrivateKey,
+                                                        x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    builder = (_builder(subject, issuer, key)
+               .add_extension(x509.SubjectAlternativeName([
+                   x509.DNSName("localhost"),
+                   x509.IPAddress(ipaddress.ip_address(HOST))]), critical=False)
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+               .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
+                              critical=False))
+    if ca is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False)
+    return key, builder.sign(issuer_key, hashes.SHA256())
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+
+
+# faults
+
+
+@dataclass
+class Fault:
+    """What the server does instead of its normal reply to one kind of command.
+
+    verb: MAIL, RCPT, DATA (after the message's content has arrived) or NOOP.
+    reply: said instead of the normal reply ("" with close: hang up without a word).
+    close: hang up after the reply. stall: seconds of silence before replying.
+    address: for RCPT, only this recipient. skip: let this many matching commands
+    through first. times: fire this many times (0: every time).
+    """
+
+    verb: str
+    reply: str = ""
+    close: bool = False
+    stall: float = 0.0
+    address: str = ""
+    skip: int = 0
+    times: int = 1
+    fired: int = field(default=0, compare=False)
+    seen: int = field(default=0, compare=False)
+
+    def matches(self, verb: str, address: str) -> bool:
+        if verb != self.verb or (self.address and address != self.address):
+            return False
+        self.seen += 1
+        if self.seen <= self.skip or (self.times and self.fired >= self.times):
+            return False
+        self.fired += 1
+        return True
+
+
+@dataclass(frozen=True)
+class Received:
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    data: bytes
+    connection: int  # 1 for the first session, 2 for the next …
+
+
+class Handler:
+    """aiosmtpd handler: keeps what arrived, counts sessions and plays the faults."""
+
+    def __init__(self, faults: Iterable[Fault] = ()) -> None:
+        self.faults = list(faults)
+        self.messages: list[Received] = []
+        self.commands: list[str] = []  # MAIL/RCPT/DATA/NOOP/RSET in order, for tests
+        self._sessions: list[SMTP] = []
+        self._lock = threading.Lock()
+
+    @property
+    def connections(self) -> int:
+        return len(self._sessions)
+
+    def _session_number(self, server: SMTP) -> int:
+        with self._lock:
+            for number, known in enumerate(self._sessions, start=1):
+                if known is server:
+                    return number
+            self._sessions.append(server)
+            return len(self._sessions)
+
+    async def handle_HELO(self, server: SMTP, session: Any, envelope: Any,
+                          hostname: str) -> str:
+        self._session_number(server)
+        session.host_name = hostname
+        return f"250 {server.hostname}"
+
+    async def handle_EHLO(self, server: SMTP, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        self._session_number(server)
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(self, server: SMTP, session: Any, envelope: Any, address: str,
+                          mail_options: list[str]) -> str:
+        self.commands.append("MAIL")
+        if (reply := await self._fault(server, "MAIL", address)) is not None:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
+
+    async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        self.commands.append("RCPT")
+        if (reply := await self._fault(server, "RCPT", address)) is not None:
+            return reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
+        self.commands.append("DATA")
+        if (reply := await self._fault(server, "DATA", "")) is not None:
+            return reply
+        self.messages.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos),
+                                      envelope.original_content or envelope.content,
+                                      self._session_number(server)))
+        return "250 2.0.0 Accepted"
+
+    async def handle_NOOP(self, server: SMTP, session: Any, envelope: Any, arg: str) -> str:
+        self.commands.append("NOOP")
+        if (reply := await self._fault(server, "NOOP", "")) is not None:
+            return reply
+        return "250 2.0.0 OK"
+
+    async def handle_RSET(self, server: SMTP, session: Any, envelope: Any) -> str:
+        self.commands.append("RSET")
+        return "250 2.0.0 OK"
+
+    async def _fault(self, server: SMTP, verb: str, address: str) -> str | None:
+        fault = next((f for f in self.faults if f.matches(verb, address)), None)
+        if fault is None:
+            return None
+        if fault.stall:
+            await asyncio.sleep(fault.stall)
+        if fault.close:
+            if fault.reply:
+                await server.push(fault.reply)
+            assert server.transport is not None
+            server.transport.close()
+            # connection_lost cancels this task; nothing more is said
+            await asyncio.sleep(3600)
+        return fault.reply
+
+
+# the server
+
+
+class _DelayingSMTP(SMTP):
+    def __init__(self, handler: Any, delay: float, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.delay = delay
+
+    async def push(self, status: Any) -> None:
+        # hold back only the last line of a reply, as a round trip would
+        final = len(status) < 4 or status[3:4] in (" ", b" ")
+        if self.delay and final:
+            await asyncio.sleep(self.delay)
+        await super().push(status)
+
+
+class _Controller(Controller):
+    def __init__(self, handler: Handler, delay: float, **kwargs: Any) -> None:
+        super().__init__(handler, hostname=HOST, port=0, **kwargs)
+        self.delay = delay
+
+    def factory(self) -> SMTP:
+        return _DelayingSMTP(self.handler, self.delay, **self.SMTP_kwargs)
+
+    def _trigger_server(self) -> None:
+        # port 0 asked for an ephemeral port: learn which before aiosmtpd connects to it
+        assert self.server is not None
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+class SmtpServer:
+    def __init__(
+        self,
+        security: str = "none",
+        certificates: Certificates | None = None,
+        users: dict[str, str] | None = None,
+        faults: Iterable[Fault] = (),
+        delay: float = 0.0,
+        rogue: bool = False,
+        auth_exclude: Iterable[str] = (),
+        data_size_limit: int | None = None,
+    ) -> None:
+        """security: starttls | ssl | none. rogue: present the certificate the CA did not sign."""
+        self.security = security
+        self.users = dict(users or {})
+        self.handler = Handler(faults)
+        context = None
+        if security != "none":
+            assert certificates is not None, "TLS needs make_certificates()"
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            if rogue:
+                context.load_cert_chain(certificates.rogue_cert, certificates.rogue_key)
+            else:
+                context.load_cert_chain(certificates.cert, certificates.key)
+        kwargs: dict[str, Any] = {"server_hostname": "mail.rygrad.example",
+                                  "enable_SMTPUTF8": True, "data_size_limit": data_size_limit}
+        if security == "starttls":
+            kwargs.update(tls_context=context, require_starttls=True)
+        elif security == "ssl":
+            kwargs.update(ssl_context=context, auth_require_tls=False)
+        if self.users:
+            # aiosmtpd cannot tell that an implicit-TLS session is encrypted, so there it
+            # offers AUTH without demanding it (demanding it would warn on every session)
+            kwargs.update(authenticator=self._authenticate, auth_required=security != "ssl",
+                          auth_exclude_mechanism=list(auth_exclude))
+        self.controller = _Controller(self.handler, delay, **kwargs)
+        self.logins: list[tuple[str, str, bool]] = []  # (mechanism, user, accepted)
+
+    @property
+    def host(self) -> str:
+        return HOST
+
+    @property
+    def port(self) -> int:
+        return int(self.controller.port)
+
+    @property
+    def connections(self) -> int:
+        return self.handler.connections
+
+    @property
+    def messages(self) -> list[Received]:
+        return self.handler.messages
+
+    def _authenticate(self, server: SMTP, session: Any, envelope: Any, mechanism: str,
+                      auth_data: Any) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user = auth_data.login.decode()
+        accepted = self.users.get(user) == auth_data.password.decode()
+        self.logins.append((mechanism, user, accepted))
+        return AuthResult(success=accepted, handled=False)
+
+    def start(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def __enter__(self) -> SmtpServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def mail_settings(server: SmtpServer, **overrides: Any) -> MailSettings:
+    """MailSettings for this server (security as the server's), plus any overrides."""
+    settings = MailSettings(transport="smtp", host=server.host, port=server.port,
+                            security=server.security, per_minute=100_000)
+    return replace(settings, **overrides)
