@@ -15,29 +15,29 @@ VALUE_LIMIT = 60
 CATALOGUE: dict[str, dict[str, str]] = {
     # --- parse: the workbook's layout (SheetError and tab/header problems) ---
     "missing_tab": {
-        "da": 'Regnearket har ingen fane "{da}" (eller "{en}"); fundne faner: {found}. '
+        "da": 'Regnearket har ingen fane {names}; fundne faner: {found}. '
               "Tilføj fanen, eller omdøb en af dem.",
-        "en": 'The workbook has no tab "{da}" (or "{en}"); tabs found: {found}. '
+        "en": 'The workbook has no tab {names}; tabs found: {found}. '
               "Add the tab or rename one.",
     },
     "missing_column": {
-        "da": '{tab}: den påkrævede kolonne "{da}" (eller "{en}") mangler; '
+        "da": '{tab}: den påkrævede kolonne {names} mangler; '
               "fundne overskrifter: {found}. "
               "Tilføj kolonnen, eller skriv overskriften under [sheet.aliases] i konfigurationen.",
-        "en": '{tab}: the required column "{da}" (or "{en}") is missing; headers found: {found}. '
+        "en": '{tab}: the required column {names} is missing; headers found: {found}. '
               "Add the column or add its header to [sheet.aliases] in the config.",
     },
     "missing_column_hint": {
-        "da": '{tab}: den påkrævede kolonne "{da}" (eller "{en}") mangler; '
+        "da": '{tab}: den påkrævede kolonne {names} mangler; '
               'fundne overskrifter: {found}. Mente du "{hint}"? '
               "Omdøb den, eller skriv den under [sheet.aliases] i konfigurationen.",
-        "en": '{tab}: the required column "{da}" (or "{en}") is missing; headers found: {found}. '
+        "en": '{tab}: the required column {names} is missing; headers found: {found}. '
               'Did you mean "{hint}"? Rename it or add it to [sheet.aliases] in the config.',
     },
     "none_found": {"da": "(ingen)", "en": "(none)"},
     "optional_column_missing": {
-        "da": 'Kolonnen "{da}" (eller "{en}") mangler; den læses som tom',
-        "en": 'The column "{da}" (or "{en}") is missing; it is read as empty',
+        "da": 'Kolonnen {names} mangler; den læses som tom',
+        "en": 'The column {names} is missing; it is read as empty',
     },
     "duplicate_header": {
         "da": 'Overskriften "{value}" er samme kolonne som {first}; den første bruges',
@@ -161,3 +161,11 @@ def and_list(language: str, items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + word + items[-1]
+
+
+def both_names(language: str, da: str, en: str) -> str:
+    """A tab or column named in the initiative's language first: "Actions" (or "Handlinger")."""
+    first, other = (da, en) if language == "da" else (en, da)
+    if first == other:
+        return f'"{first}"'
+    return f'"{first}" ({"eller" if language == "da" else "or"} "{other}")'

@@ -17,7 +17,7 @@ from typing import TypeVar
 from automation import values
 from automation.config import Settings
 from automation.errors import SheetError
-from automation.i18n import and_list, text
+from automation.i18n import and_list, both_names, text
 from automation.model import (
     Action,
     CellValue,
@@ -115,8 +115,8 @@ class _Parser:
         tables = [t for t in snapshot.tables.values() if normalise_header(t.title) in wanted]
         if not tables:
             found = ", ".join(snapshot.tables) or text(self.language, "none_found")
-            raise SheetError(text(self.language, "missing_tab", da=tab.da, en=tab.en,
-                                  found=found))
+            raise SheetError(text(self.language, "missing_tab", found=found,
+                                  names=both_names(self.language, tab.da, tab.en)))
         table = tables[0]
         for other in tables[1:]:
             self.add(Problem(other.title, "", other.title, text(
@@ -176,7 +176,8 @@ class _Parser:
                 continue
             if not column.required:
                 self.add(Problem(title, "", "", text(
-                    self.language, "optional_column_missing", da=column.da, en=column.en),
+                    self.language, "optional_column_missing",
+                    names=both_names(self.language, column.da, column.en)),
                     "warning", tab.key))
                 continue
             unmatched = [h for h in written if h not in layout.headers.values()]
@@ -184,7 +185,8 @@ class _Parser:
             found = ", ".join(written) or text(self.language, "none_found")
             raise SheetError(text(
                 self.language, "missing_column_hint" if hint else "missing_column",
-                tab=title, da=column.da, en=column.en, found=found, hint=hint))
+                tab=title, names=both_names(self.language, column.da, column.en), found=found,
+                hint=hint))
 
     # --- rows and IDs -------------------------------------------------------------------
 

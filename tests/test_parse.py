@@ -389,7 +389,7 @@ def test_indicator_problems():
 @pytest.mark.parametrize(("language", "message"), [
     ("da", 'Regnearket har ingen fane "Handlinger" (eller "Actions"); fundne faner: '
            "Personer, Grupper, Møder, Indikatorer. Tilføj fanen, eller omdøb en af dem."),
-    ("en", 'The workbook has no tab "Handlinger" (or "Actions"); tabs found: '
+    ("en", 'The workbook has no tab "Actions" (or "Handlinger"); tabs found: '
            "Personer, Grupper, Møder, Indikatorer. Add the tab or rename one."),
 ])
 def test_a_missing_tab_stops_the_run(language, message):
@@ -402,7 +402,7 @@ def test_a_missing_tab_stops_the_run(language, message):
 
 @pytest.mark.parametrize(("language", "header", "message"), [
     ("en", ["Handling-ID", "Gruppe", "Handling", "Tovholder", "Frist"],
-     'Handlinger: the required column "Ansvarlig" (or "Owner") is missing; headers found: '
+     'Handlinger: the required column "Owner" (or "Ansvarlig") is missing; headers found: '
      'Handling-ID, Gruppe, Handling, Tovholder, Frist. Did you mean "Tovholder"? '
      "Rename it or add it to [sheet.aliases] in the config."),
     ("da", ["Handling-ID", "Gruppe", "Handling", "Tovholder", "Frist"],
@@ -410,7 +410,7 @@ def test_a_missing_tab_stops_the_run(language, message):
      'overskrifter: Handling-ID, Gruppe, Handling, Tovholder, Frist. Mente du "Tovholder"? '
      "Omdøb den, eller skriv den under [sheet.aliases] i konfigurationen."),
     ("en", ["Handling-ID", "Handling", "Frist"],
-     'Handlinger: the required column "Ansvarlig" (or "Owner") is missing; headers found: '
+     'Handlinger: the required column "Owner" (or "Ansvarlig") is missing; headers found: '
      "Handling-ID, Handling, Frist. Add the column or add its header to [sheet.aliases] "
      "in the config."),
 ])
@@ -425,9 +425,9 @@ def test_missing_optional_and_worker_columns():
     header = ["Handling-ID", "Handling", "Ansvarlig"]
     result = initiative(workbook(Handlinger=table("Handlinger", [action()], header)))
     assert problems(result, "warning") == [
-        ("Handlinger", f'Kolonnen "{da}" (eller "{en}") mangler; den læses som tom')
-        for da, en in [("Gruppe", "Group"), ("Frist", "Due"), ("Status", "Status"),
-                       ("Møde-ID", "Meeting ID")]]
+        ("Handlinger", f"Kolonnen {names} mangler; den læses som tom")
+        for names in ['"Gruppe" (eller "Group")', '"Frist" (eller "Due")', '"Status"',
+                      '"Møde-ID" (eller "Meeting ID")']]
     assert result.columns["actions"] == {"action_id": 1, "action": 2, "owner": 3}
     assert result.worker_cells[("actions", 2)] == {"overdue": "", "last_reminder": "",
                                                    "note": ""}
