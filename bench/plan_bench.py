@@ -5,7 +5,9 @@
 
 Generates the workbook (bench/generate.py), then times each stage on it as
 `rygrad plan` runs them, plus rendering every message due. Nothing is sent or
-written. Prints the best of --repeat runs per stage. Run at several sizes to see
+written. A real cycle renders only what it sends — at most mail.max_per_cycle
+(100) unless released with --allow-burst — so the last column shows plan plus
+rendering 100 messages. Prints the best of --repeat runs per stage. Run at several sizes to see
 how a cycle's cost grows with rows (--scale runs 1/4, 1/2 and 1×).
 """
 
@@ -78,16 +80,18 @@ def main() -> int:
     args = parser.parse_args()
     factors = (0.25, 0.5, 1.0) if args.scale else (1.0,)
     print("actions  people  meetings  indicators  messages   read    parse   plan    "
-          "render  w-back  plan+render")
+          "render  w-back  plan+render  ms/message  cycle (plan + render 100)")
     with tempfile.TemporaryDirectory() as folder:
         for factor in factors:
             sizes = [max(1, int(n * factor)) for n in
                      (args.actions, args.people, args.meetings, args.indicators)]
             r = measure(Path(folder), *sizes, repeat=args.repeat)
+            per_message = r["render"] / max(1, r["messages"])
             print(f"{sizes[0]:7}  {sizes[1]:6}  {sizes[2]:8}  {sizes[3]:10}  "
                   f"{r['messages']:8}  {r['read']:6.2f}  {r['parse']:6.2f}  {r['plan']:6.2f}  "
                   f"{r['render']:6.2f}  {r['write-back']:6.2f}  "
-                  f"{r['plan'] + r['render']:6.2f} s", flush=True)
+                  f"{r['plan'] + r['render']:6.2f} s   {per_message * 1000:6.2f}      "
+                  f"{r['plan'] + 100 * per_message:6.2f} s", flush=True)
     return 0
 
 
