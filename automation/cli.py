@@ -15,7 +15,7 @@ from automation.cycle import Cycle, Options, Outcome
 from automation.errors import ConfigError, RygradError
 from automation.ledger import Ledger
 from automation.model import LedgerEntry, Message, Snapshot
-from automation.parse import parse
+from automation.parse import column_letter, parse
 from automation.plan import plan
 from automation.projection import cell_updates, resolve
 from automation.render import Renderer, builtin_templates_dir
@@ -187,14 +187,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     sent = entries + [_as_sent(m, now) for m in messages] if not held else entries
     updates = cell_updates(initiative, sent, now, settings)
     writes = resolve(updates, initiative, settings.initiative.language)
-    print(f"{len(updates)} cells would change")
-    for update in updates:
-        title = initiative.tab_titles[update.tab]
-        print(f"  write {title} row {update.row} ({update.row_id}) {update.column}: "
-              f"{update.old!r} → {update.value!r}")
     headers = [w for w in writes if w.row == 1]
+    print(f"{len(writes) - len(headers)} cells would change")
     for header in headers:
-        print(f"  add column {header.tab}: {header.value}")
+        print(f"  add column {header.tab}!{column_letter(header.column)}1: {header.value}")
+    for write, update in zip(writes[len(headers):], updates, strict=True):
+        print(f"  write {write.tab}!{column_letter(write.column)}{write.row} ({update.row_id}): "
+              f"{update.old!r} → {update.value!r}")
     return EXIT_OK
 
 

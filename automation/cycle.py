@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from automation.config import Settings
-from automation.errors import DeliveryError, SheetLockedError, StaleSheetError, TemplateError
+from automation.errors import DeliveryError, RygradError, SheetLockedError, StaleSheetError
 from automation.ledger import Ledger
 from automation.model import CellWrite, Initiative, Message, Recipient, Snapshot
 from automation.parse import parse
@@ -148,7 +148,7 @@ class Cycle:
         label = f"{message.key} → {message.recipient.email}"
         try:
             email = self.renderer.render(message, initiative, now)
-        except TemplateError as err:
+        except RygradError as err:  # a template that fails, an address mail cannot take
             log.info("%s: not rendered: %s", label, err)
             outcome.not_rendered.append(f"{label}: {err}")
             return

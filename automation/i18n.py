@@ -35,6 +35,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
               'Did you mean "{hint}"? Rename it or add it to [sheet.aliases] in the config.',
     },
     "none_found": {"da": "(ingen)", "en": "(none)"},
+    # --- plan: rows the rules cannot act on ---
+    "no_start_time": {
+        "da": "{column} mangler; der sendes ingen invitation, før mødet har et starttidspunkt",
+        "en": "{column} is empty; no invitation is sent until the meeting has a start time",
+    },
     "optional_column_missing": {
         "da": 'Kolonnen {names} mangler; den læses som tom',
         "en": 'The column {names} is missing; it is read as empty',

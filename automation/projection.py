@@ -10,9 +10,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from automation.config import Settings
+from automation.i18n import text
 from automation.indicators import assess, next_update
 from automation.model import CellUpdate, CellWrite, Initiative, LedgerEntry
-from automation.schema import TAB_BY_KEY
+from automation.schema import MEETINGS, TAB_BY_KEY
 
 ASSESSMENT_LABELS = {
     "da": {"achieved": "Nået", "on_track": "På sporet", "behind": "Bagud",
@@ -52,10 +53,13 @@ def worker_values(
         place: {"note": ""} for place in initiative.worker_cells
     }
     for problem in initiative.problems:
-        if problem.row and (problem.tab_key, problem.row) in values:
-            cell = values[(problem.tab_key, problem.row)]
-            cell["note"] = "; ".join(filter(None, (cell["note"], problem.message)))
+        if problem.row:
+            add_note(values, (problem.tab_key, problem.row), problem.message)
     for meeting in initiative.meetings:
+        if meeting.start is None and not meeting.cancelled and (
+                0 <= (meeting.date - today).days <= settings.rules.invite_days_before):
+            add_note(values, ("meetings", meeting.row), text(
+                language, "no_start_time", column=MEETINGS.column("start").title(language)))
         values[("meetings", meeting.row)].update(
             invitation_sent=sent(["invitation"], meeting.id),
             agenda_sent=sent(["agenda"], meeting.id),
@@ -75,6 +79,12 @@ def worker_values(
             last_reminder=sent(["indicator"], indicator.id),
         )
     return values
+
+
+def add_note(values: dict[tuple[str, int], dict[str, str]], place: tuple[str, int],
+             note: str) -> None:
+    if place in values:
+        values[place]["note"] = "; ".join(filter(None, (values[place]["note"], note)))
 
 
 def cell_updates(
