@@ -276,6 +276,7 @@ def parse_language(value: CellValue, default: str) -> str:
 
 
 def agenda_items(value: CellValue) -> tuple[str, ...]:
-    """One item per line; bullets dropped, numbering kept as the partner wrote it."""
-    items = (re.sub(r"^[-•*–·]\s*", "", line.strip()) for line in cell_text(value).splitlines())
+    """One item per line; bullets and numbers dropped, since the mails number the items."""
+    items = (re.sub(r"^(?:[-•*–·]\s*|\d{1,2}[.)]\s+)", "", line.strip())
+             for line in cell_text(value).splitlines())
     return tuple(item.strip() for item in items if item.strip())

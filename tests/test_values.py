@@ -282,8 +282,9 @@ def test_cell_text(cell, expected):
 
 @pytest.mark.parametrize(("cell", "expected"), [
     (None, ()),
-    ("Velkommen\n\n- Status på handlinger\n• Indikatorer\n1. Eventuelt  ",
-     ("Velkommen", "Status på handlinger", "Indikatorer", "1. Eventuelt")),
+    ("Velkommen\n\n- Status på handlinger\n• Indikatorer\n4) Budget\n12. Eventuelt  ",
+     ("Velkommen", "Status på handlinger", "Indikatorer", "Budget", "Eventuelt")),
+    ("1.5 mio. kr. til lektiecafé\n2026-planen", ("1.5 mio. kr. til lektiecafé", "2026-planen")),
 ])
 def test_agenda_items(cell, expected):
     assert values.agenda_items(cell) == expected
