@@ -20,6 +20,7 @@ The password is never logged nor put in an exception message.
 
 from __future__ import annotations
 
+import base64
 import collections
 import logging
 import os
@@ -142,7 +143,7 @@ class SmtpTransport:
                 smtp.starttls(context=context)
                 smtp.ehlo()  # the capabilities may differ once encrypted (AUTH often does)
             if settings.username:
-                smtp.login(settings.username, self._password or "")
+                self._login(smtp)
         except Exception as err:
             if smtp is not None:
                 smtp.close()
@@ -151,6 +152,25 @@ class SmtpTransport:
         self.connections += 1
         self._last_command = self.clock()
         log.info("connected to %s (%s)", self.where, settings.security)
+
+    def _login(self, smtp: smtplib.SMTP) -> None:
+        user, password = self.settings.username, self._password or ""
+        if (user + password).isascii():
+            smtp.login(user, password)
+            return
+        # smtplib encodes credentials as ASCII; PLAIN (RFC 4616) and LOGIN carry UTF-8,
+        # and a Danish password may well hold æ, ø or å
+        offered = smtp.esmtp_features.get("auth", "").upper().split()
+        if "PLAIN" in offered:
+            code, reply = smtp.docmd("AUTH", "PLAIN " + _base64(f"\0{user}\0{password}"))
+        elif "LOGIN" in offered:
+            code, reply = smtp.docmd("AUTH", "LOGIN " + _base64(user))
+            if code == 334:
+                code, reply = smtp.docmd(_base64(password))
+        else:
+            raise smtplib.SMTPException("No suitable AUTH mechanism (PLAIN or LOGIN)")
+        if code != 235:
+            raise smtplib.SMTPAuthenticationError(code, reply)
 
     def _tls_context(self) -> ssl.SSLContext:
         """Verify the certificate and host name against the system store plus `ca_file`."""
@@ -188,7 +208,7 @@ class SmtpTransport:
                     f"try again later or check mail.host")
         if isinstance(err, socket.gaierror):
             return f"{where}: the host name cannot be resolved; check mail.host"
-        if isinstance(err, TimeoutError | socket.timeout):
+        if isinstance(err, TimeoutError):
             return (f"{where}: no answer within {self.settings.timeout:g} s; check mail.host, "
                     f"mail.port and the firewall")
         if isinstance(err, OSError):
@@ -325,7 +345,12 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}"
 
 
+def _base64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
 def _lost(err: BaseException, timeout: float) -> str:
-    if isinstance(err, TimeoutError | socket.timeout):
+    # smtplib turns a read timeout into SMTPServerDisconnected; the cause stays in context
+    if isinstance(err, TimeoutError) or isinstance(err.__context__, TimeoutError):
         return f"no reply within {timeout:g} s"
     return f"connection lost ({err or type(err).__name__})"
