@@ -150,8 +150,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     from automation.scaffold import init
 
     today = datetime.now().astimezone().date()
+    templates = {True: 0, False: 0}
     for path, written in init(args.directory, today, builtin_templates_dir()):
-        print(f"{'wrote' if written else 'kept '} {path}")
+        if "templates" in path.relative_to(args.directory).parts[:1]:
+            templates[written] += 1
+        else:
+            print(f"{'wrote' if written else 'kept '} {path}")
+    print(f"templates in {args.directory / 'templates'}: {templates[True]} written, "
+          f"{templates[False]} kept")
     config_file = args.directory / "config" / "rygrad.toml"
     print(f"Next: rygrad run --once --config {config_file}")
     return EXIT_OK
