@@ -293,3 +293,53 @@ def test_rygrad_config_env_and_python_m(initiative, capsys, monkeypatch):
     result = rygrad(capsys, "plan", "--now", "2026-12-02T09:00")
     assert result.status == 0 and "send invitation:AGU-1:0 → bo@ngo.example" in result.out
     assert not list(folder.glob("outbox/*.eml"))
+
+
+def test_workbook_open_in_libreoffice_skips_write_back_then_catches_up(initiative, capsys):
+    folder, workbook, config = initiative
+    lock = folder / f".~lock.{workbook.name}#"
+    lock.write_text("someone,on,a,laptop")
+    before = workbook.read_bytes()
+    locked = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                    "2026-12-02T09:00")
+    assert locked.status == 0 and "write-back skipped" in locked.out
+    assert workbook.read_bytes() == before
+    assert by_key(read_outbox(folder / "outbox"))  # mail still went out
+    lock.unlink()
+    later = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                   "2026-12-02T09:15")
+    assert "0 due" in later.out
+    meetings = {row["Møde-ID"]: row for row in cells(workbook, "Møder")}
+    assert meetings["AGU-1"]["Invitation sendt"] == "2026-12-02 09:00"
+
+
+def test_partner_inserts_a_row_between_read_and_write(initiative, capsys, monkeypatch):
+    """The file changes after the read: the worker re-reads and writes by ID, not position."""
+    import openpyxl
+
+    from automation.sheets.xlsx import XlsxWorkbook
+
+    folder, workbook, config = initiative
+    original_write = XlsxWorkbook.write
+    edits = []
+
+    def partner_edits_first(self, writes, version):
+        if not edits:
+            book = openpyxl.load_workbook(workbook)
+            book["Handlinger"].insert_rows(2)
+            book["Handlinger"]["A2"] = "H-0"
+            book["Handlinger"]["C2"] = "Ny handling"
+            book["Handlinger"]["D2"] = "Bo Berg"
+            book.save(workbook)
+            edits.append(True)
+        return original_write(self, writes, version)
+
+    monkeypatch.setattr(XlsxWorkbook, "write", partner_edits_first)
+    result = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                    "2026-12-02T09:00")
+    assert result.status == 0, result.out
+    actions = {row["Handling-ID"]: row for row in cells(workbook, "Handlinger")}
+    assert actions["H-2"]["Forsinket"] == "FORSINKET (12 dage)"
+    assert actions["H-0"]["Forsinket"] in (None, "")
+    assert actions["H-0"]["Handling"] == "Ny handling"
+    assert actions["H-1"]["Sidste påmindelse"] == "2026-12-02 09:00"
