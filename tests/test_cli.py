@@ -319,7 +319,7 @@ def test_partner_inserts_a_row_between_read_and_write(initiative, capsys, monkey
 
     from automation.sheets.xlsx import XlsxWorkbook
 
-    folder, workbook, config = initiative
+    _folder, workbook, config = initiative
     original_write = XlsxWorkbook.write
     edits = []
 
