@@ -91,9 +91,9 @@ class Cycle:
     def run(self, now: datetime, options: Options | None = None) -> Outcome:
         options = options or Options()
         outcome = Outcome()
-        cycle_id = self.ledger.start_cycle(now, self.clock())
         snapshot = self.sheet.read()
         initiative = parse(snapshot, self.settings)
+        cycle_id = self.ledger.start_cycle(now, self.clock())
         outcome.problems = sum(p.severity == "error" for p in initiative.problems)
         messages = plan(initiative, self.ledger.entries(), now, self.settings).messages
         outcome.due = len(messages)
