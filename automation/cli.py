@@ -134,8 +134,12 @@ def build_transport(settings: config.Settings) -> Transport:
         from automation.transports.outbox import Outbox
 
         return Outbox(settings.mail.outbox_dir)
-    raise ConfigError(f"{settings.file}: mail.transport = \"smtp\" is not available yet; "
-                      "use \"outbox\"")
+    from automation.transports.smtp import SmtpTransport, smtp_password
+
+    try:
+        return SmtpTransport(settings.mail, smtp_password(settings.mail))
+    except ConfigError as err:
+        raise ConfigError(f"{settings.file}: {err}") from err
 
 
 def build_cycle(settings: config.Settings, ledger: Ledger, **extra: object) -> Cycle:
