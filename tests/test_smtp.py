@@ -10,6 +10,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from automation.errors import ConfigError, DeliveryError
 from automation.transports import PermanentFailure, TemporaryFailure
 from automation.transports.smtp import SmtpTransport, smtp_password
 from tests.smtpserver import Certificates, Fault, SmtpServer, mail_settings, make_certificates
+from tests.workbook import GROUPS, PEOPLE, rygrad, write_config, write_workbook
 
 USER = "sekretariat@rygrad.example"
 PASSWORD = "Bl\u00e5b\u00e6r-gr\u00f8d-7291"  # non-ASCII on purpose: Blåbær-grød
@@ -517,3 +519,67 @@ def test_smtp_password_missing_names_the_key(tmp_path: Path, setting: dict[str, 
     with pytest.raises(ConfigError) as caught:
         smtp_password(MailSettings(**values), environ)
     assert str(caught.value).startswith(expected)
+
+
+# a whole cycle over SMTP: the ledger and exit status each outcome leaves
+
+
+@pytest.fixture
+def smtp_initiative(tmp_path: Path) -> Path:
+    """AG Uddannelse meets on 4 December 2026: an invitation and an agenda per member."""
+    tabs = {"Personer": PEOPLE, "Grupper": GROUPS, "Møder": [
+        {"Møde-ID": "AGU-1", "Gruppe": "AG Uddannelse", "Dato": date(2026, 12, 4),
+         "Start": "14.00", "Slut": "16:00", "Sted": "Rådhuset", "Dagsorden": "Velkomst"}],
+        "Handlinger": [], "Indikatorer": []}
+    return write_workbook(tmp_path / "initiative.xlsx", tabs)
+
+
+def cycle_config(tmp_path: Path, workbook: Path, server: SmtpServer,
+                 certificates: Certificates) -> Path:
+    return write_config(tmp_path, workbook, mail={
+        "transport": "smtp", "host": server.host, "port": server.port, "security": "starttls",
+        "username": USER, "password_env": "RYGRAD_TEST_SMTP_PASSWORD",
+        "ca_file": str(certificates.ca), "per_minute": 1000})
+
+
+def test_cycle_over_smtp_one_session_and_a_refused_address(
+        serve: Serve, certificates: Certificates, smtp_initiative: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    refusal = "550 5.1.1 <bo@ngo.example>: no such user"
+    server = serve("starttls", faults=[Fault("RCPT", refusal, address="bo@ngo.example",
+                                             times=0)])
+    config = cycle_config(tmp_path, smtp_initiative, server, certificates)
+    monkeypatch.setenv("RYGRAD_TEST_SMTP_PASSWORD", PASSWORD)
+    run = rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-02T09:00")
+    assert run.status == 1, run.out + run.err  # a failed message: exit 1, not 2
+    delivered = {(m.rcpt_tos[0], m.data.split(b"X-Rygrad-Key: ")[1].split(b"\r\n")[0].decode())
+                 for m in server.messages}
+    others = ("anne@kommune.example", "clara@partner.example")
+    assert {("anne@kommune.example", "invitation:AGU-1:0"),
+            ("clara@partner.example", "agenda:AGU-1")} <= delivered
+    assert {address for address, _ in delivered} == {*others,
+                                                    "sekretariat@ungeloeftet.example"}
+    assert server.connections == 1
+    status = rygrad(capsys, "status", "--config", str(config))
+    assert f"failed: invitation:AGU-1:0 → bo@ngo.example: {refusal}" in status.out
+    assert f"failed: agenda:AGU-1 → bo@ngo.example: {refusal}" in status.out
+    again = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                   "2026-12-02T09:15")
+    # a refused address is not tried again by itself, and with nothing due no session opens
+    assert "0 due" in again.out
+    assert server.connections == 1
+
+
+def test_cycle_with_a_wrong_password_stops_and_sends_nothing(
+        serve: Serve, certificates: Certificates, smtp_initiative: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    server = serve("starttls")
+    config = cycle_config(tmp_path, smtp_initiative, server, certificates)
+    monkeypatch.setenv("RYGRAD_TEST_SMTP_PASSWORD", "forkert-kodeord")
+    run = rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-02T09:00")
+    assert run.status == 2
+    assert f"127.0.0.1:{server.port} refused the login of {USER}" in run.err
+    assert "forkert-kodeord" not in run.out + run.err
+    assert server.messages == []
+    status = rygrad(capsys, "status", "--config", str(config))
+    assert " 0 sent" in status.out and "UNCERTAIN" not in status.out
