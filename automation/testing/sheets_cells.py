@@ -116,7 +116,7 @@ _OPS: dict[type, Callable[..., Any]] = {
 
 def evaluate(formula: str, lookup: Lookup) -> str | float | bool:
     """Arithmetic with numbers and same-sheet cell references; else Google's error value."""
-    source = _REF.sub(lambda m: f"_ref({m[2]},{column_index(m[1])})", formula[1:].upper())
+    source = _REF.sub(lambda m: f"_ref({m[2]},{column_index(m[1])})", formula[1:].strip().upper())
     try:
         tree = ast.parse(source.replace("^", "**"), mode="eval")
         result = _eval(tree.body, lookup)

@@ -9,10 +9,11 @@ One origin serves ``/v4/spreadsheets…`` (Sheets), ``/drive/v3/files…`` (Driv
 real ones by ``../shared/tools/sheets_replay.py``; the recordings it must match are
 kept in ``tests/cassettes``.
 
-API requests need ``Authorization: Bearer <token>`` with a token from ``/token``. The
-replay tool sends the fixed token ``replay``, which the command line accepts unless
-``--no-replay-token`` is given; ``start_emulator()`` accepts only issued tokens unless
-``static_tokens`` says otherwise.
+API requests need ``Authorization: Bearer <token>`` with a token from ``/token``.
+Replay mode (the command line's default; ``--strict`` turns it off; ``start_emulator``'s
+``replay=True`` turns it on) also serves what the recordings assume of Google: it
+accepts the replay tool's fixed token ``replay``, and it holds gspread's test
+spreadsheet ``PRIVATE_SPREADSHEET`` as one that exists but is not shared with the caller.
 
 Pointing the real gspread client at the emulator: gspread 6.2.1 builds every URL from
 the constants in ``gspread.urls`` (``https://sheets.googleapis.com/v4/spreadsheets``
@@ -65,6 +66,8 @@ from automation.testing.sheets_state import Fault, Snapshot, State, fault_error,
 from automation.testing.sheets_xlsx import export_workbook, import_workbook
 
 REPLAY_TOKEN = "replay"
+# gspread's tests open this key expecting 403: it exists, but not for the test account.
+PRIVATE_SPREADSHEET = "1jIKzPs8LsiZZdLdeMEP-5ZIHw6RkjiOmj1LrJN706Yc"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
 
@@ -364,30 +367,32 @@ class Emulator:
         self.stop()
 
 
-def make_server(host: str, port: int, static_tokens: tuple[str, ...] = ()) -> tuple[
-        ThreadingHTTPServer, State]:
-    state = State(static_tokens=frozenset(static_tokens))
+def make_server(host: str, port: int, replay: bool = False) -> tuple[ThreadingHTTPServer, State]:
+    state = State(static_tokens=frozenset({REPLAY_TOKEN} if replay else ()))
+    if replay:
+        private = Spreadsheet.blank(PRIVATE_SPREADSHEET, "Private", now_iso())
+        private.shared = False
+        state.books[PRIVATE_SPREADSHEET] = private
     handler = type("EmulatorHandler", (Handler,), {"state": state})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server, state
 
 
-def start_emulator(host: str = "127.0.0.1", port: int = 0,
-                   static_tokens: tuple[str, ...] = ()) -> Emulator:
+def start_emulator(host: str = "127.0.0.1", port: int = 0, replay: bool = False) -> Emulator:
     """Serve in a background thread; port 0 picks a free port (see ``base_url``)."""
-    return Emulator(*make_server(host, port, static_tokens))
+    return Emulator(*make_server(host, port, replay))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--no-replay-token", action="store_true",
-                        help=f"refuse the replay tool's fixed token '{REPLAY_TOKEN}'")
+    parser.add_argument("--strict", action="store_true",
+                        help=f"no replay mode: refuse the fixed token '{REPLAY_TOKEN}' and "
+                        "hold no recorded fixtures")
     args = parser.parse_args(argv)
-    tokens = () if args.no_replay_token else (REPLAY_TOKEN,)
-    server, _ = make_server(args.host, args.port, tokens)
+    server, _ = make_server(args.host, args.port, replay=not args.strict)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -109,14 +109,16 @@ def _write(book: Spreadsheet, sheet: Sheet, row0: int, col0: int, rows: list[lis
         raise exceeds_grid(sheet, cell_name(row0, sheet.col_count))
     if row0 + height > sheet.row_count:
         raise exceeds_grid(sheet, cell_name(sheet.row_count, col0))
-    touched_rows, touched_cols, cells = set(), set(), 0
+    touched_rows: set[int] = set()
+    touched_cols: set[int] = set()
+    cells = 0
     for r, line in enumerate(rows):
         for c, value in enumerate(line):
             if value is None:
                 continue
             sheet.put(row0 + r, col0 + c, entered(value, option, sheet.cell))
-            touched_rows.add(r)
-            touched_cols.add(c)
+            touched_rows.add(row0 + r)
+            touched_cols.add(col0 + c)
             cells += 1
     box = Box(row0, row0 + max(height, 1), col0, col0 + max(width, 1))
     result: dict[str, Any] = {
@@ -126,7 +128,17 @@ def _write(book: Spreadsheet, sheet: Sheet, row0: int, col0: int, rows: list[lis
         "updatedColumns": len(touched_cols),
         "updatedCells": cells,
     }
-    return {k: v for k, v in result.items() if v != 0}
+    result = {k: v for k, v in result.items() if v != 0}
+    result[_TOUCHED] = (sheet.sheet_id, touched_rows, touched_cols)
+    return result
+
+
+_TOUCHED = "_touched"  # private: which cells a write touched, for batch totals
+
+
+def _public(result: dict[str, Any]) -> dict[str, Any]:
+    result.pop(_TOUCHED, None)
+    return result
 
 
 def _with_data(result: dict[str, Any], sheet: Sheet, params: Params) -> dict[str, Any]:
@@ -149,9 +161,16 @@ def read_box_of(sheet: Sheet, canonical: str) -> Box:
 
 
 def update(book: Spreadsheet, text: str, body: dict[str, Any], params: Params) -> dict[str, Any]:
+    return _public(_update(book, text, body, params))
+
+
+def _update(book: Spreadsheet, text: str, body: dict[str, Any], params: Params) -> dict[str, Any]:
     sheet, span = book.resolve(text)
     rows = _rows_of(body, "data.values")
+    # A single cell only anchors the data; a larger range also bounds it.
     limit = clip(sheet, span) if span.row1 is not None or span.col1 is not None else None
+    if limit is not None and limit.rows == 1 and limit.cols == 1:
+        limit = None
     if limit is not None and span.row1 is None:
         limit = Box(limit.row0, 10**9, limit.col0, limit.col1)
     if limit is not None and span.col1 is None:
@@ -168,15 +187,19 @@ def batch_update(book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
                 "responseDateTimeRenderOption"):
         if key in body:
             params[key] = [str(body[key])]
-    responses = [update(book, data.get("range", ""), data, params) for data in body.get("data", [])]
-    titles = {r["updatedRange"].rpartition("!")[0] for r in responses}
+    responses = [_update(book, data.get("range", ""), data, params)
+                 for data in body.get("data", [])]
+    # Rows and columns are counted once each, however many ranges touched them.
+    rows = {(r[_TOUCHED][0], row) for r in responses for row in r[_TOUCHED][1]}
+    cols = {(r[_TOUCHED][0], col) for r in responses for col in r[_TOUCHED][2]}
+    sheets = {r[_TOUCHED][0] for r in responses if r[_TOUCHED][1]}
     result: dict[str, Any] = {
         "spreadsheetId": book.spreadsheet_id,
-        "totalUpdatedRows": sum(r.get("updatedRows", 0) for r in responses),
-        "totalUpdatedColumns": sum(r.get("updatedColumns", 0) for r in responses),
+        "totalUpdatedRows": len(rows),
+        "totalUpdatedColumns": len(cols),
         "totalUpdatedCells": sum(r.get("updatedCells", 0) for r in responses),
-        "totalUpdatedSheets": len(titles),
-        "responses": responses,
+        "totalUpdatedSheets": len(sheets),
+        "responses": [_public(r) for r in responses],
     }
     return {k: v for k, v in result.items() if v != 0}
 
@@ -219,7 +242,8 @@ def append(book: Spreadsheet, text: str, body: dict[str, Any], params: Params) -
     elif grow > 0:
         sheet.properties["gridProperties"]["rowCount"] += grow
     option = _param(params, "valueInputOption", "")
-    updates = _with_data(_write(book, sheet, row0, col0, rows, option, None, text), sheet, params)
+    updates = _public(_with_data(_write(book, sheet, row0, col0, rows, option, None, text),
+                                 sheet, params))
     result: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
     if table is not None:
         result["tableRange"] = a1(sheet.title, table)
