@@ -24,6 +24,8 @@ PROJECT = "emulator"
 EMAIL = f"rygrad@{PROJECT}.iam.gserviceaccount.com"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TOKEN_LIFETIME = 3599
+# google-auth addresses its JWT to Google's token endpoint whatever token_uri says.
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 
 
 class TokenError(Exception):
@@ -80,7 +82,7 @@ class Authority:
         with self._lock:
             keys = dict(self._public_keys)
         try:
-            claims = jwt.decode(assertion, certs=keys, audience=token_uri)
+            claims = jwt.decode(assertion, certs=keys, audience=[token_uri, GOOGLE_TOKEN_AUDIENCE])
         except (ValueError, auth_exceptions.GoogleAuthError) as err:
             message = str(err)
             if "signature" in message.lower() or "certificate" in message.lower():
