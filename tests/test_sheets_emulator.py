@@ -38,7 +38,7 @@ class OriginAdapter(requests.adapters.HTTPAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         for origin in GOOGLE_ORIGINS:
             if request.url and request.url.startswith(origin):
-                request.url = self.base + request.url[len(origin):]
+                request.url = self.base + request.url[len(origin) :]
         return super().send(request, **kwargs)
 
 
@@ -109,8 +109,9 @@ def _workbook() -> bytes:
 
 @pytest.fixture
 def uploaded(emulator: Emulator) -> str:
-    r = requests.put(f"{emulator.base_url}/_emulator/spreadsheets/{SHEET_ID}", data=_workbook(),
-                     timeout=10)
+    r = requests.put(
+        f"{emulator.base_url}/_emulator/spreadsheets/{SHEET_ID}", data=_workbook(), timeout=10
+    )
     assert r.status_code == 200
     return SHEET_ID
 
@@ -149,11 +150,15 @@ def test_raw_batch_update_stores_text_and_exports_dates_as_dates(
     emulator: Emulator, client: gspread.Client, uploaded: str
 ) -> None:
     sheet = client.open_by_key(uploaded)
-    result = sheet.values_batch_update({
-        "valueInputOption": "RAW",
-        "data": [{"range": "Handlinger!E1:E2", "values": [["Status"], ["=1+1"]]},
-                 {"range": "Handlinger!E3", "values": [["Sendt"]]}],
-    })
+    result = sheet.values_batch_update(
+        {
+            "valueInputOption": "RAW",
+            "data": [
+                {"range": "Handlinger!E1:E2", "values": [["Status"], ["=1+1"]]},
+                {"range": "Handlinger!E3", "values": [["Sendt"]]},
+            ],
+        }
+    )
     assert result["totalUpdatedCells"] == 3
     assert result["responses"][0]["updatedRange"] == "Handlinger!E1:E2"
     got = sheet.values_get("Handlinger!E2", params={"valueRenderOption": "FORMULA"})
@@ -169,10 +174,15 @@ def test_stats_count_requests_as_google_quota_does(
 ) -> None:
     sheet = client.open_by_key(uploaded)  # spreadsheets.get: one read
     sheet.values_batch_get(["Handlinger", "Personer"])  # one batch: one read
-    sheet.values_batch_update({"valueInputOption": "RAW", "data": [
-        {"range": "Handlinger!E1", "values": [["x"]]},
-        {"range": "Personer!C1", "values": [["y"]]},
-    ]})  # one batch: one write
+    sheet.values_batch_update(
+        {
+            "valueInputOption": "RAW",
+            "data": [
+                {"range": "Handlinger!E1", "values": [["x"]]},
+                {"range": "Personer!C1", "values": [["y"]]},
+            ],
+        }
+    )  # one batch: one write
     assert _stats(emulator) == {"reads": 2, "writes": 1}
     _post(emulator, "stats/reset", {})
     assert _stats(emulator) == {"reads": 0, "writes": 0}
@@ -198,12 +208,19 @@ def test_unshared_spreadsheet_is_forbidden(
     _post(emulator, "share", {"spreadsheet": uploaded, "shared": False})
     with pytest.raises(PermissionError):
         client.open_by_key(uploaded)
-    r = requests.get(f"{emulator.base_url}/v4/spreadsheets/{uploaded}",
-                     headers={"Authorization": f"Bearer {client.http_client.auth.token}"},
-                     timeout=10)
+    r = requests.get(
+        f"{emulator.base_url}/v4/spreadsheets/{uploaded}",
+        headers={"Authorization": f"Bearer {client.http_client.auth.token}"},
+        timeout=10,
+    )
     assert r.status_code == 403
-    assert r.json() == {"error": {"code": 403, "message": "The caller does not have permission",
-                                  "status": "PERMISSION_DENIED"}}
+    assert r.json() == {
+        "error": {
+            "code": 403,
+            "message": "The caller does not have permission",
+            "status": "PERMISSION_DENIED",
+        }
+    }
 
 
 def test_delay_fault_trips_the_client_timeout(
@@ -216,8 +233,9 @@ def test_delay_fault_trips_the_client_timeout(
         sheet.values_get("Handlinger!A1")
 
 
-def test_truncate_fault_sends_half_a_json_body(emulator: Emulator, key: dict[str, Any],
-                                               uploaded: str) -> None:
+def test_truncate_fault_sends_half_a_json_body(
+    emulator: Emulator, key: dict[str, Any], uploaded: str
+) -> None:
     token = _token(emulator, key)
     _post(emulator, "faults", {"truncate": True, "count": 1})
     url = f"{emulator.base_url}/v4/spreadsheets/{uploaded}/values/Handlinger!A1"
@@ -230,29 +248,45 @@ def test_truncate_fault_sends_half_a_json_body(emulator: Emulator, key: dict[str
 
 def _assertion(key: dict[str, Any], signer: crypt.Signer) -> bytes:
     now = int(time.time())
-    claims = {"iss": key["client_email"], "aud": key["token_uri"], "iat": now, "exp": now + 600,
-              "scope": "https://www.googleapis.com/auth/spreadsheets"}
+    claims = {
+        "iss": key["client_email"],
+        "aud": key["token_uri"],
+        "iat": now,
+        "exp": now + 600,
+        "scope": "https://www.googleapis.com/auth/spreadsheets",
+    }
     return jwt.encode(signer, claims)
 
 
 def _token(emulator: Emulator, key: dict[str, Any]) -> str:
     signer = crypt.RSASigner.from_service_account_info(key)
-    r = requests.post(key["token_uri"], data={
-        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-        "assertion": _assertion(key, signer)}, timeout=10)
+    r = requests.post(
+        key["token_uri"],
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "assertion": _assertion(key, signer),
+        },
+        timeout=10,
+    )
     assert r.status_code == 200
     assert r.json()["token_type"] == "Bearer"
     return str(r.json()["access_token"])
 
 
-def test_token_endpoint_rejects_a_jwt_signed_by_another_key(emulator: Emulator,
-                                                             key: dict[str, Any]) -> None:
+def test_token_endpoint_rejects_a_jwt_signed_by_another_key(
+    emulator: Emulator, key: dict[str, Any]
+) -> None:
     stranger = requests.get(f"{emulator.base_url}/_emulator/service-account.json", timeout=10)
     forged_key = dict(key, private_key=stranger.json()["private_key"])
     signer = crypt.RSASigner.from_service_account_info(forged_key)
-    r = requests.post(key["token_uri"], data={
-        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-        "assertion": _assertion(key, signer)}, timeout=10)
+    r = requests.post(
+        key["token_uri"],
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "assertion": _assertion(key, signer),
+        },
+        timeout=10,
+    )
     assert r.status_code == 400
     assert r.json() == {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
 
@@ -262,8 +296,7 @@ def test_api_refuses_requests_without_an_issued_token(
     emulator: Emulator, uploaded: str, authorization: str | None
 ) -> None:
     headers = {"Authorization": authorization} if authorization else {}
-    r = requests.get(f"{emulator.base_url}/v4/spreadsheets/{uploaded}", headers=headers,
-                     timeout=10)
+    r = requests.get(f"{emulator.base_url}/v4/spreadsheets/{uploaded}", headers=headers, timeout=10)
     assert r.status_code == 401
     assert r.json()["error"]["status"] == "UNAUTHENTICATED"
 
@@ -271,21 +304,28 @@ def test_api_refuses_requests_without_an_issued_token(
 def test_batch_update_is_all_or_nothing(client: gspread.Client, uploaded: str) -> None:
     sheet = client.open_by_key(uploaded)
     with pytest.raises(gspread.exceptions.APIError) as failed:
-        sheet.batch_update({"requests": [
-            {"addSheet": {"properties": {"title": "Ny"}}},
-            {"deleteSheet": {"sheetId": 12345}},
-        ]})
-    assert failed.value.error["message"] == "Invalid requests[1].deleteSheet: No grid with id: 12345"
+        sheet.batch_update(
+            {
+                "requests": [
+                    {"addSheet": {"properties": {"title": "Ny"}}},
+                    {"deleteSheet": {"sheetId": 12345}},
+                ]
+            }
+        )
+    message = "Invalid requests[1].deleteSheet: No grid with id: 12345"
+    assert failed.value.error["message"] == message
     assert [ws.title for ws in sheet.worksheets()] == ["Handlinger", "Personer"]
 
 
 def test_writing_past_the_grid_is_googles_400(client: gspread.Client, uploaded: str) -> None:
     sheet = client.open_by_key(uploaded)
     with pytest.raises(gspread.exceptions.APIError) as failed:
-        sheet.values_update("Handlinger!A1001", params={"valueInputOption": "RAW"},
-                            body={"values": [["x"]]})
+        sheet.values_update(
+            "Handlinger!A1001", params={"valueInputOption": "RAW"}, body={"values": [["x"]]}
+        )
     assert failed.value.error["message"] == (
-        "Range (Handlinger!A1001) exceeds grid limits. Max rows: 1000, max columns: 26")
+        "Range (Handlinger!A1001) exceeds grid limits. Max rows: 1000, max columns: 26"
+    )
 
 
 def test_sort_and_row_moves_keep_rows_whole(client: gspread.Client, uploaded: str) -> None:
@@ -300,19 +340,33 @@ def test_sort_and_row_moves_keep_rows_whole(client: gspread.Client, uploaded: st
 # -- A1 ranges and typed input ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("title", "shown"), [
-    ("Sheet1", "Sheet1"), ("Handlinger", "Handlinger"), ("My Sheet", "'My Sheet'"),
-    ("D3", "'D3'"), ("Møder", "'Møder'"), ("It's", "'It''s'"), ("R1C1", "'R1C1'"),
-])
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        ("Sheet1", "Sheet1"),
+        ("Handlinger", "Handlinger"),
+        ("My Sheet", "'My Sheet'"),
+        ("D3", "'D3'"),
+        ("Møder", "'Møder'"),
+        ("It's", "'It''s'"),
+        ("R1C1", "'R1C1'"),
+    ],
+)
 def test_titles_are_quoted_only_when_needed(title: str, shown: str) -> None:
     assert quote_title(title) == shown
 
 
-@pytest.mark.parametrize(("text", "box"), [
-    ("'My Sheet'!A1:B2", (0, 2, 0, 2)), ("Sheet1!B2:A1", (0, 2, 0, 2)),
-    ("Sheet1!A:A", (None, None, 0, 1)), ("Sheet1!3:4", (2, 4, None, None)),
-    ("Sheet1!A2:C", (1, None, 0, 3)), ("Sheet1", (None, None, None, None)),
-])
+@pytest.mark.parametrize(
+    ("text", "box"),
+    [
+        ("'My Sheet'!A1:B2", (0, 2, 0, 2)),
+        ("Sheet1!B2:A1", (0, 2, 0, 2)),
+        ("Sheet1!A:A", (None, None, 0, 1)),
+        ("Sheet1!3:4", (2, 4, None, None)),
+        ("Sheet1!A2:C", (1, None, 0, 3)),
+        ("Sheet1", (None, None, None, None)),
+    ],
+)
 def test_ranges_parse(text: str, box: tuple[int | None, ...]) -> None:
     span = parse_range(text, {"Sheet1", "My Sheet"})
     assert (span.row0, span.row1, span.col0, span.col1) == box
@@ -323,12 +377,21 @@ def test_canonical_range_drops_the_colon_of_a_single_cell() -> None:
     assert a1("Sheet1", Box(0, 1000, 0, 26)) == "Sheet1!A1:Z1000"
 
 
-@pytest.mark.parametrize(("typed", "value", "shown"), [
-    ("2020-01-01", 43831, "2020-01-01"), ("1/2/2020", 43832, "1/2/2020"),
-    ("12%", 0.12, "12%"), ("2,000,000.01", 2000000.01, "2,000,000.01"),
-    ("0042", 42, "42"), ("TRUE", True, "TRUE"), ("= 1 / 1024", 0.0009765625, "0.0009765625"),
-    ("=4/2", 2, "2"), ("'=1+1", "=1+1", "=1+1"), ("tekst", "tekst", "tekst"),
-])
+@pytest.mark.parametrize(
+    ("typed", "value", "shown"),
+    [
+        ("2020-01-01", 43831, "2020-01-01"),
+        ("1/2/2020", 43832, "1/2/2020"),
+        ("12%", 0.12, "12%"),
+        ("2,000,000.01", 2000000.01, "2,000,000.01"),
+        ("0042", 42, "42"),
+        ("TRUE", True, "TRUE"),
+        ("= 1 / 1024", 0.0009765625, "0.0009765625"),
+        ("=4/2", 2, "2"),
+        ("'=1+1", "=1+1", "=1+1"),
+        ("tekst", "tekst", "tekst"),
+    ],
+)
 def test_user_entered_values(typed: str, value: Any, shown: str) -> None:
     cell = user_entered(typed, lambda row, col: None)
     assert cell is not None

@@ -76,18 +76,18 @@ class RangeSyntaxError(ValueError):
 def split_title(text: str) -> tuple[str | None, str]:
     """'My ''x'' sheet'!A1 -> ("My 'x' sheet", "A1"); Sheet1 -> ("Sheet1", "")."""
     if text.startswith("'"):
-        i, title = 1, []
+        i, chars = 1, list[str]()
         while i < len(text):
             if text[i] == "'":
                 if text[i + 1 : i + 2] == "'":
-                    title.append("'")
+                    chars.append("'")
                     i += 2
                     continue
                 rest = text[i + 1 :]
                 if rest and not rest.startswith("!"):
                     raise RangeSyntaxError(text)
-                return "".join(title), rest[1:]
-            title.append(text[i])
+                return "".join(chars), rest[1:]
+            chars.append(text[i])
             i += 1
         raise RangeSyntaxError(text)
     if "!" in text:
@@ -157,7 +157,9 @@ def span_a1(span: Span) -> str:
         )
 
     first = end(span.row0, span.col0)
-    last = end(None if span.row1 is None else span.row1 - 1, None if span.col1 is None else span.col1 - 1)
+    last = end(
+        None if span.row1 is None else span.row1 - 1, None if span.col1 is None else span.col1 - 1
+    )
     return first if first == last else f"{first}:{last}"
 
 

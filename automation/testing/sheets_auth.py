@@ -55,9 +55,13 @@ class Authority:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         ).decode()
-        public_pem = key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        public_pem = (
+            key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
         with self._lock:
             self._public_keys[key_id] = public_pem
         return {
@@ -99,31 +103,41 @@ class Authority:
         if not authorization or not authorization.startswith("Bearer "):
             return False
         with self._lock:
-            deadline = self._tokens.get(authorization[len("Bearer "):])
+            deadline = self._tokens.get(authorization[len("Bearer ") :])
         return deadline is not None and deadline > time.monotonic()
 
 
 def unauthenticated(missing: bool) -> dict[str, Any]:
     """Google's 401 body: no credentials at all, or credentials it does not accept."""
     if missing:
-        message = ("Request is missing required authentication credential. Expected OAuth 2 "
-                   "access token, login cookie or other valid authentication credential. See "
-                   "https://developers.google.com/identity/sign-in/web/devconsole-project.")
+        message = (
+            "Request is missing required authentication credential. Expected OAuth 2 "
+            "access token, login cookie or other valid authentication credential. See "
+            "https://developers.google.com/identity/sign-in/web/devconsole-project."
+        )
         reason = "CREDENTIALS_MISSING"
     else:
-        message = ("Request had invalid authentication credentials. Expected OAuth 2 access "
-                   "token, login cookie or other valid authentication credential. See "
-                   "https://developers.google.com/identity/sign-in/web/devconsole-project.")
+        message = (
+            "Request had invalid authentication credentials. Expected OAuth 2 access "
+            "token, login cookie or other valid authentication credential. See "
+            "https://developers.google.com/identity/sign-in/web/devconsole-project."
+        )
         reason = "ACCESS_TOKEN_TYPE_UNSUPPORTED"
-    return {"error": {
-        "code": 401,
-        "message": message,
-        "status": "UNAUTHENTICATED",
-        "details": [{
-            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-            "reason": reason,
-            "domain": "googleapis.com",
-            "metadata": {"service": "sheets.googleapis.com",
-                         "method": "google.apps.sheets.v4.SpreadsheetsService"},
-        }],
-    }}
+    return {
+        "error": {
+            "code": 401,
+            "message": message,
+            "status": "UNAUTHENTICATED",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": reason,
+                    "domain": "googleapis.com",
+                    "metadata": {
+                        "service": "sheets.googleapis.com",
+                        "method": "google.apps.sheets.v4.SpreadsheetsService",
+                    },
+                }
+            ],
+        }
+    }

@@ -74,8 +74,9 @@ def _typed_moment(text: str) -> Cell | None:
             day = dt.datetime(int(m[1]), int(m[2]), int(m[3]))
             return Cell(serial(day), number_format=("DATE", "yyyy-mm-dd"))
         if m := _ISO_DATETIME.match(text):
-            moment = dt.datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]),
-                                 int(m[7] or 0))
+            moment = dt.datetime(
+                int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[7] or 0)
+            )
             return Cell(serial(moment), number_format=("DATE_TIME", "yyyy-mm-dd h:mm:ss"))
         if m := _US_DATE.match(text):
             day = dt.datetime(int(m[3]), int(m[1]), int(m[2]))
@@ -108,8 +109,12 @@ def entered(value: Any, option: str, lookup: Lookup) -> Cell | None:
 
 
 _OPS: dict[type, Callable[..., Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.Pow: operator.pow, ast.USub: operator.neg,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+    ast.USub: operator.neg,
     ast.UAdd: operator.pos,
 }
 
@@ -207,15 +212,23 @@ def format_moment(moment: dt.datetime, pattern: str) -> str:
         minute = low in ("m", "mm") and (after_hour or before_second)
         twelve = any(t.lower() == "am/pm" for t in tokens)
         hour = moment.hour % 12 or 12 if twelve else moment.hour
-        out.append({
-            "yyyy": f"{moment.year:04d}", "yy": f"{moment.year % 100:02d}",
-            "mmmm": moment.strftime("%B"), "mmm": moment.strftime("%b"),
-            "mm": f"{moment.minute:02d}" if minute else f"{moment.month:02d}",
-            "m": str(moment.minute) if minute else str(moment.month),
-            "dddd": moment.strftime("%A"), "ddd": moment.strftime("%a"),
-            "dd": f"{moment.day:02d}", "d": str(moment.day),
-            "hh": f"{hour:02d}", "h": str(hour),
-            "ss": f"{moment.second:02d}", "s": str(moment.second),
-            "am/pm": "AM" if moment.hour < 12 else "PM",
-        }.get(low, token))
+        out.append(
+            {
+                "yyyy": f"{moment.year:04d}",
+                "yy": f"{moment.year % 100:02d}",
+                "mmmm": moment.strftime("%B"),
+                "mmm": moment.strftime("%b"),
+                "mm": f"{moment.minute:02d}" if minute else f"{moment.month:02d}",
+                "m": str(moment.minute) if minute else str(moment.month),
+                "dddd": moment.strftime("%A"),
+                "ddd": moment.strftime("%a"),
+                "dd": f"{moment.day:02d}",
+                "d": str(moment.day),
+                "hh": f"{hour:02d}",
+                "h": str(hour),
+                "ss": f"{moment.second:02d}",
+                "s": str(moment.second),
+                "am/pm": "AM" if moment.hour < 12 else "PM",
+            }.get(low, token)
+        )
     return "".join(out)

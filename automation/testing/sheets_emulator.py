@@ -73,8 +73,13 @@ SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
 
 
 class Reply:
-    def __init__(self, status: int, body: Any = None, content_type: str = "application/json",
-                 raw: bytes | None = None):
+    def __init__(
+        self,
+        status: int,
+        body: Any = None,
+        content_type: str = "application/json",
+        raw: bytes | None = None,
+    ):
         self.status, self.body, self.content_type, self.raw = status, body, content_type, raw
         self.headers: dict[str, str] = {}
 
@@ -88,11 +93,24 @@ class Reply:
 
 def drive_not_found(file_id: str) -> Reply:
     message = f"File not found: {file_id}."
-    return Reply(404, {"error": {
-        "code": 404, "message": message,
-        "errors": [{"message": message, "domain": "global", "reason": "notFound",
-                    "location": "fileId", "locationType": "parameter"}],
-    }})
+    return Reply(
+        404,
+        {
+            "error": {
+                "code": 404,
+                "message": message,
+                "errors": [
+                    {
+                        "message": message,
+                        "domain": "global",
+                        "reason": "notFound",
+                        "location": "fileId",
+                        "locationType": "parameter",
+                    }
+                ],
+            }
+        },
+    )
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -100,7 +118,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     state: State  # set on the subclass made per server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: tests read responses, not logs
 
     def do_GET(self) -> None:
@@ -162,8 +180,8 @@ class Handler(BaseHTTPRequestHandler):
         return data
 
     def _origin(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        address: Any = self.server.server_address
+        return f"http://{address[0]}:{address[1]}"
 
     # -- control endpoints -------------------------------------------------------------
 
@@ -198,7 +216,7 @@ class Handler(BaseHTTPRequestHandler):
             return Reply(200, {"spreadsheet": book.spreadsheet_id, "shared": book.shared})
         prefix = "/_emulator/spreadsheets/"
         if path.startswith(prefix):
-            name = unquote(path[len(prefix):])
+            name = unquote(path[len(prefix) :])
             if method == "PUT":
                 return self._upload(name, body)
             if method == "GET" and name.endswith(".xlsx"):
@@ -225,8 +243,9 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- the API -----------------------------------------------------------------------
 
-    def _api(self, method: str, path: str, params: dict[str, list[str]],
-             body: bytes) -> tuple[Reply, bool]:
+    def _api(
+        self, method: str, path: str, params: dict[str, list[str]], body: bytes
+    ) -> tuple[Reply, bool]:
         state = self.state
         header = self.headers.get("Authorization")
         if not state.authorised(header):
@@ -243,37 +262,52 @@ class Handler(BaseHTTPRequestHandler):
                 return reply, fault.truncate
         with state.lock:
             if path.startswith("/drive/v3/files"):
-                return self._drive(method, path[len("/drive/v3/files"):], params, body), bool(
-                    fault and fault.truncate)
+                return self._drive(method, path[len("/drive/v3/files") :], params, body), bool(
+                    fault and fault.truncate
+                )
             if path.startswith("/v4/spreadsheets"):
                 if writing:
                     state.writes += 1
                 else:
                     state.reads += 1
-                return self._sheets(method, path[len("/v4/spreadsheets"):], params, body), bool(
-                    fault and fault.truncate)
+                return self._sheets(method, path[len("/v4/spreadsheets") :], params, body), bool(
+                    fault and fault.truncate
+                )
         raise not_found()
 
     def _drive(self, method: str, rest: str, params: dict[str, list[str]], body: bytes) -> Reply:
         books = self.state.books
         if method == "POST" and rest in ("", "/"):
             spec = self._json(body)
-            book = Spreadsheet.blank(new_spreadsheet_id(), str(spec.get("name", "Untitled "
-                                                                         "spreadsheet")), now_iso())
-            books[book.spreadsheet_id] = book
-            return Reply(200, {"kind": "drive#file", "id": book.spreadsheet_id,
-                               "name": book.properties["title"], "mimeType": SPREADSHEET_MIME})
+            name = str(spec.get("name", "Untitled spreadsheet"))
+            created = Spreadsheet.blank(new_spreadsheet_id(), name, now_iso())
+            books[created.spreadsheet_id] = created
+            return Reply(
+                200,
+                {
+                    "kind": "drive#file",
+                    "id": created.spreadsheet_id,
+                    "name": name,
+                    "mimeType": SPREADSHEET_MIME,
+                },
+            )
         file_id = unquote(rest.lstrip("/"))
-        book = books.get(file_id)
-        if book is None or not book.shared:
+        found = books.get(file_id)
+        if found is None or not found.shared:
             return drive_not_found(file_id)
+        book = found
         if method == "DELETE":
             del books[file_id]
             return Reply(204)
         if method == "GET":
-            info = {"kind": "drive#file", "id": file_id, "name": book.properties["title"],
-                    "mimeType": SPREADSHEET_MIME, "createdTime": book.created,
-                    "modifiedTime": book.modified}
+            info = {
+                "kind": "drive#file",
+                "id": file_id,
+                "name": book.properties["title"],
+                "mimeType": SPREADSHEET_MIME,
+                "createdTime": book.created,
+                "modifiedTime": book.modified,
+            }
             fields = params.get("fields", ["kind,id,name,mimeType"])[-1]
             return Reply(200, select(info, parse_fields(fields)))
         raise not_found()
@@ -282,22 +316,22 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST" and rest in ("", "/"):
             spec = self._json(body)
             title = spec.get("properties", {}).get("title", "Untitled spreadsheet")
-            book = Spreadsheet.blank(new_spreadsheet_id(), title, now_iso())
-            self.state.books[book.spreadsheet_id] = book
-            return Reply(200, book.metadata())
+            created = Spreadsheet.blank(new_spreadsheet_id(), title, now_iso())
+            self.state.books[created.spreadsheet_id] = created
+            return Reply(200, created.metadata())
         head, _, tail = rest.lstrip("/").partition("/")
         spreadsheet_id, _, action = head.partition(":")
-        book = self.state.books.get(unquote(spreadsheet_id))
-        if book is None:
+        found = self.state.books.get(unquote(spreadsheet_id))
+        if found is None:
             raise not_found()
+        book = found
         if not book.shared:
             raise permission_denied()
         if method == "GET" and not tail and not action:
             meta = book.metadata()
             if params.get("ranges"):
                 wanted = {book.resolve(r)[0].sheet_id for r in params["ranges"]}
-                meta["sheets"] = [s for s in meta["sheets"]
-                                  if s["properties"]["sheetId"] in wanted]
+                meta["sheets"] = [s for s in meta["sheets"] if s["properties"]["sheetId"] in wanted]
             if params.get("fields"):
                 meta = select(meta, parse_fields(params["fields"][-1]))
             return Reply(200, meta)
@@ -312,22 +346,31 @@ class Handler(BaseHTTPRequestHandler):
             book.modified = now_iso()
         return Reply(200, result)
 
-    def _values(self, book: Spreadsheet, method: str, action: str, tail: str,
-                params: dict[str, list[str]], body: bytes) -> dict[str, Any]:
+    def _values(
+        self,
+        book: Spreadsheet,
+        method: str,
+        action: str,
+        tail: str,
+        params: dict[str, list[str]],
+        body: bytes,
+    ) -> dict[str, Any]:
         if method == "POST" and action == "batchUpdate" and not tail:
             return sheets_requests.batch_update(book, self._json(body))
         route = {
             ("GET", "values:batchGet"): lambda: sheets_values.batch_get(book, params),
             ("POST", "values:batchUpdate"): lambda: sheets_values.batch_update(
-                book, self._json(body)),
+                book, self._json(body)
+            ),
             ("POST", "values:batchClear"): lambda: sheets_values.batch_clear(
-                book, self._json(body)),
+                book, self._json(body)
+            ),
         }.get((method, tail))
         if route is not None:
             return route()
         if not tail.startswith("values/"):
             raise not_found()
-        text, verb = tail[len("values/"):], ""
+        text, verb = tail[len("values/") :], ""
         for suffix in (":append", ":clear"):
             if text.endswith(suffix):
                 text, verb = text[: -len(suffix)], suffix[1:]
@@ -349,9 +392,10 @@ class Emulator:
     def __init__(self, server: ThreadingHTTPServer, state: State):
         self.server, self.state = server, state
         host, port = server.server_address[:2]
-        self.base_url = f"http://{host}:{port}"
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True,
-                                        name="sheets-emulator")
+        self.base_url = f"http://{host!s}:{port}"
+        self._thread = threading.Thread(
+            target=server.serve_forever, daemon=True, name="sheets-emulator"
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -388,9 +432,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--strict", action="store_true",
-                        help=f"no replay mode: refuse the fixed token '{REPLAY_TOKEN}' and "
-                        "hold no recorded fixtures")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"no replay mode: refuse the fixed token '{REPLAY_TOKEN}' and "
+        "hold no recorded fixtures",
+    )
     args = parser.parse_args(argv)
     server, _ = make_server(args.host, args.port, replay=not args.strict)
     try:

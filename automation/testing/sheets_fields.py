@@ -9,7 +9,7 @@ Mask = dict[str, "Mask"]
 
 def parse_fields(text: str) -> Mask:
     """Parse a fields expression into a tree; an empty subtree selects the whole value."""
-    mask, rest = _parse(text.replace(" ", ""), 0)
+    mask, _ = _parse(text.replace(" ", ""), 0)
     return mask
 
 

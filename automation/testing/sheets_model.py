@@ -96,15 +96,18 @@ class Sheet:
         return Box(0, self.row_count, 0, self.col_count)
 
 
-def new_sheet(sheet_id: int, title: str, index: int, rows: int = DEFAULT_ROWS,
-              cols: int = DEFAULT_COLS) -> Sheet:
-    return Sheet({
-        "sheetId": sheet_id,
-        "title": title,
-        "index": index,
-        "sheetType": "GRID",
-        "gridProperties": {"rowCount": rows, "columnCount": cols},
-    })
+def new_sheet(
+    sheet_id: int, title: str, index: int, rows: int = DEFAULT_ROWS, cols: int = DEFAULT_COLS
+) -> Sheet:
+    return Sheet(
+        {
+            "sheetId": sheet_id,
+            "title": title,
+            "index": index,
+            "sheetType": "GRID",
+            "gridProperties": {"rowCount": rows, "columnCount": cols},
+        }
+    )
 
 
 def new_spreadsheet_id() -> str:

@@ -22,8 +22,13 @@ from automation.testing.sheets_model import (
 
 # Google leaves these out of a sheet's properties when they are off.
 _OMITTED_WHEN_OFF = ("hidden", "rightToLeft")
-_GRID_OMITTED_WHEN_OFF = ("frozenRowCount", "frozenColumnCount", "hideGridlines",
-                          "rowGroupControlAfter", "columnGroupControlAfter")
+_GRID_OMITTED_WHEN_OFF = (
+    "frozenRowCount",
+    "frozenColumnCount",
+    "hideGridlines",
+    "rowGroupControlAfter",
+    "columnGroupControlAfter",
+)
 
 
 class RequestError(Exception):
@@ -34,8 +39,9 @@ def _fields(mask: str) -> list[list[str]]:
     return [f.strip().replace("/", ".").split(".") for f in mask.split(",") if f.strip()]
 
 
-def _apply_mask(target: dict[str, Any], source: dict[str, Any], mask: str,
-                skip: tuple[str, ...] = ()) -> None:
+def _apply_mask(
+    target: dict[str, Any], source: dict[str, Any], mask: str, skip: tuple[str, ...] = ()
+) -> None:
     paths = [list(source)] if mask.strip() == "*" else None
     if paths is not None:
         for key in source:
@@ -80,17 +86,24 @@ def add_sheet(book: Spreadsheet, req: dict[str, Any]) -> dict[str, Any]:
         raise RequestError(f"A sheet with id {sheet_id} already exists.")
     title = props.get("title") or _free_title(book)
     if book.sheet_by_title(title) is not None:
-        raise RequestError(f'A sheet with the name "{title}" already exists. '
-                           "Please enter another name.")
+        raise RequestError(
+            f'A sheet with the name "{title}" already exists. Please enter another name.'
+        )
     grid = props.get("gridProperties", {})
     index = min(int(props.get("index", len(book.sheets))), len(book.sheets))
-    sheet = new_sheet(int(sheet_id), title, index, int(grid.get("rowCount", 1000)),
-                      int(grid.get("columnCount", 26)))
+    sheet = new_sheet(
+        int(sheet_id),
+        title,
+        index,
+        int(grid.get("rowCount", 1000)),
+        int(grid.get("columnCount", 26)),
+    )
     for key, value in props.items():
         if key not in ("sheetId", "title", "index", "gridProperties"):
             sheet.properties[key] = value
     sheet.properties["gridProperties"].update(
-        {k: v for k, v in grid.items() if k not in ("rowCount", "columnCount")})
+        {k: v for k, v in grid.items() if k not in ("rowCount", "columnCount")}
+    )
     for other in book.sheets:
         if int(other.properties["index"]) >= index:
             other.properties["index"] += 1
@@ -124,10 +137,10 @@ def update_sheet_properties(book: Spreadsheet, req: dict[str, Any]) -> dict[str,
     _apply_mask(updated, props, req.get("fields", ""), skip=("sheetId",))
     title = updated.get("title")
     if title != sheet.title and book.sheet_by_title(str(title)) is not None:
-        raise RequestError(f'A sheet with the name "{title}" already exists. '
-                           "Please enter another name.")
-    if updated.get("hidden") and all(s is sheet or s.properties.get("hidden")
-                                     for s in book.sheets):
+        raise RequestError(
+            f'A sheet with the name "{title}" already exists. Please enter another name.'
+        )
+    if updated.get("hidden") and all(s is sheet or s.properties.get("hidden") for s in book.sheets):
         raise RequestError("You can't hide all the sheets in a document.")
     grid = updated["gridProperties"]
     rows, cols = int(grid.get("rowCount", 0)), int(grid.get("columnCount", 0))
@@ -198,8 +211,11 @@ def delete_dimension(book: Spreadsheet, req: dict[str, Any]) -> dict[str, Any]:
     if dimension == "ROWS":
         if count >= sheet.row_count:
             raise RequestError("You can't delete all the rows on the sheet.")
-        sheet.rows = {(r - count if r >= end else r): cells
-                      for r, cells in sheet.rows.items() if not start <= r < end}
+        sheet.rows = {
+            (r - count if r >= end else r): cells
+            for r, cells in sheet.rows.items()
+            if not start <= r < end
+        }
         sheet.properties["gridProperties"]["rowCount"] -= count
     else:
         if count >= sheet.col_count:
@@ -222,18 +238,25 @@ def _sort_key(cell: Cell | None) -> tuple[int, Any]:
 def sort_range(book: Spreadsheet, req: dict[str, Any]) -> dict[str, Any]:
     rng = req.get("range", {})
     sheet = _sheet(book, rng.get("sheetId"))
-    box = Box(int(rng.get("startRowIndex", 0)), int(rng.get("endRowIndex", sheet.row_count)),
-              int(rng.get("startColumnIndex", 0)),
-              int(rng.get("endColumnIndex", sheet.col_count)))
-    rows = [{c: sheet.cell(r, c) for c in range(box.col0, box.col1)}
-            for r in range(box.row0, box.row1)]
+    box = Box(
+        int(rng.get("startRowIndex", 0)),
+        int(rng.get("endRowIndex", sheet.row_count)),
+        int(rng.get("startColumnIndex", 0)),
+        int(rng.get("endColumnIndex", sheet.col_count)),
+    )
+    rows = [
+        {c: sheet.cell(r, c) for c in range(box.col0, box.col1)} for r in range(box.row0, box.row1)
+    ]
     for spec in reversed(req.get("sortSpecs", [])):
         col = box.col0 + int(spec.get("dimensionIndex", 0))
         descending = spec.get("sortOrder") == "DESCENDING"
         # Blank cells sort last in both directions, as in Google Sheets.
         filled = [row for row in rows if row.get(col) is not None]
         blank = [row for row in rows if row.get(col) is None]
-        filled.sort(key=lambda row, col=col: _sort_key(row.get(col)), reverse=descending)
+        filled.sort(
+            key=lambda row, col=col: _sort_key(row.get(col)),  # type: ignore[misc]
+            reverse=descending,
+        )
         rows = filled + blank
     for offset, row in enumerate(rows):
         for c, cell in row.items():
@@ -262,8 +285,11 @@ def batch_update(book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
         kind = next(iter(request), "")
         handler = HANDLERS.get(kind)
         if handler is None:
-            raise ApiError(400, f"Invalid requests[{i}]: the emulator does not support {kind}.",
-                           "INVALID_ARGUMENT")
+            raise ApiError(
+                400,
+                f"Invalid requests[{i}]: the emulator does not support {kind}.",
+                "INVALID_ARGUMENT",
+            )
         try:
             replies.append(handler(book, request[kind]))
         except RequestError as err:

@@ -19,9 +19,12 @@ _FAULTS = {
     404: ("Requested entity was not found.", "NOT_FOUND"),
     408: ("Request timed out.", "DEADLINE_EXCEEDED"),
     409: ("The operation was aborted.", "ABORTED"),
-    429: ("Quota exceeded for quota metric '{kind} requests' and limit '{kind} requests per "
-          "minute per user' of service 'sheets.googleapis.com' for consumer "
-          "'project_number:000000000000'.", "RESOURCE_EXHAUSTED"),
+    429: (
+        "Quota exceeded for quota metric '{kind} requests' and limit '{kind} requests per "
+        "minute per user' of service 'sheets.googleapis.com' for consumer "
+        "'project_number:000000000000'.",
+        "RESOURCE_EXHAUSTED",
+    ),
     500: ("Internal error encountered.", "INTERNAL"),
     502: ("Bad Gateway", "UNAVAILABLE"),
     503: ("The service is currently unavailable.", "UNAVAILABLE"),
@@ -34,23 +37,30 @@ def fault_error(status: int, writing: bool) -> ApiError:
     kind = "Write" if writing else "Read"
     details = None
     if status == 429:
-        details = [{
-            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-            "reason": "RATE_LIMIT_EXCEEDED",
-            "domain": "googleapis.com",
-            "metadata": {
-                "quota_location": "global",
-                "quota_metric": f"sheets.googleapis.com/{kind.lower()}_requests",
-                "quota_limit": f"{kind}RequestsPerMinutePerUser",
-                "quota_limit_value": "60",
-                "consumer": "projects/000000000000",
-                "service": "sheets.googleapis.com",
+        details = [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "RATE_LIMIT_EXCEEDED",
+                "domain": "googleapis.com",
+                "metadata": {
+                    "quota_location": "global",
+                    "quota_metric": f"sheets.googleapis.com/{kind.lower()}_requests",
+                    "quota_limit": f"{kind}RequestsPerMinutePerUser",
+                    "quota_limit_value": "60",
+                    "consumer": "projects/000000000000",
+                    "service": "sheets.googleapis.com",
+                },
             },
-        }, {
-            "@type": "type.googleapis.com/google.rpc.Help",
-            "links": [{"description": "Request a higher quota limit.",
-                       "url": "https://cloud.google.com/docs/quotas/help/request_increase"}],
-        }]
+            {
+                "@type": "type.googleapis.com/google.rpc.Help",
+                "links": [
+                    {
+                        "description": "Request a higher quota limit.",
+                        "url": "https://cloud.google.com/docs/quotas/help/request_increase",
+                    }
+                ],
+            },
+        ]
     return ApiError(status, message.format(kind=kind), name, details)
 
 
@@ -68,9 +78,13 @@ class Fault:
     def parse(cls, spec: dict[str, Any]) -> Fault:
         status = spec.get("status")
         retry_after = spec.get("retry_after")
-        return cls(int(spec.get("count", 1)), None if status is None else int(status),
-                   float(spec.get("delay", 0)), bool(spec.get("truncate", False)),
-                   None if retry_after is None else int(retry_after))
+        return cls(
+            int(spec.get("count", 1)),
+            None if status is None else int(status),
+            float(spec.get("delay", 0)),
+            bool(spec.get("truncate", False)),
+            None if retry_after is None else int(retry_after),
+        )
 
 
 def now_iso() -> str:
@@ -111,8 +125,10 @@ class Snapshot:
     def __init__(self, book: Spreadsheet):
         self.book = book
         self.properties = copy.deepcopy(book.properties)
-        self.sheets = [(s, copy.deepcopy(s.properties), {r: dict(c) for r, c in s.rows.items()})
-                       for s in book.sheets]
+        self.sheets = [
+            (s, copy.deepcopy(s.properties), {r: dict(c) for r, c in s.rows.items()})
+            for s in book.sheets
+        ]
 
     def restore(self) -> None:
         self.book.properties = self.properties

@@ -30,11 +30,14 @@ def read_box(book: Spreadsheet, text: str) -> tuple[Sheet, Box]:
     box = clip(sheet, span)
     if box.row0 >= sheet.row_count or box.col0 >= sheet.col_count:
         raise exceeds_grid(sheet, span_a1(span))
-    return sheet, Box(box.row0, min(box.row1, sheet.row_count), box.col0,
-                      min(box.col1, sheet.col_count))
+    return sheet, Box(
+        box.row0, min(box.row1, sheet.row_count), box.col0, min(box.col1, sheet.col_count)
+    )
 
 
-def read(sheet: Sheet, box: Box, major: str, value_option: str, date_option: str) -> list[list[Any]]:
+def read(
+    sheet: Sheet, box: Box, major: str, value_option: str, date_option: str
+) -> list[list[Any]]:
     """Rendered values of the box, trailing empties trimmed as Google trims them."""
     lines: list[list[Any]] = []
     if major == "COLUMNS":
@@ -56,8 +59,13 @@ def read(sheet: Sheet, box: Box, major: str, value_option: str, date_option: str
 
 def value_range(sheet: Sheet, box: Box, params: Params) -> dict[str, Any]:
     major = _param(params, "majorDimension", "ROWS")
-    values = read(sheet, box, major, _param(params, "valueRenderOption", "FORMATTED_VALUE"),
-                  _param(params, "dateTimeRenderOption", "SERIAL_NUMBER"))
+    values = read(
+        sheet,
+        box,
+        major,
+        _param(params, "valueRenderOption", "FORMATTED_VALUE"),
+        _param(params, "dateTimeRenderOption", "SERIAL_NUMBER"),
+    )
     body: dict[str, Any] = {"range": a1(sheet.title, box), "majorDimension": major}
     if values:
         body["values"] = values
@@ -80,10 +88,9 @@ def batch_get(book: Spreadsheet, params: Params) -> dict[str, Any]:
 def _rows_of(body: dict[str, Any], where: str) -> list[list[Any]]:
     values = body.get("values", [])
     if not isinstance(values, list) or not all(isinstance(v, list) for v in values):
-        shown = values if isinstance(values, str) else values
         raise bad_request(
             f"Invalid value at '{where}' (type.googleapis.com/google.protobuf.ListValue), "
-            f'"{shown}"'
+            f'"{values}"'
         )
     if body.get("majorDimension") == "COLUMNS":
         height = max((len(col) for col in values), default=0)
@@ -91,8 +98,16 @@ def _rows_of(body: dict[str, Any], where: str) -> list[list[Any]]:
     return values
 
 
-def _write(book: Spreadsheet, sheet: Sheet, row0: int, col0: int, rows: list[list[Any]],
-           option: str, limit: Box | None, text: str) -> dict[str, Any]:
+def _write(
+    book: Spreadsheet,
+    sheet: Sheet,
+    row0: int,
+    col0: int,
+    rows: list[list[Any]],
+    option: str,
+    limit: Box | None,
+    text: str,
+) -> dict[str, Any]:
     """Write rows at (row0, col0); the counts Google reports, or its 400s."""
     if option not in ("RAW", "USER_ENTERED"):
         raise bad_request(f"Invalid valueInputOption: {option or 'INPUT_VALUE_OPTION_UNSPECIFIED'}")
@@ -100,11 +115,15 @@ def _write(book: Spreadsheet, sheet: Sheet, row0: int, col0: int, rows: list[lis
     width = max((len(r) for r in rows), default=0)
     if limit is not None:
         if row0 + height > limit.row1:
-            raise bad_request(f"Requested writing within range [{text}], but tried writing to row "
-                              f"[{limit.row1 + 1}]")
+            raise bad_request(
+                f"Requested writing within range [{text}], but tried writing to row "
+                f"[{limit.row1 + 1}]"
+            )
         if col0 + width > limit.col1:
-            raise bad_request(f"Requested writing within range [{text}], but tried writing to "
-                              f"column [{column_letters(limit.col1)}]")
+            raise bad_request(
+                f"Requested writing within range [{text}], but tried writing to "
+                f"column [{column_letters(limit.col1)}]"
+            )
     if col0 + width > sheet.col_count:
         raise exceeds_grid(sheet, cell_name(row0, sheet.col_count))
     if row0 + height > sheet.row_count:
@@ -146,8 +165,9 @@ def _with_data(result: dict[str, Any], sheet: Sheet, params: Params) -> dict[str
         box = read_box_of(sheet, result["updatedRange"])
         render_params = {
             "valueRenderOption": [_param(params, "responseValueRenderOption", "FORMATTED_VALUE")],
-            "dateTimeRenderOption": [_param(params, "responseDateTimeRenderOption",
-                                            "SERIAL_NUMBER")],
+            "dateTimeRenderOption": [
+                _param(params, "responseDateTimeRenderOption", "SERIAL_NUMBER")
+            ],
         }
         result["updatedData"] = value_range(sheet, box, render_params)
     return result
@@ -183,12 +203,16 @@ def _update(book: Spreadsheet, text: str, body: dict[str, Any], params: Params) 
 def batch_update(book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
     option = body.get("valueInputOption", "")
     params: Params = {"valueInputOption": [option]}
-    for key in ("includeValuesInResponse", "responseValueRenderOption",
-                "responseDateTimeRenderOption"):
+    for key in (
+        "includeValuesInResponse",
+        "responseValueRenderOption",
+        "responseDateTimeRenderOption",
+    ):
         if key in body:
             params[key] = [str(body[key])]
-    responses = [_update(book, data.get("range", ""), data, params)
-                 for data in body.get("data", [])]
+    responses = [
+        _update(book, data.get("range", ""), data, params) for data in body.get("data", [])
+    ]
     # Rows and columns are counted once each, however many ranges touched them.
     rows = {(r[_TOUCHED][0], row) for r in responses for row in r[_TOUCHED][1]}
     cols = {(r[_TOUCHED][0], col) for r in responses for col in r[_TOUCHED][2]}
@@ -214,8 +238,12 @@ def _region(sheet: Sheet, row: int, col: int) -> Box:
                 if sheet.cell(r, c) is not None and not (
                     grown.row0 <= r < grown.row1 and grown.col0 <= c < grown.col1
                 ):
-                    grown = Box(min(grown.row0, r), max(grown.row1, r + 1),
-                                min(grown.col0, c), max(grown.col1, c + 1))
+                    grown = Box(
+                        min(grown.row0, r),
+                        max(grown.row1, r + 1),
+                        min(grown.col0, c),
+                        max(grown.col1, c + 1),
+                    )
         if grown == box:
             return box
         box = grown
@@ -242,8 +270,9 @@ def append(book: Spreadsheet, text: str, body: dict[str, Any], params: Params) -
     elif grow > 0:
         sheet.properties["gridProperties"]["rowCount"] += grow
     option = _param(params, "valueInputOption", "")
-    updates = _public(_with_data(_write(book, sheet, row0, col0, rows, option, None, text),
-                                 sheet, params))
+    updates = _public(
+        _with_data(_write(book, sheet, row0, col0, rows, option, None, text), sheet, params)
+    )
     result: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
     if table is not None:
         result["tableRange"] = a1(sheet.title, table)

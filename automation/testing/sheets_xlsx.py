@@ -34,8 +34,9 @@ def _cell(value: object) -> Cell | None:
     if isinstance(value, dt.datetime):
         if value.time() == dt.time(0):
             return Cell(serial(value), number_format=("DATE", "yyyy-mm-dd"))
-        return Cell(serial(value.replace(tzinfo=None)),
-                    number_format=("DATE_TIME", "yyyy-mm-dd h:mm:ss"))
+        return Cell(
+            serial(value.replace(tzinfo=None)), number_format=("DATE_TIME", "yyyy-mm-dd h:mm:ss")
+        )
     if isinstance(value, dt.date):
         moment = dt.datetime(value.year, value.month, value.day)
         return Cell(serial(moment), number_format=("DATE", "yyyy-mm-dd"))
@@ -79,8 +80,10 @@ def export_workbook(book: Spreadsheet) -> bytes:
             for c, cell in sorted(cells.items()):
                 target = worksheet.cell(row=r + 1, column=c + 1)
                 kind = cell.number_format[0] if cell.number_format else ""
-                if kind in _DATE_TYPES and isinstance(cell.value, float | int) and not isinstance(
-                    cell.value, bool
+                if (
+                    kind in _DATE_TYPES
+                    and isinstance(cell.value, float | int)
+                    and not isinstance(cell.value, bool)
                 ):
                     moment = from_serial(float(cell.value))
                     if kind == "DATE":
