@@ -240,7 +240,9 @@ def summary(settings: config.Settings, now: datetime, outcome: Outcome) -> str:
                      f"{settings.mail.max_per_cycle}; check the sheet, then release them with "
                      "`rygrad run --once --allow-burst`")
     for text, items in (("failed", outcome.failed), ("will retry", outcome.retry),
-                        ("not rendered", outcome.not_rendered)):
+                        ("not rendered", outcome.not_rendered),
+                        ("uncertain (connection lost before the server answered)",
+                         outcome.lost_in_transit)):
         lines += [f"  {text}: {item}" for item in items[:SHOWN]]
         if len(items) > SHOWN:
             lines.append(f"  … and {len(items) - SHOWN} more {text}; see `rygrad status`")

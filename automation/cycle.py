@@ -22,7 +22,12 @@ from automation.plan import plan
 from automation.projection import cell_updates, resolve
 from automation.render import Renderer
 from automation.sheets import SheetBackend
-from automation.transports import PermanentFailure, TemporaryFailure, Transport
+from automation.transports import (
+    PermanentFailure,
+    TemporaryFailure,
+    Transport,
+    UncertainDelivery,
+)
 from automation.window import held_reason
 
 log = logging.getLogger(__name__)
@@ -49,6 +54,7 @@ class Outcome:
     failed: list[str] = field(default_factory=list)
     retry: list[str] = field(default_factory=list)
     not_rendered: list[str] = field(default_factory=list)
+    lost_in_transit: list[str] = field(default_factory=list)  # now uncertain
     held_window: int = 0
     held_reason: str = ""
     held_cap: int = 0
@@ -166,6 +172,10 @@ class Cycle:
             self.ledger.failed(message.key, message.recipient.email, str(err))
             outcome.failed.append(f"{label}: {err}")
             return
+        except UncertainDelivery as err:
+            # the ledger keeps it as "sending": reported as uncertain, resent only on request
+            outcome.lost_in_transit.append(f"{label}: {err}")
+            return
         except DeliveryError as err:
             # the transport itself broke (server unreachable, login refused): this
             # message was not accepted, so it is due again rather than uncertain
@@ -192,6 +202,9 @@ class Cycle:
             except PermanentFailure as err:
                 self.ledger.failed(item.key, item.recipient, str(err))
                 outcome.failed.append(f"{item.key} → {item.recipient}: {err}")
+                continue
+            except UncertainDelivery as err:
+                outcome.lost_in_transit.append(f"{item.key} → {item.recipient}: {err}")
                 continue
             self.ledger.sent(item.key, item.recipient, now, self.clock())
             outcome.resent += 1

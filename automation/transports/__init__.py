@@ -15,10 +15,16 @@ class PermanentFailure(RygradError):
     """The server refused the message for good (5xx for the recipient)."""
 
 
+class UncertainDelivery(RygradError):
+    """The connection was lost after the whole message was handed over and before the
+    server answered: it may have been delivered. Never retried by itself (DESIGN §6)."""
+
+
 class Transport(Protocol):
     def open(self) -> None: ...
 
     def send(self, data: bytes, sender: str, recipients: list[str], name: str) -> None:
-        """Deliver one message; raise TemporaryFailure / PermanentFailure / DeliveryError."""
+        """Deliver one message, or raise TemporaryFailure / PermanentFailure /
+        UncertainDelivery (this message) or DeliveryError (the transport is unusable)."""
 
     def close(self) -> None: ...
