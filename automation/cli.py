@@ -13,7 +13,7 @@ from pathlib import Path
 from automation import __version__, config
 from automation.cycle import Cycle, Options, Outcome
 from automation.errors import ConfigError, RygradError
-from automation.ledger import Ledger
+from automation.ledger import LEDGER_FILE, Ledger
 from automation.model import LedgerEntry, Message, Snapshot
 from automation.parse import column_letter, parse
 from automation.plan import plan
@@ -184,8 +184,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     now = local_now(settings, args.now)
     snapshot: Snapshot = build_sheet(settings).read()
     initiative = parse(snapshot, settings)
-    ledger = Ledger.in_dir(settings.state_dir)
-    entries = ledger.entries()
+    # plan writes nothing, not even an empty ledger
+    ledger_file = settings.state_dir / LEDGER_FILE
+    entries = Ledger(ledger_file).entries() if ledger_file.exists() else []
     messages = plan(initiative, entries, now, settings).messages
     held = held_reason(now, settings.schedule, settings.initiative.country)
     print(f"At {now:%Y-%m-%d %H:%M} ({settings.initiative.timezone}): "
@@ -275,6 +276,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = load_settings(args)
+    if not (settings.state_dir / LEDGER_FILE).exists():
+        print(f"{settings.initiative.name}: no cycle has run yet "
+              f"(no ledger in {settings.state_dir})")
+        return EXIT_OK
     ledger = Ledger.in_dir(settings.state_dir)
     counts = ledger.counts()
     print(f"{settings.initiative.name}: ledger {ledger.path}")

@@ -21,6 +21,7 @@ from typing import Any
 from automation.errors import LedgerError
 from automation.model import LedgerEntry, Message
 
+LEDGER_FILE = "ledger.sqlite3"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
     key TEXT NOT NULL,
@@ -82,7 +83,7 @@ class Ledger:
 
     @classmethod
     def in_dir(cls, state_dir: Path) -> Ledger:
-        return cls(state_dir / "ledger.sqlite3")
+        return cls(state_dir / LEDGER_FILE)
 
     def close(self) -> None:
         self.db.close()

@@ -293,6 +293,9 @@ def test_rygrad_config_env_and_python_m(initiative, capsys, monkeypatch):
     result = rygrad(capsys, "plan", "--now", "2026-12-02T09:00")
     assert result.status == 0 and "send invitation:AGU-1:0 → bo@ngo.example" in result.out
     assert not list(folder.glob("outbox/*.eml"))
+    assert not (folder / "state").exists()  # plan writes nothing, not even a ledger
+    status = rygrad(capsys, "status")
+    assert status.status == 0 and "no cycle has run yet" in status.out
 
 
 def test_workbook_open_in_libreoffice_skips_write_back_then_catches_up(initiative, capsys):
