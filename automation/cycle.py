@@ -18,7 +18,7 @@ from automation.errors import DeliveryError, RygradError, SheetLockedError, Stal
 from automation.ledger import Ledger
 from automation.model import CellWrite, Initiative, Message, Recipient, Snapshot
 from automation.parse import parse
-from automation.plan import plan
+from automation.plan import DueRules, History, plan
 from automation.projection import cell_updates, resolve
 from automation.render import Renderer
 from automation.sheets import SheetBackend
@@ -133,7 +133,8 @@ class Cycle:
             messages = [m for m in messages if m.kind in UNCAPPED_KINDS]
             messages += self.burst_alert(len(partner), now.astimezone(
                 self.settings.initiative.zone).date())
-        messages = [self.with_held_counts(m, outcome) for m in messages]
+        # the digest goes last, so that it can tell what this cycle sent
+        messages.sort(key=lambda m: m.kind == "digest")
         if not messages and not options.resend_uncertain:
             return
         self.transport.open()
@@ -144,6 +145,8 @@ class Cycle:
                 if self.should_stop():
                     outcome.stopped = True
                     break
+                if message.kind == "digest":
+                    message = self.complete_digest(message, initiative, now, outcome)
                 self.send_one(initiative, message, now, outcome)
         finally:
             self.transport.close()
@@ -219,11 +222,14 @@ class Cycle:
         return [Message("burst", key, secretariat, payload={
             "due": due, "max_per_cycle": self.settings.mail.max_per_cycle})]
 
-    def with_held_counts(self, message: Message, outcome: Outcome) -> Message:
-        if message.kind != "digest":
-            return message
-        payload = dict(message.payload, held={"window": outcome.held_window,
-                                              "cap": outcome.held_cap})
+    def complete_digest(
+        self, message: Message, initiative: Initiative, now: datetime, outcome: Outcome
+    ) -> Message:
+        """The digest as of now: what this cycle sent, failed or held is in it too."""
+        entries = self.ledger.entries()
+        payload = DueRules(initiative, History(entries), now, self.settings).digest_payload(
+            message.key, entries)
+        payload["held"] = {"window": outcome.held_window, "cap": outcome.held_cap}
         return dataclasses.replace(message, payload=payload)
 
     def write_back(

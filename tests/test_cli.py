@@ -88,6 +88,11 @@ def test_cycle_sends_due_mail_writes_cells_and_rerun_sends_nothing(initiative, c
     danish = invitation.get_body(("plain",)).get_content()
     assert "fredag den 4. december 2026 kl. 14.00" in danish
 
+    digest = mails[("digest:2026-W49", "sekretariat@ungeloeftet.example")]
+    overview = digest.get_body(("plain",)).get_content()
+    assert "2026-12-02 09:00" in overview  # sent in this same cycle, before the digest
+    assert "H-2" in overview  # overdue
+
     meetings = {row["Møde-ID"]: row for row in cells(workbook, "Møder")}
     assert meetings["AGU-1"]["Invitation sendt"] == "2026-12-02 09:00"
     assert meetings["AGU-1"]["Dagsorden sendt"] == "2026-12-02 09:00"
