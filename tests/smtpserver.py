@@ -121,9 +121,12 @@ def _write(path: Path, data: bytes) -> None:
 class Fault:
     """What the server does instead of its normal reply to one kind of command.
 
-    verb: MAIL, RCPT, DATA (after the message's content has arrived) or NOOP.
+    verb: MAIL, RCPT, DATA (after the message's content has arrived), DATA-COMMAND
+    (the DATA command itself, before its 354: no content has been sent yet) or NOOP.
     reply: said instead of the normal reply ("" with close: hang up without a word).
     close: hang up after the reply. stall: seconds of silence before replying.
+    accept: for DATA, keep the message first — a server that took it and whose reply
+    was lost, so a client that sends it again delivers it twice.
     address: for RCPT, only this recipient. skip: let this many matching commands
     through first. times: fire this many times (0: every time).
     """
@@ -132,6 +135,7 @@ class Fault:
     reply: str = ""
     close: bool = False
     stall: float = 0.0
+    accept: bool = False
     address: str = ""
     skip: int = 0
     times: int = 1
@@ -210,11 +214,13 @@ class Handler:
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
         self.commands.append("DATA")
-        if (reply := await self._fault(server, "DATA", "")) is not None:
-            return reply
-        self.messages.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos),
-                                      envelope.original_content or envelope.content,
-                                      self._session_number(server)))
+        fault = self._matching("DATA", "")
+        if fault is None or fault.accept:
+            self.messages.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos),
+                                          envelope.original_content or envelope.content,
+                                          self._session_number(server)))
+        if fault is not None:
+            return await self._play(server, fault)
         return "250 2.0.0 Accepted"
 
     async def handle_NOOP(self, server: SMTP, session: Any, envelope: Any, arg: str) -> str:
@@ -227,10 +233,14 @@ class Handler:
         self.commands.append("RSET")
         return "250 2.0.0 OK"
 
+    def _matching(self, verb: str, address: str) -> Fault | None:
+        return next((f for f in self.faults if f.matches(verb, address)), None)
+
     async def _fault(self, server: SMTP, verb: str, address: str) -> str | None:
-        fault = next((f for f in self.faults if f.matches(verb, address)), None)
-        if fault is None:
-            return None
+        fault = self._matching(verb, address)
+        return None if fault is None else await self._play(server, fault)
+
+    async def _play(self, server: SMTP, fault: Fault) -> str:
         if fault.stall:
             await asyncio.sleep(fault.stall)
         if fault.close:
@@ -250,6 +260,15 @@ class _DelayingSMTP(SMTP):
     def __init__(self, handler: Any, delay: float, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self.delay = delay
+
+    async def smtp_DATA(self, arg: str) -> None:
+        # aiosmtpd has no hook between the DATA command and its 354; faults go here
+        handler = self.event_handler
+        if isinstance(handler, Handler) and (
+                reply := await handler._fault(self, "DATA-COMMAND", "")) is not None:
+            await self.push(reply)
+            return
+        await super().smtp_DATA(arg)
 
     async def push(self, status: Any) -> None:
         # hold back only the last line of a reply, as a round trip would

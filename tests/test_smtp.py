@@ -10,6 +10,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import pytest
 
 from automation.config import MailSettings
 from automation.errors import ConfigError, DeliveryError
-from automation.transports import PermanentFailure, TemporaryFailure
+from automation.transports import PermanentFailure, TemporaryFailure, UncertainDelivery
 from automation.transports.smtp import SmtpTransport, smtp_password
 from tests.smtpserver import Certificates, Fault, SmtpServer, mail_settings, make_certificates
 from tests.workbook import GROUPS, PEOPLE, rygrad, write_config, write_workbook
@@ -330,42 +331,59 @@ def test_sender_refused_for_good_stops_the_cycle(serve: Serve, certificates: Cer
     transport.close()
 
 
+@pytest.mark.parametrize(("fault", "reason"), [
+    (Fault("DATA-COMMAND", close=True), r"connection lost \(.+\)"),
+    (Fault("DATA-COMMAND", "354 Go ahead", stall=5.0), r"no reply within 0\.3 s"),
+])
 @pytest.mark.parametrize(("times", "delivered"), [(1, True), (0, False)])
-def test_connection_dropped_during_data(serve: Serve, certificates: Certificates,
-                                        fake_time: FakeTime, times: int,
-                                        delivered: bool) -> None:
-    server = serve("starttls", faults=[Fault("DATA", close=True, times=times)])
-    transport = transport_for(server, certificates, fake_time)
-    transport.open()
-    if delivered:
-        send(transport)
-        assert [m.connection for m in server.messages] == [2]
-    else:
-        with pytest.raises(TemporaryFailure, match=r"^connection lost \(.+\) \(after 3 tries\)$"):
-            send(transport)
-        assert server.messages == []
-        assert server.connections == 3
-    transport.close()
-
-
-@pytest.mark.parametrize(("times", "delivered"), [(1, True), (0, False)])
-def test_server_stalling_past_the_timeout(serve: Serve, certificates: Certificates,
-                                          fake_time: FakeTime, times: int,
-                                          delivered: bool) -> None:
-    server = serve("starttls", faults=[Fault("DATA", "250 2.0.0 Too late", stall=5.0,
-                                             times=times)])
+def test_lost_before_the_content_was_handed_over_is_tried_again(
+        serve: Serve, certificates: Certificates, fake_time: FakeTime, fault: Fault,
+        reason: str, times: int, delivered: bool) -> None:
+    # nothing of the message reached the server, so sending it again cannot double it
+    server = serve("starttls", faults=[replace(fault, times=times)])
     transport = transport_for(server, certificates, fake_time, timeout=0.3)
     transport.open()
     started = time.monotonic()
     if delivered:
         send(transport)
-        assert len(server.messages) == 1
+        assert [m.connection for m in server.messages] == [2]
+        assert fake_time.sleeps == [1.0]
     else:
-        with pytest.raises(TemporaryFailure,
-                           match=r"^no reply within 0\.3 s \(after 3 tries\)$"):
+        with pytest.raises(TemporaryFailure, match=rf"^{reason} \(after 3 tries\)$"):
             send(transport)
-    assert time.monotonic() - started < 3.0  # three timeouts, not the server's 5 s stall
+        assert server.messages == []
+        assert server.connections == 3
+        assert fake_time.sleeps == [1.0, 2.0]
+    assert time.monotonic() - started < 3.0  # three timeouts at most, not the 5 s stall
     transport.close()
+
+
+@pytest.mark.parametrize(("fault", "what"), [
+    # the server kept the message and hung up before its 250: the reply is lost
+    (Fault("DATA", close=True, accept=True), r"connection lost \(.+\)"),
+    # the server kept it but answers only after the client stopped waiting
+    (Fault("DATA", "250 2.0.0 Too late", stall=5.0, accept=True), r"no reply within 0\.3 s"),
+])
+def test_lost_after_the_content_was_handed_over_is_uncertain_and_not_retried(
+        serve: Serve, certificates: Certificates, fake_time: FakeTime, fault: Fault,
+        what: str) -> None:
+    server = serve("starttls", faults=[fault])
+    transport = transport_for(server, certificates, fake_time, timeout=0.3)
+    transport.open()
+    started = time.monotonic()
+    with pytest.raises(UncertainDelivery, match=rf"^127\.0\.0\.1:{server.port}: {what} after "
+                                                r"the whole message was handed over; it may "
+                                                r"have been delivered"):
+        send(transport, "anna@partner.example")
+    assert time.monotonic() - started < 1.5  # one timeout, no retry
+    assert fake_time.sleeps == []
+    # delivered exactly once: a retry here would have been a second copy
+    assert [m.rcpt_tos for m in server.messages] == [("anna@partner.example",)]
+    send(transport, "bo@partner.example")  # the next message reconnects
+    transport.close()
+    assert [(m.rcpt_tos[0], m.connection) for m in server.messages] == [
+        ("anna@partner.example", 1), ("bo@partner.example", 2)]
+    assert server.handler.commands.count("DATA") == 2
 
 
 # keep-alive and pacing
@@ -583,3 +601,44 @@ def test_cycle_with_a_wrong_password_stops_and_sends_nothing(
     assert server.messages == []
     status = rygrad(capsys, "status", "--config", str(config))
     assert " 0 sent" in status.out and "UNCERTAIN" not in status.out
+
+
+def delivered_keys(server: SmtpServer) -> list[tuple[str, str]]:
+    """(X-Rygrad-Key, recipient) of every message that arrived, in order."""
+    return [(m.data.split(b"X-Rygrad-Key: ")[1].split(b"\r\n")[0].decode(), m.rcpt_tos[0])
+            for m in server.messages]
+
+
+def test_cycle_with_a_reply_lost_after_the_content_leaves_it_uncertain_until_asked(
+        serve: Serve, certificates: Certificates, smtp_initiative: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    server = serve("starttls", faults=[Fault("DATA", close=True, accept=True)])
+    config = cycle_config(tmp_path, smtp_initiative, server, certificates)
+    monkeypatch.setenv("RYGRAD_TEST_SMTP_PASSWORD", PASSWORD)
+    run = rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-02T09:00")
+    assert run.status == 1, run.out + run.err
+    first, *rest = delivered_keys(server)
+    key, recipient = first
+    assert f"uncertain (connection lost before the server answered): {key} → {recipient}: " \
+           f"127.0.0.1:{server.port}: connection lost" in run.out
+    # every message arrived exactly once; the one after the loss went over a new session
+    assert len(set(delivered_keys(server))) == len(server.messages) == 7
+    assert [m.connection for m in server.messages] == [1] + [2] * len(rest)
+    status = rygrad(capsys, "status", "--config", str(config))
+    assert f"UNCERTAIN: {key} → {recipient}" in status.out
+    assert "--resend-uncertain" in status.out
+
+    later = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                   "2026-12-02T09:15")
+    assert later.status == 1  # still uncertain, still not sent again by itself
+    assert len(server.messages) == 7 and server.connections == 2
+
+    resend = rygrad(capsys, "run", "--once", "--resend-uncertain", "--config", str(config),
+                    "--now", "2026-12-02T09:30")
+    assert resend.status == 0, resend.out + resend.err
+    assert "1 uncertain messages resent" in resend.out
+    # the explicit resend is the one extra copy, over the cycle's one session
+    assert delivered_keys(server)[7:] == [first]
+    assert server.messages[7].connection == 3
+    after = rygrad(capsys, "status", "--config", str(config))
+    assert "UNCERTAIN" not in after.out

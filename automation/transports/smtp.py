@@ -7,9 +7,13 @@ says EHLO, upgrades with STARTTLS (or starts in TLS), logs in once, and every
 What happens to a message:
 
 - accepted → `send()` returns;
-- 4xx, a dropped connection or a timeout → tried again inside the call (three tries,
-  1 s and 2 s apart, reconnecting when the connection is gone), then
-  `TemporaryFailure` with the server's last reply: the message is due next cycle;
+- 4xx, or a dropped connection or a timeout before the whole message was handed
+  over → tried again inside the call (three tries, 1 s and 2 s apart, reconnecting
+  when the connection is gone), then `TemporaryFailure` with the server's last reply:
+  the message is due next cycle;
+- a dropped connection or a timeout after the message's final "." and before the
+  server's reply → `UncertainDelivery`, never tried again here: the server may have
+  accepted it, and a retry could deliver it twice. The next message reconnects;
 - 5xx for the recipient or the message → `PermanentFailure` with the server's reply,
   and the session goes on with the next message (smtplib sends RSET);
 - the server cannot be reached, refuses the login or its certificate, or refuses the
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextlib
 import logging
 import os
 import re
@@ -33,7 +38,7 @@ from collections.abc import Callable, Mapping
 
 from automation.config import MailSettings
 from automation.errors import ConfigError, DeliveryError
-from automation.transports import PermanentFailure, TemporaryFailure
+from automation.transports import PermanentFailure, TemporaryFailure, UncertainDelivery
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,7 @@ IDLE_AFTER = 60.0  # many servers drop a client that said nothing for a minute o
 WINDOW = 60.0  # per_minute counts messages in a rolling minute
 SIZE_REFUSED = 552  # refused at MAIL FROM for this message's size, not for the sender
 CRLF = re.compile(rb"\r?\n")
+LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 def smtp_password(settings: MailSettings, environ: Mapping[str, str] | None = None) -> str | None:
@@ -229,6 +235,10 @@ class SmtpTransport:
             try:
                 self._send_once(wire, sender, recipients, name)
                 return
+            except UncertainDelivery as lost:
+                self._drop()
+                log.warning("%s → %s: %s", name, recipients[0], lost)
+                raise
             except _Retry as retry:
                 if retry.dropped:
                     self._drop()
@@ -244,7 +254,7 @@ class SmtpTransport:
         smtp = self._session()
         options = ["SMTPUTF8"] if not (sender + "".join(recipients)).isascii() else []
         try:
-            refused = smtp.sendmail(sender, recipients, data, mail_options=options)
+            refused = self._transaction(smtp, sender, recipients, data, options)
         except smtplib.SMTPRecipientsRefused as err:
             self._last_command = self.clock()
             refusals = {address: _reply(code, text) for address, (code, text) in
@@ -281,6 +291,61 @@ class SmtpTransport:
             self._refused({a: _reply(c, t) for a, (c, t) in refused.items()}, recipients, name,
                           accepted=True)
         log.info("%s → %s: accepted by %s", name, ", ".join(recipients), self.where)
+
+    def _transaction(self, smtp: smtplib.SMTP, sender: str, recipients: list[str],
+                     data: bytes, options: list[str]) -> dict[str, tuple[int, bytes]]:
+        """smtplib's sendmail() with DATA taken apart (and raising what it raises).
+
+        sendmail() cannot tell a connection lost while the content was still going out
+        (not delivered: try again) from one lost while waiting for the reply to the
+        final "." (perhaps delivered: UncertainDelivery), so the steps are done here.
+        """
+        smtp.ehlo_or_helo_if_needed()
+        if smtp.does_esmtp and smtp.has_extn("size"):
+            options = [f"size={len(data)}", *options]
+        code, reply = smtp.mail(sender, options)
+        if code != 250:
+            self._abandon(smtp, code)
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        refused: dict[str, tuple[int, bytes]] = {}
+        for address in recipients:
+            code, reply = smtp.rcpt(address)
+            if code not in (250, 251):
+                refused[address] = (code, reply)
+            if code == 421:
+                smtp.close()
+                raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(recipients):
+            self._abandon(smtp, 0)
+            raise smtplib.SMTPRecipientsRefused(refused)
+        code, reply = smtp.docmd("DATA")
+        if code != 354:
+            self._abandon(smtp, code)
+            raise smtplib.SMTPDataError(code, reply)
+        content = LEADING_DOT.sub(b"..", data)
+        if not content.endswith(b"\r\n"):
+            content += b"\r\n"
+        smtp.send(content + b".\r\n")  # a drop before this returns: not delivered
+        try:
+            code, reply = smtp.getreply()
+        except smtplib.SMTPServerDisconnected as err:
+            raise UncertainDelivery(
+                f"{self.where}: {_lost(err, self.settings.timeout)} after the whole message "
+                f"was handed over; it may have been delivered, so it is not sent again "
+                f"unless asked (rygrad run --once --resend-uncertain)") from None
+        if code != 250:
+            self._abandon(smtp, code)
+            raise smtplib.SMTPDataError(code, reply)
+        return refused
+
+    @staticmethod
+    def _abandon(smtp: smtplib.SMTP, code: int) -> None:
+        """End a refused transaction: 421 means the server is closing, else RSET."""
+        if code == 421:
+            smtp.close()
+            return
+        with contextlib.suppress(smtplib.SMTPServerDisconnected):
+            smtp.rset()
 
     def _refused(self, refusals: dict[str, str], recipients: list[str], name: str,
                  accepted: bool) -> None:
