@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from automation.testing import sheets_requests, sheets_values
+from automation.testing import sheets_grid, sheets_requests, sheets_values
 from automation.testing.sheets_auth import TokenError, unauthenticated
 from automation.testing.sheets_fields import parse_fields, select
 from automation.testing.sheets_model import (
@@ -286,11 +286,15 @@ class Handler(BaseHTTPRequestHandler):
             raise permission_denied()
         if method == "GET" and not tail and not action:
             meta = book.metadata()
-            if params.get("ranges"):
-                wanted = {book.resolve(r)[0].sheet_id for r in params["ranges"]}
+            ranges = params.get("ranges", [])
+            if ranges:
+                wanted = {book.resolve(r)[0].sheet_id for r in ranges}
                 meta["sheets"] = [s for s in meta["sheets"] if s["properties"]["sheetId"] in wanted]
-            if params.get("fields"):
-                meta = select(meta, parse_fields(params["fields"][-1]))
+            mask = parse_fields(params["fields"][-1]) if params.get("fields") else None
+            if sheets_grid.wants_grid(params, mask):
+                sheets_grid.add_grid_data(book, meta, ranges, mask)
+            if mask is not None:
+                meta = select(meta, mask)
             return Reply(200, meta)
         snapshot = Snapshot(book) if method != "GET" else None
         try:

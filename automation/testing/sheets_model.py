@@ -56,6 +56,9 @@ class Cell:
 class Sheet:
     properties: dict[str, Any]
     rows: dict[int, dict[int, Cell]] = field(default_factory=dict)
+    # (row, col) → note, userEnteredFormat, dataValidation (see sheets_grid); the inner
+    # dicts are replaced, never changed in place, so a shallow copy can undo a request
+    decor: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
 
     @property
     def title(self) -> str:

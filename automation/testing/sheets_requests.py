@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from automation.testing import sheets_grid
 from automation.testing.sheets_a1 import Box
 from automation.testing.sheets_model import (
     ApiError,
@@ -166,6 +167,7 @@ def update_spreadsheet_properties(book: Spreadsheet, req: dict[str, Any]) -> dic
 
 def insert_rows(sheet: Sheet, start: int, count: int) -> None:
     sheet.rows = {(r + count if r >= start else r): cells for r, cells in sheet.rows.items()}
+    sheets_grid.move_rows(sheet, start, count)
     sheet.properties["gridProperties"]["rowCount"] += count
 
 
@@ -216,6 +218,8 @@ def delete_dimension(book: Spreadsheet, req: dict[str, Any]) -> dict[str, Any]:
             for r, cells in sheet.rows.items()
             if not start <= r < end
         }
+        sheet.decor = {k: v for k, v in sheet.decor.items() if not start <= k[0] < end}
+        sheets_grid.move_rows(sheet, end, -count)
         sheet.properties["gridProperties"]["rowCount"] -= count
     else:
         if count >= sheet.col_count:
@@ -272,6 +276,9 @@ HANDLERS: dict[str, Callable[[Spreadsheet, dict[str, Any]], dict[str, Any]]] = {
     "insertDimension": insert_dimension,
     "deleteDimension": delete_dimension,
     "sortRange": sort_range,
+    "updateCells": sheets_grid.update_cells,
+    "repeatCell": sheets_grid.repeat_cell,
+    "setDataValidation": sheets_grid.set_data_validation,
 }
 
 
@@ -292,7 +299,7 @@ def batch_update(book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
             )
         try:
             replies.append(handler(book, request[kind]))
-        except RequestError as err:
+        except (RequestError, sheets_grid.GridError) as err:
             raise bad_request(f"Invalid requests[{i}].{kind}: {err}") from None
     result: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id, "replies": replies}
     if body.get("includeSpreadsheetInResponse"):

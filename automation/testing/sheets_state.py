@@ -126,13 +126,14 @@ class Snapshot:
         self.book = book
         self.properties = copy.deepcopy(book.properties)
         self.sheets = [
-            (s, copy.deepcopy(s.properties), {r: dict(c) for r, c in s.rows.items()})
+            (s, copy.deepcopy(s.properties), {r: dict(c) for r, c in s.rows.items()},
+             dict(s.decor))
             for s in book.sheets
         ]
 
     def restore(self) -> None:
         self.book.properties = self.properties
         self.book.sheets = []
-        for sheet, properties, rows in self.sheets:
-            sheet.properties, sheet.rows = properties, rows
+        for sheet, properties, rows, decor in self.sheets:
+            sheet.properties, sheet.rows, sheet.decor = properties, rows, decor
             self.book.sheets.append(sheet)

@@ -1,0 +1,297 @@
+"""The google backend: a Google Sheet read and written through the Sheets API v4.
+
+A cycle makes at most three API calls, the first one included in a fresh process:
+
+1. ``read``: one ``spreadsheets.get`` whose ``fields`` mask asks for every tab's
+   properties and, per cell, only ``effectiveValue`` (the unformatted value; dates
+   as serial numbers) and ``effectiveFormat.numberFormat.type``.
+2. ``write``: one ``values:batchGet`` of the ID columns and the columns about to be
+   written, just before writing: each row is re-found by its ID, so rows that
+   partners inserted, deleted or sorted meanwhile keep their statuses.
+3. ``write``: one ``values:batchUpdate`` with ``valueInputOption=RAW`` (a value
+   starting with ``=`` stays text) — and none when no cell would change.
+
+Why the read is not a ``values:batchGet`` (as DESIGN §7 first had it): that call
+answers a date cell with a bare serial number, the same as a number cell, and
+needs the tab titles first. Telling them apart needs each cell's number format,
+which only ``spreadsheets.get`` gives; cached once per process it goes stale as
+soon as a partner types a date in a new row (Google formats that one cell), and
+``run --once`` pays it in every process, making four calls. Asking
+``spreadsheets.get`` for values and format types together is one call that is
+always right and is also the "metadata" (titles, grid sizes) — nothing to cache.
+Rendering dates as formatted strings instead would make rygrad guess the order of
+``12/4/2026`` in a US-locale sheet, after Google already knew the date.
+
+So a serial in a DATE cell becomes a ``date``, in a TIME cell a ``time``, in a
+DATE_TIME cell a ``datetime`` (a date at midnight); other numbers stay numbers.
+``Snapshot.version`` is "": Google has no cheap content version, so ``write``
+re-anchors by ID instead of refusing a changed sheet.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from automation.config import SheetSettings
+from automation.errors import SheetError, SheetLockedError, StaleSheetError
+from automation.model import CellValue, CellWrite, Snapshot, Table
+from automation.schema import normalise_header
+from automation.sheets.google_api import SheetsApi
+from automation.values import cell_text
+
+log = logging.getLogger(__name__)
+
+READ_FIELDS = (
+    "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
+    "data(rowData(values(effectiveValue,effectiveFormat/numberFormat/type))))"
+)
+EPOCH = datetime(1899, 12, 30)  # serial 0 in Google Sheets (and Excel after 1900-03-01)
+ERRORS = {
+    "NULL_VALUE": "#NULL!", "DIVIDE_BY_ZERO": "#DIV/0!", "VALUE": "#VALUE!", "REF": "#REF!",
+    "NAME": "#NAME?", "NUM": "#NUM!", "N_A": "#N/A", "LOADING": "Loading...",
+}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A write left out, and why (the row vanished, its ID is now doubled, …)."""
+
+    write: CellWrite
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.write.tab}!{column_letter(self.write.column)}{self.write.row}: {self.reason}"
+
+
+class GoogleSheet:
+    """A Google Sheet; the SheetBackend of ``sheet.backend = "google"``.
+
+    After ``write``, ``skipped`` lists the writes it left out (each also logged).
+    """
+
+    def __init__(
+        self,
+        settings: SheetSettings,
+        *,
+        timeout: float = 30.0,
+        retries: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.api = SheetsApi(settings, timeout=timeout, retries=retries, sleep=sleep)
+        self.skipped: list[Skipped] = []
+        self._headers: dict[str, tuple[CellValue, ...]] = {}  # as of the last read
+        self._columns: dict[str, int] = {}  # grid width per tab, as of the last read
+
+    # -- read ----------------------------------------------------------------------------
+
+    def read(self) -> Snapshot:
+        meta = self.api.get({"fields": READ_FIELDS})
+        tables: dict[str, Table] = {}
+        for sheet in meta.get("sheets", []):
+            properties = sheet.get("properties", {})
+            title = str(properties.get("title", ""))
+            tables[title] = _table(title, sheet.get("data") or [{}])
+            grid = properties.get("gridProperties", {})
+            self._columns[title] = int(grid.get("columnCount", 0) or 0)
+        self._headers = {title: table.header for title, table in tables.items()}
+        return Snapshot(tables, version="")
+
+    # -- write ---------------------------------------------------------------------------
+
+    def write(self, writes: Sequence[CellWrite], version: str) -> int:
+        """Set the cells, each on the row that now has its ID; return how many changed.
+
+        Raises StaleSheetError when a column moved since the read (re-read and
+        recompute), SheetLockedError when the sheet cannot be written now (the
+        status columns follow on a later cycle).
+        """
+        self.skipped = []
+        if not writes:
+            return 0
+        wanted: dict[str, set[int]] = {}
+        for w in writes:
+            wanted.setdefault(w.tab, set()).update({w.column, w.id_column} - {0})
+        ranges = [(tab, column) for tab in wanted for column in sorted(wanted[tab])]
+        try:
+            reply = self.api.values_batch_get(
+                [f"{quote(tab)}!{column_letter(c)}:{column_letter(c)}" for tab, c in ranges],
+                {"majorDimension": "COLUMNS", "valueRenderOption": "UNFORMATTED_VALUE",
+                 "dateTimeRenderOption": "SERIAL_NUMBER"},
+            )
+        except SheetError as err:
+            raise SheetLockedError(f"{err}; status columns will be written on a later cycle"
+                                   ) from err
+        found = reply.get("valueRanges", [])
+        columns: dict[tuple[str, int], list[Any]] = {}
+        for (tab, column), value_range in zip(ranges, found, strict=False):
+            values = value_range.get("values") or [[]]
+            columns[(tab, column)] = values[0]
+        self._check_headers(writes, columns)
+        cells = self._place(writes, columns)
+        for skipped in self.skipped:
+            log.warning("not written: %s", skipped)
+        if not cells:
+            return 0
+        body = {
+            "valueInputOption": "RAW",
+            "data": [{"range": f"{quote(tab)}!{column_letter(column)}{row}", "values": [[value]]}
+                     for (tab, row, column), value in cells.items()],
+        }
+        try:
+            self.api.values_batch_update(body)
+        except SheetError as err:
+            raise SheetLockedError(f"{err}; status columns will be written on a later cycle"
+                                   ) from err
+        return len(cells)
+
+    def _check_headers(
+        self, writes: Sequence[CellWrite], columns: dict[tuple[str, int], list[Any]]
+    ) -> None:
+        """A partner who inserted or moved a column makes every index stale: read again."""
+        for w in writes:
+            before = self._headers.get(w.tab)
+            if before is None:
+                continue
+            for column in {w.id_column, w.column if w.row_id or w.row > 1 else 0} - {0}:
+                now = columns.get((w.tab, column), [])
+                was = before[column - 1] if column <= len(before) else None
+                if _key(now[0] if now else None) != _key(was):
+                    raise StaleSheetError(
+                        f"{w.tab}: column {column_letter(column)} changed since the sheet was "
+                        "read; read it again")
+
+    def _place(
+        self, writes: Sequence[CellWrite], columns: dict[tuple[str, int], list[Any]]
+    ) -> dict[tuple[str, int, int], str]:
+        """Each write on the row that has its ID now; unchanged cells left out."""
+        rows_by_id: dict[tuple[str, int], dict[str, list[int]]] = {}
+        cells: dict[tuple[str, int, int], str] = {}
+        for w in writes:
+            target = self._target(w, columns, rows_by_id)
+            if target is None:
+                continue
+            current = columns.get((w.tab, w.column), [])
+            now = cell_text(current[target - 1]) if target <= len(current) else ""
+            if now != w.value:
+                cells[(w.tab, target, w.column)] = w.value
+            else:
+                cells.pop((w.tab, target, w.column), None)
+        return cells
+
+    def _target(
+        self,
+        w: CellWrite,
+        columns: dict[tuple[str, int], list[Any]],
+        rows_by_id: dict[tuple[str, int], dict[str, list[int]]],
+    ) -> int | None:
+        if w.row == 1 and not w.row_id:  # a header added for a missing W column
+            current = columns.get((w.tab, w.column), [])
+            header = cell_text(current[0]) if current else ""
+            if header.strip() and _key(header) != _key(w.value):
+                return self._skip(w, f"the header cell now holds {header!r}")
+            if self._columns.get(w.tab) and w.column > self._columns[w.tab]:
+                return self._skip(w, "the tab has no column there; run rygrad init-sheet")
+            return 1
+        if not w.id_column:
+            return w.row
+        ids = columns.get((w.tab, w.id_column), [])
+        if not w.row_id:  # a row without an ID: only where it was, if it still has none
+            if w.row <= len(ids) and cell_text(ids[w.row - 1]).strip():
+                return self._skip(w, "the row without an ID has moved")
+            return w.row
+        index = rows_by_id.get((w.tab, w.id_column))
+        if index is None:
+            index = {}
+            for number, value in enumerate(ids[1:], start=2):
+                if key := _key(value):
+                    index.setdefault(key, []).append(number)
+            rows_by_id[(w.tab, w.id_column)] = index
+        rows = index.get(_key(w.row_id), [])
+        if not rows:
+            return self._skip(w, f"no row has the ID {w.row_id!r} any more")
+        if len(rows) > 1:
+            return self._skip(w, f"the ID {w.row_id!r} is now on rows "
+                                 f"{', '.join(map(str, rows))}")
+        return rows[0]
+
+    def _skip(self, w: CellWrite, reason: str) -> int | None:
+        self.skipped.append(Skipped(w, reason))
+        return None
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def quote(title: str) -> str:
+    """A tab title in A1 notation; quoting is always allowed, and safe for any title."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _key(value: CellValue) -> str:
+    """IDs and headers match as the parser matches them: trimmed, case-insensitive."""
+    return normalise_header(cell_text(value))
+
+
+def _table(title: str, data: list[dict[str, Any]]) -> Table:
+    header: tuple[CellValue, ...] = ()
+    rows: list[tuple[int, tuple[CellValue, ...]]] = []
+    grid = data[0] if data else {}
+    first = int(grid.get("startRow", 0)) + 1
+    for number, row in enumerate(grid.get("rowData", []), start=first):
+        values = _trim(tuple(_value(cell) for cell in row.get("values", [])))
+        if number == 1:
+            header = values
+        elif any(v is not None and not (isinstance(v, str) and not v.strip()) for v in values):
+            rows.append((number, values))
+    return Table(title, header, tuple(rows))
+
+
+def _trim(values: tuple[CellValue, ...]) -> tuple[CellValue, ...]:
+    end = len(values)
+    while end and values[end - 1] is None:
+        end -= 1
+    return values[:end]
+
+
+def _value(cell: dict[str, Any]) -> CellValue:
+    value = cell.get("effectiveValue")
+    if not value:
+        return None
+    if "stringValue" in value:
+        return str(value["stringValue"])
+    if "boolValue" in value:
+        return bool(value["boolValue"])
+    if "errorValue" in value:
+        return ERRORS.get(str(value["errorValue"].get("type")), "#ERROR!")
+    if "numberValue" not in value:
+        return None
+    number = float(value["numberValue"])
+    kind = cell.get("effectiveFormat", {}).get("numberFormat", {}).get("type", "")
+    if kind in ("DATE", "TIME", "DATE_TIME") and math.isfinite(number):
+        return serial_moment(number, kind)
+    return int(number) if number.is_integer() else number
+
+
+def serial_moment(serial: float, kind: str) -> CellValue:
+    """A Google serial number as the date, time or date and time its format shows."""
+    if kind == "DATE":
+        return (EPOCH + timedelta(days=math.floor(serial))).date()
+    moment = EPOCH + timedelta(seconds=round(serial * 86400))
+    if kind == "TIME":
+        return moment.time()
+    return moment.date() if moment.time() == datetime.min.time() else moment
+

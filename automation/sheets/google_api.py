@@ -1,0 +1,232 @@
+"""The connection to the Google Sheets API: a service account, timeouts, bounded retries.
+
+gspread's ``HTTPClient`` does the requests (over google-auth's ``AuthorizedSession``),
+with a timeout on every one; gspread sets none by default. Its ``BackOffHTTPClient``
+is not used: in gspread 6.2.1 it retries forever. Here a request is tried at most
+``retries + 1`` times on 408, 429, 5xx, connection errors and timeouts, waiting
+``Retry-After`` when Google sends it, else an exponential backoff with full jitter.
+Every failure becomes one ``SheetError`` sentence that says what to do.
+
+``api_base`` sends the requests meant for Google's origins (Sheets, Drive and the
+OAuth token endpoint) to another origin instead — the local emulator in tests.
+Tokens and keys are never logged: only methods, paths and statuses are.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import requests
+from google.auth.exceptions import GoogleAuthError, RefreshError, TransportError
+from google.auth.transport.requests import AuthorizedSession, Request
+from google.oauth2 import service_account
+from gspread.exceptions import APIError
+from gspread.http_client import HTTPClient
+
+from automation.config import SheetSettings
+from automation.errors import SheetError
+
+log = logging.getLogger(__name__)
+
+SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
+GOOGLE_ORIGINS = (
+    "https://sheets.googleapis.com",
+    "https://www.googleapis.com",
+    "https://oauth2.googleapis.com",
+)
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MAX_WAIT = 60.0  # seconds; a longer Retry-After is left to the next cycle
+_ID = re.compile(r"[A-Za-z0-9_-]{20,}")
+_URL_ID = re.compile(r"/spreadsheets/(?:u/\d+/)?d/([A-Za-z0-9_-]+)")
+
+
+def spreadsheet_id(text: str) -> str:
+    """The id from ``sheet.spreadsheet``: the id itself or the sheet's whole URL."""
+    text = text.strip()
+    if match := _URL_ID.search(text):
+        return match[1]
+    if _ID.fullmatch(text):
+        return text
+    raise SheetError(
+        f"sheet.spreadsheet = {text!r} is neither a Google Sheet id nor its URL — copy the "
+        "address of the sheet from the browser (https://docs.google.com/spreadsheets/d/…)"
+    )
+
+
+class OriginAdapter(requests.adapters.HTTPAdapter):
+    """Send requests meant for Google's origins to ``base`` instead."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__()
+        self.base = base.rstrip("/")
+
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        for origin in GOOGLE_ORIGINS:
+            if request.url and request.url.startswith(origin):
+                request.url = self.base + request.url[len(origin):]
+        return super().send(request, **kwargs)
+
+
+def load_key(settings: SheetSettings) -> tuple[Path, dict[str, Any]]:
+    """The service account's key file and its content, or a SheetError naming the file."""
+    named = settings.credentials or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if not named:
+        raise SheetError(
+            "no service account key: set sheet.credentials in the config (or "
+            "GOOGLE_APPLICATION_CREDENTIALS) to the JSON key file of the service account"
+        )
+    path = Path(named)
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SheetError(f"{path}: no such file — the service account key named by "
+                         "sheet.credentials (or GOOGLE_APPLICATION_CREDENTIALS)") from None
+    except OSError as err:
+        raise SheetError(f"{path}: the service account key cannot be read ({err.strerror})"
+                         ) from None
+    except ValueError:
+        raise SheetError(f"{path}: not a JSON file — download the service account's key "
+                         "again as JSON (Google Cloud console → IAM → Service accounts → "
+                         "Keys)") from None
+    missing = [key for key in ("type", "client_email", "private_key", "token_uri")
+               if not isinstance(info, dict) or not info.get(key)]
+    if missing or info.get("type") != "service_account":
+        what = f"it lacks {', '.join(missing)}" if missing else f"its type is {info['type']!r}"
+        raise SheetError(f"{path}: not a service account key ({what}) — download a JSON "
+                         "key of a service account from the Google Cloud console")
+    return path, info
+
+
+class SheetsApi:
+    """Authenticated calls to one spreadsheet, each with a timeout and bounded retries."""
+
+    def __init__(
+        self,
+        settings: SheetSettings,
+        *,
+        timeout: float = 30.0,
+        retries: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        self.spreadsheet_id = spreadsheet_id(settings.spreadsheet)
+        self.key_path, info = load_key(settings)
+        self.email = str(info["client_email"])
+        self.retries, self.sleep, self.jitter = retries, sleep, jitter
+        try:
+            credentials = service_account.Credentials.from_service_account_info(
+                info, scopes=SCOPES)
+        except (ValueError, GoogleAuthError) as err:
+            raise SheetError(f"{self.key_path}: the service account key is damaged ({err}) — "
+                             "create a new key in the Google Cloud console") from None
+        token_session = requests.Session()
+        session = AuthorizedSession(credentials, auth_request=Request(token_session),
+                                    refresh_timeout=timeout)
+        self.origin = settings.api_base.rstrip("/") or "https://sheets.googleapis.com"
+        if settings.api_base:
+            for mounted in (session, token_session):
+                for origin in GOOGLE_ORIGINS:
+                    mounted.mount(origin + "/", OriginAdapter(settings.api_base))
+        self.http = HTTPClient(credentials, session=session)
+        self.http.set_timeout(timeout)
+
+    # -- the calls ---------------------------------------------------------------------
+
+    def get(self, params: Mapping[str, Any]) -> Any:
+        return self.call("spreadsheets.get", lambda: self.http.fetch_sheet_metadata(
+            self.spreadsheet_id, params=dict(params)))
+
+    def values_batch_get(self, ranges: list[str], params: Mapping[str, Any]) -> Any:
+        return self.call("values:batchGet", lambda: self.http.values_batch_get(
+            self.spreadsheet_id, list(ranges), params=dict(params)))
+
+    def values_batch_update(self, body: Mapping[str, Any]) -> Any:
+        return self.call("values:batchUpdate", lambda: self.http.values_batch_update(
+            self.spreadsheet_id, body))
+
+    def batch_update(self, body: Mapping[str, Any]) -> Any:
+        return self.call("batchUpdate", lambda: self.http.batch_update(
+            self.spreadsheet_id, body))
+
+    def call(self, what: str, request: Callable[[], Any]) -> Any:
+        tries = self.retries + 1
+        for attempt in range(1, tries + 1):
+            try:
+                return request()
+            except APIError as err:
+                status = _status(err)
+                if status not in RETRY_STATUSES or attempt == tries:
+                    raise self.failure(err, status, attempt) from None
+                asked = _retry_after(err.response)
+                wait = self.backoff(attempt) if asked is None else asked
+                log.info("%s: Google Sheets answered %s; try %d of %d in %.1f s",
+                         what, status, attempt + 1, tries, wait)
+            except RefreshError as err:
+                raise SheetError(
+                    f"Google refused the service account key {self.key_path} "
+                    f"({_first_line(err)}) — check that the key is current, or create a new one"
+                ) from None
+            except (requests.ConnectionError, requests.Timeout, TransportError) as err:
+                if attempt == tries:
+                    raise SheetError(
+                        f"cannot reach the Google Sheets API at {self.origin} after {tries} "
+                        f"tries ({type(err).__name__}); the next cycle tries again") from None
+                wait = self.backoff(attempt)
+                log.info("%s: %s; try %d of %d in %.1f s", what, type(err).__name__,
+                         attempt + 1, tries, wait)
+            self.sleep(min(wait, MAX_WAIT))
+        raise AssertionError("unreachable")
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: anything up to 1, 2, 4, … seconds, so workers do not march in step."""
+        return self.jitter(0.0, min(2.0 ** (attempt - 1), 32.0))
+
+    def failure(self, err: APIError, status: int, tries: int) -> SheetError:
+        message = _first_line(err.error.get("message", "")) if err.error else ""
+        if status == 429:
+            return SheetError(f"Google Sheets quota exhausted after {tries} tries; "
+                              "the next cycle tries again")
+        if status == 403:
+            return SheetError(
+                f"the Google Sheet {self.spreadsheet_id} is not shared with the service "
+                f"account: share the sheet with {self.email} as Editor")
+        if status == 404:
+            return SheetError(
+                f"there is no Google Sheet with id {self.spreadsheet_id} — check "
+                "sheet.spreadsheet in the config (the id is the part of the sheet's URL "
+                "between /d/ and /edit)")
+        if status == 401:
+            return SheetError(f"Google did not accept the service account key {self.key_path} "
+                              f"({message}) — create a new key")
+        if status in RETRY_STATUSES:
+            return SheetError(f"Google Sheets answered {status} ({message}) after {tries} "
+                              "tries; the next cycle tries again")
+        return SheetError(f"Google Sheets refused the request ({status}: {message})")
+
+
+def _status(err: APIError) -> int:
+    code = err.code if isinstance(err.code, int) and err.code > 0 else 0
+    return code or int(getattr(err.response, "status_code", 0) or 0)
+
+
+def _retry_after(response: requests.Response | None) -> float | None:
+    text = response.headers.get("Retry-After", "") if response is not None else ""
+    try:
+        return max(float(text), 0.0) if text.strip() else None
+    except ValueError:  # an HTTP date: rare from Google; back off as usual
+        return None
+
+
+def _first_line(value: object) -> str:
+    text = str(value).strip()
+    return text.splitlines()[0] if text else ""
