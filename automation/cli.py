@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from automation import __version__, config
 from automation.cycle import Cycle, Options, Outcome
-from automation.errors import ConfigError, RygradError
-from automation.ledger import LEDGER_FILE, Ledger
+from automation.errors import ConfigError, LedgerError, RygradError
+from automation.ledger import DeliveryLedger, find_ledger, open_ledger
 from automation.model import LedgerEntry, Message, Snapshot
 from automation.parse import column_letter, parse
 from automation.plan import plan
@@ -27,11 +27,15 @@ log = logging.getLogger("rygrad")
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_RUN = 0, 1, 2
 SHOWN = 10  # failures listed in a summary before "… and N more"
+MANY_CONFIGS = ("serve", "status")  # the commands that take one --config per initiative
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if len(args.config or ()) > 1 and args.command not in MANY_CONFIGS:
+        parser.error(f"--config was given {len(args.config)} times; `{args.command}` takes "
+                     f"one config (only {' and '.join(MANY_CONFIGS)} take several)")
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -49,8 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH",
-                        help="the config file (default: $RYGRAD_CONFIG, else config/rygrad.toml)")
+    common.add_argument("--config", action="append", default=argparse.SUPPRESS,
+                        metavar="PATH",
+                        help="the config file (default: $RYGRAD_CONFIG, else "
+                             "config/rygrad.toml); serve and status take several, or a "
+                             "folder of *.toml")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="log details and show tracebacks")
     parser = argparse.ArgumentParser(
@@ -84,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="resend messages left uncertain by a crash")
     run.add_argument("--allow-burst", action="store_true",
                      help="send even when more than mail.max_per_cycle are due")
-    command("serve", cmd_serve, "run cycles every schedule.every_minutes until SIGTERM/SIGINT")
+    command("serve", cmd_serve, "run each initiative's cycles every schedule.every_minutes "
+            "until SIGTERM/SIGINT")
     command("status", cmd_status, "last cycles, counts, failures, uncertain deliveries")
     test = command("send-test", cmd_send_test, "send one sample of each (or one) kind to ADDR")
     test.add_argument("--to", required=True, metavar="ADDR")
@@ -105,7 +113,34 @@ def parse_now(text: str) -> datetime:
 
 
 def load_settings(args: argparse.Namespace) -> config.Settings:
-    return config.load(config.config_path(args.config))
+    return config.load(config.config_path(args.config[0] if args.config else None))
+
+
+def load_all_settings(args: argparse.Namespace) -> list[config.Settings]:
+    """Every --config given (a folder stands for each *.toml in it), for serve and status."""
+    paths: list[Path] = []
+    for given in args.config or [None]:
+        path = config.config_path(given)
+        if path.is_dir():
+            found = sorted(path.glob("*.toml"))
+            if not found:
+                raise ConfigError(f"{path}: no *.toml config files in this folder")
+            paths += found
+        else:
+            paths.append(path)
+    settings = [config.load(path) for path in paths]
+    names = [s.initiative.name for s in settings]
+    for name in names:
+        if names.count(name) > 1:
+            # the initiative's name keys its rows and its cycle lock in a shared ledger
+            files = ", ".join(str(s.file) for s in settings if s.initiative.name == name)
+            raise ConfigError(f"{files}: two configs name the initiative {name!r}; "
+                              "give each its own initiative.name")
+    return settings
+
+
+def build_ledger(settings: config.Settings) -> DeliveryLedger:
+    return open_ledger(settings.state_url, settings.initiative.name, settings.state_dir)
 
 
 def local_now(settings: config.Settings, given: datetime | None) -> datetime:
@@ -142,7 +177,7 @@ def build_transport(settings: config.Settings) -> Transport:
         raise ConfigError(f"{settings.file}: {err}") from err
 
 
-def build_cycle(settings: config.Settings, ledger: Ledger, **extra: object) -> Cycle:
+def build_cycle(settings: config.Settings, ledger: DeliveryLedger, **extra: object) -> Cycle:
     return Cycle(settings, build_sheet(settings), ledger, build_transport(settings),
                  Renderer(settings), real_clock, **extra)  # type: ignore[arg-type]
 
@@ -185,8 +220,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     snapshot: Snapshot = build_sheet(settings).read()
     initiative = parse(snapshot, settings)
     # plan writes nothing, not even an empty ledger
-    ledger_file = settings.state_dir / LEDGER_FILE
-    entries = Ledger(ledger_file).entries() if ledger_file.exists() else []
+    ledger = find_ledger(settings.state_url, settings.initiative.name, settings.state_dir)
+    entries = ledger.entries() if ledger else []
     messages = plan(initiative, entries, now, settings).messages
     held = held_reason(now, settings.schedule, settings.initiative.country)
     print(f"At {now:%Y-%m-%d %H:%M} ({settings.initiative.timezone}): "
@@ -216,10 +251,17 @@ def _as_sent(message: Message, now: datetime) -> LedgerEntry:
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     now = local_now(settings, args.now)
-    ledger = Ledger.in_dir(settings.state_dir)
+    ledger = build_ledger(settings)
     options = Options(record_only=args.record_only, resend_uncertain=args.resend_uncertain,
                       allow_burst=args.allow_burst)
-    outcome = build_cycle(settings, ledger).run(now, options)
+    if not ledger.try_lock():
+        raise LedgerError(f"{settings.initiative.name}: another worker is running this "
+                              f"initiative's cycle now ({ledger.where}); try again when it "
+                              "has finished")
+    try:
+        outcome = build_cycle(settings, ledger).run(now, options)
+    finally:
+        ledger.unlock()
     print(summary(settings, now, outcome))
     return outcome.exit_status
 
@@ -265,24 +307,41 @@ def describe_sheet(settings: config.Settings) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from automation.service import serve
+    from automation.service import Job, serve
 
-    settings = load_settings(args)
-    ledger = Ledger.in_dir(settings.state_dir)
-    return serve(settings, lambda stop: build_cycle(settings, ledger, should_stop=stop),
-                 lambda: local_now(settings, None),
-                 lambda now, outcome: print(summary(settings, now, outcome), flush=True))
+    def job(settings: config.Settings) -> Job:
+        def build(stop: Callable[[], bool]) -> tuple[DeliveryLedger, Cycle]:
+            ledger = build_ledger(settings)
+            try:
+                return ledger, build_cycle(settings, ledger, should_stop=stop)
+            except BaseException:
+                ledger.close()
+                raise
+
+        return Job(settings.initiative.name, settings.schedule.every_minutes * 60, build,
+                   lambda: local_now(settings, None),
+                   lambda now, outcome: print(summary(settings, now, outcome), flush=True))
+
+    return serve([job(settings) for settings in load_all_settings(args)])
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    settings = load_settings(args)
-    if not (settings.state_dir / LEDGER_FILE).exists():
-        print(f"{settings.initiative.name}: no cycle has run yet "
-              f"(no ledger in {settings.state_dir})")
-        return EXIT_OK
-    ledger = Ledger.in_dir(settings.state_dir)
+    for settings in load_all_settings(args):
+        ledger = find_ledger(settings.state_url, settings.initiative.name, settings.state_dir)
+        if ledger is None:
+            print(f"{settings.initiative.name}: no cycle has run yet "
+                  f"(no ledger in {settings.state_dir})")
+            continue
+        try:
+            show_status(settings, ledger)
+        finally:
+            ledger.close()
+    return EXIT_OK
+
+
+def show_status(settings: config.Settings, ledger: DeliveryLedger) -> None:
     counts = ledger.counts()
-    print(f"{settings.initiative.name}: ledger {ledger.path}")
+    print(f"{settings.initiative.name}: ledger {ledger.where}")
     print("  " + ", ".join(f"{counts.get(s, 0)} {s}"
                            for s in ("sent", "failed", "retry", "sending")))
     cycles = ledger.last_cycles(5)
@@ -301,7 +360,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     if any(state == "sending" for state, *_ in problems):
         print("  Uncertain messages may or may not have arrived; resend them with "
               "`rygrad run --once --resend-uncertain`")
-    return EXIT_OK
 
 
 def cmd_send_test(args: argparse.Namespace) -> int:

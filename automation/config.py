@@ -90,7 +90,7 @@ class Rules:
 
 @dataclass(frozen=True)
 class ScheduleSettings:
-    every_minutes: int = 15
+    every_minutes: float = 15  # fractions (≥ 0.05) are for tests and demos
     send_window: tuple[time, time] = (time(7, 30), time(17, 0))
     send_days: frozenset[int] = frozenset(range(5))  # Monday = 0
     skip_holidays: bool = True
@@ -108,6 +108,8 @@ class Settings:
     schedule: ScheduleSettings = ScheduleSettings()
     state_dir: Path = Path("state")
     templates_dir: Path | None = None
+    # "" (SQLite in state_dir), "sqlite://" + an absolute path, or "postgresql://…"
+    state_url: str = ""
 
 
 def config_path(explicit: str | None) -> Path:
@@ -144,7 +146,7 @@ def parse(data: dict[str, Any], path: Path) -> Settings:
     mail = _mail(reader, data.get("mail", {}), base)
     rules = _rules(reader, data.get("rules", {}))
     schedule = _schedule(reader, data.get("schedule", {}))
-    state = reader.section("state", data.get("state", {}), {"dir"})
+    state = reader.section("state", data.get("state", {}), {"dir", "url"})
     templates = reader.section("templates", data.get("templates", {}), {"dir"})
     templates_dir = reader.string(templates, "templates.dir", "")
     return Settings(
@@ -156,6 +158,7 @@ def parse(data: dict[str, Any], path: Path) -> Settings:
         schedule=schedule,
         state_dir=base / reader.string(state, "state.dir", "state"),
         templates_dir=base / templates_dir if templates_dir else None,
+        state_url=_state_url(reader, reader.string(state, "state.url", ""), base),
     )
 
 
@@ -390,13 +393,38 @@ def _schedule(reader: _Reader, value: Any) -> ScheduleSettings:
                     "\"mon,wed,fri\" or \"all\"")
     weekday = reader.choice(section, "schedule.digest_weekday", "monday", WEEKDAYS)
     return ScheduleSettings(
-        every_minutes=reader.integer(section, "schedule.every_minutes", 15, minimum=1),
+        every_minutes=_every_minutes(reader, section.get("every_minutes", 15)),
         send_window=(start, end),
         send_days=frozenset(days or ()),
         skip_holidays=reader.boolean(section, "schedule.skip_holidays", True),
         digest_weekday=WEEKDAYS.index(weekday),
         digest_time=reader.clock(section, "schedule.digest_time", "08:00"),
     )
+
+
+def _every_minutes(reader: _Reader, value: Any) -> float:
+    # whole minutes in daily use; a fraction down to 3 seconds lets tests run many cycles
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0.05:
+        reader.fail("schedule.every_minutes",
+                    f"must be a number of minutes ≥ 0.05 (e.g. 15), not {value!r}")
+    return float(value)
+
+
+def _state_url(reader: _Reader, url: str, base: Base) -> str:
+    """sqlite:///relative (to the config's folder) or sqlite:////absolute, or postgresql://…"""
+    if not url:
+        return ""
+    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+        return "sqlite://" + str(base / url.removeprefix("sqlite:///"))
+    if url.startswith(("postgresql://", "postgres://")):
+        credentials, at, _ = url.partition("://")[2].partition("/")[0].rpartition("@")
+        if at and ":" in credentials:
+            reader.fail("state.url", "must not hold a password; put it in PGPASSWORD or "
+                        "~/.pgpass (or use peer or certificate login)")
+        return url
+    reader.fail("state.url", f"{url!r} is not a ledger address; use "
+                "\"sqlite:///state/ledger.sqlite3\" or \"postgresql://user@host/db\"")
+    return url
 
 
 def _clock(hour: int, minute: int) -> time:

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from automation.config import Settings
 from automation.errors import DeliveryError, RygradError, SheetLockedError, StaleSheetError
-from automation.ledger import Ledger
+from automation.ledger import DeliveryLedger
 from automation.model import CellWrite, Initiative, Message, Recipient, Snapshot
 from automation.parse import parse
 from automation.plan import DueRules, History, plan
@@ -80,7 +80,7 @@ class Cycle:
         self,
         settings: Settings,
         sheet: SheetBackend,
-        ledger: Ledger,
+        ledger: DeliveryLedger,
         transport: Transport,
         renderer: Renderer,
         clock: Callable[[], datetime],

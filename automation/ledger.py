@@ -1,14 +1,21 @@
-"""The ledger: SQLite, one row per (message key, recipient) — the truth of what was sent.
+"""The ledger: one row per (message key, recipient) — the truth of what was sent.
 
 States (DESIGN §6): ``sending`` is written before the transport gets the message
 and ``sent`` after the server accepted it, each committed at once. A row still
 ``sending`` when no cycle is running is uncertain: the worker died between the
 two, and the message may or may not have left. ``failed`` is permanent (the
 server refused it); ``retry`` is a temporary failure, due again next cycle.
+
+Two stores keep these semantics behind one protocol, `DeliveryLedger`: SQLite in
+the state folder (one worker; this module) and PostgreSQL (several workers sharing
+initiatives; `automation.ledger_pg`). Each also holds the initiative's cycle lock:
+a cycle runs only while its worker holds it, so no two workers ever run the same
+initiative's cycle at once, and a worker that dies releases it with its process.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -16,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol
 
 from automation.errors import LedgerError
 from automation.model import LedgerEntry, Message
@@ -67,9 +74,42 @@ class CycleRecord:
     summary: dict[str, Any]
 
 
+class DeliveryLedger(Protocol):
+    """What a cycle, `serve` and `status` need of a ledger, whichever database holds it."""
+
+    @property
+    def where(self) -> str:
+        """The ledger's location for people: a file, or the database and initiative."""
+        ...
+
+    def try_lock(self) -> bool:
+        """Take this initiative's cycle lock if no other worker holds it; never waits."""
+        ...
+
+    def unlock(self) -> None: ...
+    def close(self) -> None: ...
+    def entries(self) -> list[LedgerEntry]: ...
+    def begin(self, message: Message, data: bytes, now: datetime, real: datetime) -> None: ...
+    def sent(self, key: str, recipient: str, now: datetime, real: datetime) -> None: ...
+    def failed(self, key: str, recipient: str, error: str) -> None: ...
+    def retry(self, key: str, recipient: str, error: str) -> None: ...
+    def record_only(self, message: Message, now: datetime, real: datetime) -> None: ...
+    def uncertain(self) -> list[Uncertain]: ...
+    def problems(self) -> Iterator[tuple[str, str, str, str]]: ...
+    def counts(self) -> dict[str, int]: ...
+    def has_key(self, key: str) -> bool: ...
+    def start_cycle(self, now: datetime, real: datetime) -> int: ...
+    def finish_cycle(self, cycle: int, real: datetime, status: int,
+                     summary: dict[str, Any]) -> None: ...
+    def last_cycles(self, limit: int = 10) -> list[CycleRecord]: ...
+
+
 class Ledger:
+    """The SQLite ledger: one file per initiative, for one worker."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock_file: IO[bytes] | None = None
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not path.exists():
@@ -85,7 +125,36 @@ class Ledger:
     def in_dir(cls, state_dir: Path) -> Ledger:
         return cls(state_dir / LEDGER_FILE)
 
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
+    def try_lock(self) -> bool:
+        """An fcntl lock on a file beside the ledger: two processes on this machine
+        never run one initiative's cycle at once; the kernel drops it when one dies."""
+        if self._lock_file is not None:
+            return True
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            handle = open(lock_path, "ab")  # noqa: SIM115 (held open while the lock is)
+        except OSError as err:
+            raise LedgerError(f"{lock_path}: cannot open the cycle lock ({err})") from err
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._lock_file = handle
+        return True
+
+    def unlock(self) -> None:
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
     def close(self) -> None:
+        self.unlock()
         self.db.close()
 
     def entries(self) -> list[LedgerEntry]:
@@ -191,3 +260,30 @@ def secure_dir(path: Path) -> None:
     """Create a folder readable by its owner only (ledger, outbox)."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path, 0o700)
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a "sqlite://" + absolute path URL (config.py resolved relative ones)."""
+    return Path(url.removeprefix("sqlite://"))
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def open_ledger(url: str, initiative: str, state_dir: Path) -> DeliveryLedger:
+    """The ledger that `state.url` names ("" = SQLite in the state folder)."""
+    if is_postgres(url):
+        from automation.ledger_pg import PgLedger
+
+        return PgLedger(url, initiative)
+    return Ledger(sqlite_path(url) if url else state_dir / LEDGER_FILE)
+
+
+def find_ledger(url: str, initiative: str, state_dir: Path) -> DeliveryLedger | None:
+    """The ledger if there is one, else None: `plan` and `status` create no SQLite file.
+    (In PostgreSQL the tables are shared, so opening them creates nothing of note.)"""
+    if is_postgres(url):
+        return open_ledger(url, initiative, state_dir)
+    path = sqlite_path(url) if url else state_dir / LEDGER_FILE
+    return Ledger(path) if path.exists() else None
