@@ -1,0 +1,629 @@
+"""Scenarios that try to break rygrad, shared by the fault tests and bench/reliability.py.
+
+    with crash_site(folder, owners=200) as site:      # a workbook, a config, a slow server
+        run = site.run_killed(after=0.8)              # `python -m automation run --once`
+        ...                                           # SIGKILLed 0.8 s in
+        site.delivered()                              # (key, recipient) the server accepted
+        site.states()                                 # (key, recipient) → ledger state
+
+Everything real: the CLI as a subprocess (for kills) or in-process (for faults), a
+real workbook, the real SQLite ledger, aiosmtpd on 127.0.0.1 (tests/smtpserver.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from automation import cli
+from automation.transports.smtp import SmtpTransport
+from tests.smtpserver import Certificates, Fault, SmtpServer, make_certificates
+from tests.workbook import GROUPS, PEOPLE, write_config, write_workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = "2026-12-02T09:00"  # a Wednesday, inside every window
+TODAY = date(2026, 12, 2)
+SECRETARIAT = "sekretariat@ungeloeftet.example"
+USER = "sekretariat@ungeloeftet.example"
+PASSWORD = "Hemmeligt-Bl\u00e5b\u00e6r-4711"  # the secret the logs must never show
+PASSWORD_ENV = "RYGRAD_FAULT_SMTP_PASSWORD"
+FAST_BACKOFF = (0.01, 0.02)  # the transport's 1 s and 2 s, shortened; tries unchanged
+
+Pair = tuple[str, str]  # (X-Rygrad-Key, recipient)
+
+
+# -- workbooks ------------------------------------------------------------------------
+
+
+def owners_workbook(path: Path, owners: int) -> Path:
+    """One working group; `owners` people, each owning one action five days overdue.
+
+    A cycle at NOW sends one overdue notice per owner and the weekly digest."""
+    people = [{"Navn": f"Ejer {i:03}", "E-mail": f"ejer{i:03}@partner.example",
+               "Grupper": "AG Data"} for i in range(owners)]
+    people.append({"Navn": "Formand Fie", "E-mail": "fie@partner.example",
+                   "Grupper": "AG Data"})
+    actions = [{"Handling-ID": f"H-{i:03}", "Gruppe": "AG Data",
+                "Handling": f"Indsaml tal fra skole {i}", "Ansvarlig": f"Ejer {i:03}",
+                "Frist": TODAY - timedelta(days=5), "Status": "I gang"}
+               for i in range(owners)]
+    groups = [{"Gruppe": "AG Data", "Type": "Arbejdsgruppe", "Formand": "Formand Fie"}]
+    return write_workbook(path, {"Personer": people, "Grupper": groups,
+                                 "Handlinger": actions})
+
+
+def indicators_workbook(path: Path, indicators: int, padding: int = 0) -> Path:
+    """Many indicators that need no mail but two W cells each, so the write-back is big;
+    `padding` rows of partner text on Personer make the package larger still."""
+    people = [*PEOPLE, *({"Navn": f"Partner {i}", "E-mail": f"p{i}@partner.example",
+                          "Organisation": "Forening " + "x" * 80} for i in range(padding))]
+    rows = [{"Indikator-ID": f"I-{i:05}", "Gruppe": "Styregruppe", "Indikator": f"Mål {i}",
+             "Enhed": "%", "Basislinje": 10, "Startdato": date(2026, 1, 1), "Mål": 50,
+             "Måldato": date(2027, 12, 31), "Aktuel værdi": 20 + i % 30,
+             "Opdateret": date(2026, 11, 1), "Ansvarlig": "Anne Holm", "Frekvens": "årlig"}
+            for i in range(indicators)]
+    return write_workbook(path, {"Personer": people, "Grupper": GROUPS, "Indikatorer": rows})
+
+
+def small_workbook(path: Path) -> Path:
+    """test_cli's initiative: 11 partner mails and a digest at NOW."""
+    tabs = {
+        "Personer": PEOPLE,
+        "Grupper": GROUPS,
+        "Møder": [{"Møde-ID": "AGU-1", "Gruppe": "AG Uddannelse", "Dato": date(2026, 12, 4),
+                   "Start": "14.00", "Slut": "16:00", "Sted": "Rådhuset",
+                   "Dagsorden": "Velkomst\nStatus på handlinger"},
+                  {"Møde-ID": "SG-1", "Gruppe": "Styregruppe", "Dato": date(2026, 11, 30),
+                   "Start": "9", "Referat": "Vi gik videre med UU."}],
+        "Handlinger": [{"Handling-ID": "H-1", "Gruppe": "AG Uddannelse",
+                        "Handling": "Kortlæg tilbud", "Ansvarlig": "Bo Berg",
+                        "Frist": "4-12-2026", "Status": "I gang"},
+                       {"Handling-ID": "H-2", "Gruppe": "AG Uddannelse",
+                        "Handling": "Aftal datadeling", "Ansvarlig": "clara@partner.example",
+                        "Frist": date(2026, 11, 20), "Status": "Ikke startet"}],
+    }
+    return write_workbook(path, tabs)
+
+
+# -- running the CLI ------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    status: int
+    out: str
+    err: str
+    killed: bool = False
+    seconds: float = 0.0
+
+
+def rygrad(*args: str) -> Run:
+    """The CLI in this process (stdout and stderr captured), as a user would call it."""
+    out, err = io.StringIO(), io.StringIO()
+    started = time.monotonic()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = cli.main(list(args))
+    return Run(status, out.getvalue(), err.getvalue(), seconds=time.monotonic() - started)
+
+
+def rygrad_process(config: Path, *args: str, kill_after: float | None = None,
+                   kill_when: Callable[[], bool] | None = None,
+                   env: dict[str, str] | None = None) -> Run:
+    """`python -m automation …` as a subprocess; SIGKILLed `kill_after` seconds in (or
+    once `kill_when()` holds, then `kill_after` seconds later) unless it ended first."""
+    command = [sys.executable, "-m", "automation", *args, "--config", str(config)]
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+    killed = False
+    if kill_after is not None:
+        if kill_when is not None:
+            while process.poll() is None and not kill_when():
+                time.sleep(0.0005)
+        try:
+            process.wait(timeout=kill_after)
+        except subprocess.TimeoutExpired:
+            process.kill()  # SIGKILL: no handler, no finally, no flush
+            killed = True
+    out, err = process.communicate(timeout=300)
+    return Run(process.returncode, out.decode(), err.decode(), killed,
+               time.monotonic() - started)
+
+
+@contextlib.contextmanager
+def fast_backoff() -> Iterator[None]:
+    """The SMTP transport's backoff shortened for the run (same number of tries)."""
+    defaults = SmtpTransport.__init__.__kwdefaults__
+    assert defaults is not None
+    saved = defaults["backoff"]
+    defaults["backoff"] = FAST_BACKOFF
+    try:
+        yield
+    finally:
+        defaults["backoff"] = saved
+
+
+# -- what arrived and what the ledger says -----------------------------------------------
+
+
+def key_of(data: bytes) -> str:
+    head = data.split(b"\r\n\r\n", 1)[0]
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"x-rygrad-key:"):
+            return line.split(b":", 1)[1].strip().decode()
+    return ""
+
+
+def delivered(server: SmtpServer) -> list[Pair]:
+    """(key, recipient) of every message the server accepted, in order (To only)."""
+    return [(key_of(m.data), m.rcpt_tos[0]) for m in list(server.messages)]
+
+
+def ledger_rows(state_dir: Path) -> dict[Pair, dict[str, Any]]:
+    path = state_dir / "ledger.sqlite3"
+    if not path.exists():
+        return {}
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute("SELECT key, recipient, state, error, payload FROM deliveries")
+        return {(k, r): {"state": s, "error": e, "payload": json.loads(p)}
+                for k, r, s, e, p in rows}
+    finally:
+        db.close()
+
+
+def states(state_dir: Path) -> dict[Pair, str]:
+    return {pair: row["state"] for pair, row in ledger_rows(state_dir).items()}
+
+
+def digest_payload(state_dir: Path) -> dict[str, Any]:
+    rows = [row for (key, _), row in ledger_rows(state_dir).items()
+            if key.startswith("digest:")]
+    return rows[0]["payload"] if rows else {}
+
+
+def planned(config: Path) -> set[Pair]:
+    """What a cycle at NOW would send on an empty ledger (read through the CLI's plan)."""
+    run = rygrad("plan", "--config", str(config), "--now", NOW)
+    assert run.status == 0, run.err
+    pairs = set()
+    for line in run.out.splitlines():
+        if line.startswith("  send "):
+            key, _, recipient = line[len("  send "):].partition(" → ")
+            pairs.add((key, recipient.split(" (cc")[0]))
+    return pairs
+
+
+def duplicates(pairs: list[Pair]) -> dict[Pair, int]:
+    return {pair: n for pair, n in Counter(pairs).items() if n > 1}
+
+
+# -- servers --------------------------------------------------------------------------
+
+
+def smtp_config(folder: Path, workbook: Path, server_host: str, server_port: int,
+                certificates: Certificates | None, **mail: Any) -> Path:
+    settings: dict[str, Any] = {"transport": "smtp", "host": server_host, "port": server_port,
+                                "security": "none", "per_minute": 100_000,
+                                "max_per_cycle": 10_000, "timeout": 5}
+    if certificates is not None:
+        settings.update(security="starttls", username=USER, password_env=PASSWORD_ENV,
+                        ca_file=str(certificates.ca))
+    settings.update(mail)
+    return write_config(folder, workbook, mail=settings)
+
+
+class GreetingServer:
+    """A server that greets with `reply` and hangs up (or says nothing for `stall` s):
+    the greeting is the one moment tests/smtpserver.py cannot fault."""
+
+    def __init__(self, reply: str = "421 4.3.2 Service not available, closing channel",
+                 stall: float = 0.0) -> None:
+        self.reply, self.stall = reply, stall
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.host = "127.0.0.1"
+        self.connections = 0
+        self.messages: list[Any] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        self.listener.settimeout(0.05)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            with conn:
+                if self.stall:
+                    self._stop.wait(self.stall)
+                else:
+                    conn.sendall(self.reply.encode() + b"\r\n")
+
+    def __enter__(self) -> GreetingServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.listener.close()
+
+
+# -- SMTP fault scenarios --------------------------------------------------------------
+
+BO = "bo@ngo.example"  # gets an invitation, an agenda and a reminder at NOW
+
+
+@dataclass(frozen=True)
+class SmtpScenario:
+    """One fault, played during a cycle of small_workbook at NOW through the CLI."""
+
+    name: str
+    faults: Callable[[], list[Fault]] = list
+    server: dict[str, Any] = field(default_factory=dict)  # SmtpServer keyword arguments
+    mail: dict[str, Any] = field(default_factory=dict)  # [mail] overrides
+    password: str = PASSWORD
+    greeting: str = ""  # a GreetingServer instead: its reply, or "stall"
+
+
+SMTP_SCENARIOS = [
+    SmtpScenario("no fault"),
+    SmtpScenario("421 at greeting", greeting="421 4.3.2 Service not available"),
+    SmtpScenario("stall at greeting past timeout", greeting="stall", mail={"timeout": 0.5}),
+    SmtpScenario("421 mid-cycle, once", lambda: [
+        Fault("MAIL", "421 4.7.0 Too many messages, closing", close=True, skip=4)]),
+    SmtpScenario("421 mid-cycle, for the rest of the cycle", lambda: [
+        Fault("MAIL", "421 4.7.0 Try again later, closing", close=True, skip=4, times=0)]),
+    SmtpScenario("451 for one recipient", lambda: [
+        Fault("RCPT", "451 4.7.1 Greylisted, try again later", address=BO, times=0)]),
+    SmtpScenario("452 for one recipient, once", lambda: [
+        Fault("RCPT", "452 4.2.2 Mailbox full", address=BO, times=1)]),
+    SmtpScenario("550 for one recipient", lambda: [
+        Fault("RCPT", "550 5.1.1 <bo@ngo.example>: no such user", address=BO, times=0)]),
+    SmtpScenario("553 for one recipient", lambda: [
+        Fault("RCPT", "553 5.1.3 Bad recipient address syntax", address=BO, times=0)]),
+    SmtpScenario("552 message too big (SIZE at MAIL FROM)", server={"data_size_limit": 9000}),
+    SmtpScenario("552 message too big (after DATA)", lambda: [
+        Fault("DATA", "552 5.3.4 Message size exceeds fixed limit", skip=2)]),
+    SmtpScenario("connection dropped at the DATA command", lambda: [
+        Fault("DATA-COMMAND", close=True, skip=2)]),
+    SmtpScenario("connection dropped after the content, not kept", lambda: [
+        Fault("DATA", close=True, skip=2)]),
+    SmtpScenario("connection dropped after the content, kept", lambda: [
+        Fault("DATA", close=True, accept=True, skip=2)]),
+    SmtpScenario("stall past timeout at MAIL FROM", lambda: [
+        Fault("MAIL", stall=1.5, skip=3)], mail={"timeout": 0.5}),
+    SmtpScenario("stall past timeout after the content", lambda: [
+        Fault("DATA", stall=1.5, skip=3)], mail={"timeout": 0.5}),
+    SmtpScenario("TLS handshake failure (untrusted certificate)", server={"rogue": True}),
+    SmtpScenario("TLS handshake failure (ssl against a STARTTLS port)",
+                 mail={"security": "ssl"}),
+    SmtpScenario("AUTH failure (wrong password)", password="forkert-kodeord"),
+]
+
+
+@dataclass
+class FaultResult:
+    """What one scenario left: the run, the server's mail, the ledger, status, a rerun."""
+
+    scenario: str
+    run: Run
+    planned: set[Pair]
+    delivered: list[Pair]
+    states: dict[Pair, str]
+    errors: dict[Pair, str]
+    digest: dict[str, Any]
+    status_out: str
+    next_run: Run
+    next_delivered: list[Pair]
+    resend: Run | None
+    final_delivered: list[Pair]
+    final_states: dict[Pair, str]
+
+
+def play_smtp_scenario(scenario: SmtpScenario, folder: Path,
+                       certificates: Certificates | None = None) -> FaultResult:
+    """The cycle with the fault; `status`; a second cycle with the fault gone; then
+    `--resend-uncertain` if anything is uncertain."""
+    folder.mkdir(parents=True, exist_ok=True)
+    certificates = certificates or make_certificates(folder / "certs")
+    workbook = small_workbook(folder / "initiative.xlsx")
+    os.environ[PASSWORD_ENV] = scenario.password
+    if scenario.greeting:
+        stall = 3.0 if scenario.greeting == "stall" else 0.0
+        with GreetingServer(scenario.greeting, stall=stall) as bad:
+            config = smtp_config(folder, workbook, bad.host, bad.port, certificates,
+                                 **scenario.mail)
+            wanted = planned(config)
+            with fast_backoff():
+                run = rygrad("run", "--once", "--config", str(config), "--now", NOW)
+        first: list[Pair] = []
+    else:
+        server = SmtpServer("starttls", certificates, users={USER: PASSWORD},
+                            faults=scenario.faults(), **scenario.server).start()
+        try:
+            config = smtp_config(folder, workbook, server.host, server.port, certificates,
+                                 **scenario.mail)
+            wanted = planned(config)
+            with fast_backoff():
+                run = rygrad("run", "--once", "--config", str(config), "--now", NOW)
+            first = delivered(server)
+        finally:
+            server.stop()
+    state_dir = folder / "state"
+    rows = ledger_rows(state_dir)
+    status = rygrad("status", "--config", str(config))
+    # the fault is gone: a healthy server, the same sheet, fifteen minutes later
+    os.environ[PASSWORD_ENV] = PASSWORD
+    healthy = SmtpServer("starttls", certificates, users={USER: PASSWORD}).start()
+    try:
+        config = smtp_config(folder, workbook, healthy.host, healthy.port, certificates)
+        with fast_backoff():
+            next_run = rygrad("run", "--once", "--config", str(config), "--now",
+                              "2026-12-02T09:15")
+            after = delivered(healthy)
+            resend = None
+            if any(s == "sending" for s in states(state_dir).values()):
+                resend = rygrad("run", "--once", "--resend-uncertain", "--config",
+                                str(config), "--now", "2026-12-02T09:30")
+        final = delivered(healthy)
+    finally:
+        healthy.stop()
+    return FaultResult(scenario.name, run, wanted, first,
+                       {p: r["state"] for p, r in rows.items()},
+                       {p: r["error"] for p, r in rows.items() if r["error"]},
+                       digest_payload(state_dir), status.out, next_run, after, resend,
+                       first + final, states(state_dir))
+
+
+# -- crashes: SIGKILL at random moments ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kill:
+    """When to SIGKILL a run: `at` seconds after start ("start"), or `at` seconds after
+    the server has accepted `mails` more messages ("mail"), or after the write-back's
+    temporary file appeared ("write")."""
+
+    moment: str
+    at: float
+    mails: int = 0
+
+
+def kill_plan(rng: Any, kills: int, messages: int) -> list[Kill]:
+    """One kill during start-up, one during the write-back, the rest spread over the
+    messages (sorted, so each restart gets further), each with sub-message jitter."""
+    plan = [Kill("start", rng.uniform(0.0, 0.6))]
+    counts = sorted(rng.randrange(0, messages) for _ in range(max(kills - 2, 0)))
+    done = 0
+    for count in counts:
+        plan.append(Kill("mail", rng.uniform(0.0, 0.03), max(count - done, 0)))
+        done = max(count, done)
+    plan.append(Kill("write", rng.uniform(0.0, 0.08)))
+    return plan[:kills]
+
+
+def temp_files(workbook: Path) -> list[Path]:
+    return sorted(workbook.parent.glob(f".{workbook.name}.*.tmp"))
+
+
+def partner_cells(workbook: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every tab's partner columns, row by row (the worker may change only W columns)."""
+    import openpyxl
+
+    from automation.schema import TABS, normalise_header
+
+    worker = {normalise_header(title) for tab in TABS for c in tab.columns if c.worker
+              for title in (c.da, c.en)}
+    book = openpyxl.load_workbook(workbook, read_only=True, data_only=True)
+    try:
+        found = {}
+        for sheet in book.worksheets:
+            rows = list(sheet.iter_rows(values_only=True))
+            keep = [i for i, h in enumerate(rows[0] if rows else ())
+                    if normalise_header(str(h or "")) not in worker]
+            found[sheet.title] = [tuple(row[i] if i < len(row) else None for i in keep)
+                                  for row in rows]
+        return found
+    finally:
+        book.close()
+
+
+def worker_column(workbook: Path, tab: str, id_title: str, title: str) -> dict[str, Any]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(workbook, read_only=True, data_only=True)
+    try:
+        rows = list(book[tab].iter_rows(values_only=True))
+    finally:
+        book.close()
+    header = list(rows[0])
+    id_at, at = header.index(id_title), header.index(title)
+    return {row[id_at]: row[at] if at < len(row) else None for row in rows[1:]}
+
+
+@dataclass
+class CrashTrial:
+    """What one series of killed runs, the completing run and the resend left."""
+
+    kills: int = 0  # runs that were really killed (not finished before the moment)
+    kills_by_moment: Counter[str] = field(default_factory=Counter)
+    planned: int = 0
+    delivered_before_resend: int = 0
+    duplicates_before_resend: int = 0
+    lost: int = 0  # delivered but neither sent nor sending in the ledger (must be 0)
+    uncertain: int = 0  # sending after the completing run
+    uncertain_delivered: int = 0  # …of which the server had a copy (resend duplicates it)
+    uncertain_not_in_status: int = 0
+    uncertain_not_in_digest: int = 0
+    completing_status: int = -1
+    resend_status: int = -1
+    not_sent_at_end: int = 0
+    duplicates_after_resend: int = 0
+    corrupt_workbooks: int = 0  # openpyxl could not open it, or partner cells changed
+    temp_files_left: int = 0
+    wrong_w_cells: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def check(self, ok: bool, what: str) -> None:
+        if not ok:
+            self.failures.append(what)
+
+
+def crash_trial(folder: Path, rng: Any, owners: int = 200, kills: int = 10,
+                delay: float = 0.001) -> CrashTrial:
+    """SIGKILL `kills` runs of one cycle at NOW, then let one finish, then resend."""
+    folder.mkdir(parents=True, exist_ok=True)
+    workbook = owners_workbook(folder / "initiative.xlsx", owners)
+    state = folder / "state"
+    trial = CrashTrial()
+    with SmtpServer(delay=delay) as server:
+        config = smtp_config(folder, workbook, server.host, server.port, None)
+        wanted = planned(config)
+        trial.planned = len(wanted)
+        partner_before = partner_cells(workbook)
+        for kill in kill_plan(rng, kills, len(wanted)):
+            start = len(server.messages)
+            condition: Callable[[], bool] | None = None
+            if kill.moment == "mail":
+                def condition(start: int = start, kill: Kill = kill) -> bool:
+                    return len(server.messages) >= start + kill.mails
+            elif kill.moment == "write":
+                def condition() -> bool:
+                    return bool(temp_files(workbook))
+            run = rygrad_process(config, "run", "--once", "--now", NOW, kill_after=kill.at,
+                                 kill_when=condition)
+            if run.killed:
+                trial.kills += 1
+                trial.kills_by_moment[kill.moment] += 1
+            else:
+                trial.check(run.status in (0, 1), f"unkilled run exited {run.status}: "
+                            f"{run.err[-300:]}")
+            got = delivered(server)
+            trial.check(not duplicates(got), f"delivered twice after a kill: "
+                        f"{duplicates(got)}")
+            try:
+                trial.check(partner_cells(workbook) == partner_before,
+                            "partner cells changed")
+            except Exception as err:
+                trial.corrupt_workbooks += 1
+                trial.failures.append(f"workbook unreadable after a kill: {err}")
+        trial.temp_files_left = len(temp_files(workbook))
+        completing = rygrad_process(config, "run", "--once", "--now", NOW)
+        trial.completing_status = completing.status
+        got = delivered(server)
+        before_resend = set(got)
+        ledger = states(state)
+        trial.delivered_before_resend = len(got)
+        trial.duplicates_before_resend = len(duplicates(got))
+        trial.lost = sum(ledger.get(pair) not in ("sent", "sending") for pair in set(got))
+        uncertain = {pair for pair, s in ledger.items() if s == "sending"}
+        trial.uncertain = len(uncertain)
+        trial.uncertain_delivered = len(uncertain & set(got))
+        trial.check(all(ledger.get(p) in ("sent", "sending") for p in wanted),
+                    "a planned message is neither sent nor uncertain after a full cycle")
+        trial.check(completing.status == (1 if uncertain else 0),
+                    f"completing run exited {completing.status} with {len(uncertain)} "
+                    f"uncertain: {completing.out[-300:]} {completing.err[-300:]}")
+        status = rygrad("status", "--config", str(config)).out
+        trial.uncertain_not_in_status = sum(f"UNCERTAIN: {k} → {r}" not in status
+                                            for k, r in uncertain)
+        in_digest = {(u["key"], u["recipient"])
+                     for u in digest_payload(state).get("uncertain", [])}
+        trial.uncertain_not_in_digest = len({p for p in uncertain
+                                             if not p[0].startswith("digest:")} - in_digest)
+        if uncertain:
+            resend = rygrad_process(config, "run", "--once", "--resend-uncertain", "--now",
+                                    NOW)
+            trial.resend_status = resend.status
+        final = states(state)
+        trial.not_sent_at_end = sum(final.get(p) != "sent" for p in wanted)
+        got = delivered(server)
+        trial.duplicates_after_resend = len(duplicates(got))
+        trial.check(set(duplicates(got)) <= uncertain & before_resend,
+                    "a duplicate that was not an explicit resend of an uncertain message")
+    try:
+        trial.check(partner_cells(workbook) == partner_before, "partner cells changed")
+    except Exception as err:
+        trial.corrupt_workbooks += 1
+        trial.failures.append(f"workbook unreadable at the end: {err}")
+    overdue = worker_column(workbook, "Handlinger", "Handling-ID", "Forsinket")
+    reminded = worker_column(workbook, "Handlinger", "Handling-ID", "Sidste påmindelse")
+    trial.wrong_w_cells = sum(v != "FORSINKET (5 dage)" for v in overdue.values()) + sum(
+        v != "2026-12-02 09:00" for v in reminded.values())
+    return trial
+
+
+
+@dataclass
+class WriteCrash:
+    """SIGKILLs during (or just after) the xlsx write-back of a big workbook."""
+
+    kills: int = 0
+    old_file: int = 0  # killed before the rename: the workbook as it was
+    new_file: int = 0  # killed after it: every W cell written
+    half_written: int = 0  # anything else (must be 0)
+    corrupt: int = 0
+    temp_files_left: int = 0
+    repaired: bool = False
+    failures: list[str] = field(default_factory=list)
+
+
+def write_crash_trial(folder: Path, rng: Any, kills: int = 15,
+                      indicators: int = 1500) -> WriteCrash:
+    """Each run writes 2 × `indicators` W cells; kill it 0–300 ms after its temporary file
+    appears, check the file is the old one or the whole new one, put the old one back."""
+    folder.mkdir(parents=True, exist_ok=True)
+    workbook = indicators_workbook(folder / "indicators.xlsx", indicators)
+    original = workbook.read_bytes()
+    config = write_config(folder, workbook)
+    partner_before = partner_cells(workbook)
+    result = WriteCrash()
+    for _ in range(kills):
+        run = rygrad_process(config, "run", "--once", "--now", NOW,
+                             kill_after=rng.uniform(0.0, 0.3),
+                             kill_when=lambda: bool(temp_files(workbook)))
+        result.kills += run.killed
+        if not run.killed:
+            result.failures.append(f"not killed: {run.out[-200:]} {run.err[-200:]}")
+        try:
+            assert partner_cells(workbook) == partner_before
+            written = worker_column(workbook, "Indikatorer", "Indikator-ID",
+                                    "Næste opdatering")
+        except Exception as err:
+            result.corrupt += 1
+            result.failures.append(f"workbook unreadable or partner cells changed: {err!r}")
+            workbook.write_bytes(original)
+            continue
+        if workbook.read_bytes() == original:
+            result.old_file += 1
+        elif all(v == "2027-11-01" for v in written.values()):
+            result.new_file += 1
+        else:
+            result.half_written += 1
+        result.temp_files_left += len(temp_files(workbook))
+        workbook.write_bytes(original)  # so that the next run has the same write to do
+    repair = rygrad_process(config, "run", "--once", "--now", NOW)
+    written = worker_column(workbook, "Indikatorer", "Indikator-ID", "Næste opdatering")
+    assessed = worker_column(workbook, "Indikatorer", "Indikator-ID", "Vurdering")
+    result.repaired = (repair.status == 0 and len(written) == indicators
+                       and all(v == "2027-11-01" for v in written.values())
+                       and all(assessed.values()))
+    return result
