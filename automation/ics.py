@@ -3,8 +3,13 @@
 One VEVENT per meeting with a UID that never changes for that meeting, so each
 update (SEQUENCE 1, 2, …) and a cancellation replace the event already in the
 attendee's calendar. The output is byte-stable for the same inputs: no random
-UIDs (``Calendar.new()`` adds one), and the VTIMEZONE is narrowed to the
-meeting's year so it carries both the summer and winter rules but stays small.
+UIDs (``Calendar.new()`` adds one).
+
+The VTIMEZONE is written the way Outlook reads it: exactly one STANDARD and one
+DAYLIGHT observance, each a yearly RRULE anchored in 1970 (the form Google
+Calendar and Outlook itself write). Outlook ignores RDATE-only observances and
+zones with more than one STANDARD, and then shows the meeting an hour off in
+summer; icalendar's ``Timezone.from_tzid`` writes exactly those.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone, vCalAddress
+from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
 
 from automation import __version__
 from automation.config import Settings
@@ -108,8 +113,11 @@ def calendar_for(message: Message, initiative: Initiative, settings: Settings,
     event.add("summary", meeting_title(group, lang) if group else message.subject_id)
     if slot.location:
         event.add("location", slot.location)
-    if meeting and meeting.agenda:
-        event.add("description", "\n".join(one_line(line) for line in meeting.agenda))
+    items = [one_line(line) for line in (meeting.agenda if meeting else ()) if line.strip()]
+    if items:
+        # numbered as the mail numbers them, so "punkt 2" means the same in both
+        event.add("description", "\n".join(f"{n}. {item}" for n, item in
+                                            enumerate(items, start=1)))
     event.add("organizer", _address(secretariat.secretariat_email, secretariat.secretariat_name))
     for person in _attendees(initiative, group, message.recipient):
         event.add("attendee", _address(
@@ -128,8 +136,76 @@ def calendar_for(message: Message, initiative: Initiative, settings: Settings,
 
 @lru_cache(maxsize=16)
 def _timezone(tzid: str, year: int) -> Timezone:
-    """The zone's rules for one year (building them is slow; they never change)."""
-    return Timezone.from_tzid(tzid, first_date=date(year, 1, 1), last_date=date(year + 1, 1, 1))
+    """The zone's rules in the meeting's year as one STANDARD and one DAYLIGHT RRULE."""
+    zone = ZoneInfo(tzid)
+    timezone = Timezone()
+    timezone.add("tzid", tzid)
+    changes = _offset_changes(zone, year)
+    if len(changes) != 2:
+        # no summer time (or a year the rules changed): one fixed offset
+        offset = datetime(year, 7, 1, tzinfo=zone).utcoffset() or timedelta(0)
+        standard = TimezoneStandard()
+        standard.add("dtstart", datetime(1970, 1, 1))
+        standard.add("tzoffsetfrom", offset)
+        standard.add("tzoffsetto", offset)
+        standard.add("tzname", datetime(year, 7, 1, tzinfo=zone).tzname() or tzid)
+        timezone.add_component(standard)
+        return timezone
+    for before, after, local in changes:  # local: the wall-clock moment, old offset
+        observance = TimezoneDaylight() if after > before else TimezoneStandard()
+        week = -1 if local.day + 7 > _days_in_month(local.year, local.month) else \
+            (local.day - 1) // 7 + 1
+        weekday = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[local.weekday()]
+        observance.add("dtstart", datetime.combine(
+            _nth_weekday(1970, local.month, local.weekday(), week), local.time()))
+        observance.add("rrule", {"freq": "yearly", "bymonth": local.month,
+                                 "byday": f"{week}{weekday}"})
+        observance.add("tzoffsetfrom", before)
+        observance.add("tzoffsetto", after)
+        abbreviation = (local + timedelta(days=1)).replace(tzinfo=zone).tzname()
+        observance.add("tzname", abbreviation or tzid)
+        timezone.add_component(observance)
+    return timezone
+
+
+def _offset_changes(zone: ZoneInfo, year: int) -> list[tuple[timedelta, timedelta, datetime]]:
+    """(offset before, offset after, local time before the change) for each change in
+    the year, found day by day and then to the minute (zoneinfo has no public list)."""
+    utc = ZoneInfo("UTC")
+    changes = []
+    moment = datetime(year, 1, 1, tzinfo=utc)
+    end = datetime(year + 1, 1, 1, tzinfo=utc)
+    offset = moment.astimezone(zone).utcoffset()
+    while moment < end:
+        following = moment + timedelta(days=1)
+        if following.astimezone(zone).utcoffset() != offset:
+            low, high = moment, following
+            while high - low > timedelta(minutes=1):
+                middle = low + (high - low) / 2
+                if middle.astimezone(zone).utcoffset() == offset:
+                    low = middle
+                else:
+                    high = middle
+            after = high.astimezone(zone).utcoffset()
+            assert offset is not None and after is not None
+            local = (high.astimezone(zone).replace(tzinfo=None) - after + offset)
+            changes.append((offset, after, local.replace(second=0, microsecond=0)))
+            offset = after
+        moment = following
+    return changes
+
+
+def _days_in_month(year: int, month: int) -> int:
+    return ((date(year + month // 12, month % 12 + 1, 1)) - date(year, month, 1)).days
+
+
+def _nth_weekday(year: int, month: int, weekday: int, week: int) -> date:
+    """The week'th (or, for -1, the last) given weekday of the month."""
+    if week == -1:
+        last = date(year, month, _days_in_month(year, month))
+        return last - timedelta(days=(last.weekday() - weekday) % 7)
+    first = date(year, month, 1)
+    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (week - 1))
 
 
 def _attendees(initiative: Initiative, group: str, recipient: Recipient) -> list[Person]:

@@ -6,11 +6,12 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
-from icalendar import Calendar
+from icalendar import Calendar, vCalAddress
 
 from automation.config import InitiativeSettings, MailSettings, Settings, SheetSettings
 from automation.ics import calendar_for, event_uid
 from automation.model import Group, Initiative, Meeting, Message, Person, Recipient
+from automation.render import Renderer
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 SETTINGS = Settings(
@@ -56,48 +57,184 @@ def parse(data: bytes) -> tuple[Calendar, Calendar]:
     return calendar, calendar.walk("VEVENT")[0]
 
 
-def test_invitation_is_a_request_with_timezone_and_attendees() -> None:
-    calendar, event = parse(calendar_for(message(), INITIATIVE, SETTINGS, NOW))
+LONG_AGENDA = (
+    "Velkomst og godkendelse af dagsorden — ved formanden for Ungeløftet Aarhus' styregruppe",
+    "Status på kortlægningen af fritidstilbud i Gellerup, Tilst, Åby og Ørum ("
+    + "ældre og yngre årgange, æøå ÆØÅ " * 6 + ")",
+    "Eventuelt",
+)
+LONG_PLACE = "Mødelokale Æ, Rådhuspladsen 2, 8000 Aarhus C"
+LONG = Initiative(people=INITIATIVE.people, groups=INITIATIVE.groups, meetings=[
+    Meeting(2, "M1", "Styregruppe", date(2026, 12, 3), time(14), time(16), LONG_PLACE,
+            LONG_AGENDA)])
 
-    assert str(calendar["METHOD"]) == "REQUEST"
+# every kind of calendar the worker sends: name → (message, initiative)
+KINDS = {
+    "request": (message(), INITIATIVE),
+    "update": (message(seq=2, date="2026-12-04", start="15:00", end="17:00",
+                       location="Borgernes Hus"), INITIATIVE),
+    "cancel": (message("cancel", seq=3), INITIATIVE),
+    "all-day": (message(start="", end="", location=""), INITIATIVE),
+    "long-non-ascii": (message(location=LONG_PLACE), LONG),
+}
+
+
+def calendar_of(kind: str) -> bytes:
+    msg, initiative = KINDS[kind]
+    return calendar_for(msg, initiative, SETTINGS, NOW)
+
+
+def attendees_of(event: Calendar) -> list[vCalAddress]:
+    found = event["ATTENDEE"]
+    return found if isinstance(found, list) else [found]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_rfc_5545_frame_every_client_parses(kind: str) -> None:
+    data = calendar_of(kind)
+    calendar, event = parse(data)
+    # RFC 5545 §3.1: CRLF line ends, lines folded at 75 octets; Apple Calendar and
+    # Outlook refuse or mangle files that break either
+    lines = data.split(b"\r\n")
+    assert lines[-1] == b"" and b"\n" not in b"".join(lines)
+    assert max(len(line) for line in lines) <= 75
+    # folding never splits an æ, ø or å: every physical line is whole UTF-8
+    for line in lines:
+        line.decode("utf-8")
+    # VERSION and PRODID are required; Apple Calendar refuses a calendar without them
     assert str(calendar["VERSION"]) == "2.0"
     assert "rygrad" in str(calendar["PRODID"])
-    assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == ["Europe/Copenhagen"]
-    assert event["DTSTART"].params["TZID"] == "Europe/Copenhagen"
-    assert event.decoded("DTSTART").replace(tzinfo=None) == datetime(2026, 12, 3, 14, 0)
-    assert event.decoded("DTEND").replace(tzinfo=None) == datetime(2026, 12, 3, 16, 0)
+    # DTSTAMP in UTC is required in every iTIP message (RFC 5546 §3.2)
     assert event.decoded("DTSTAMP") == datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
-    assert event["SEQUENCE"] == 0
-    assert str(event["SUMMARY"]) == "Styregruppemøde"
-    assert str(event["LOCATION"]) == "Rådhuset"
-    assert str(event["DESCRIPTION"]) == "Velkomst\nBudget 2027"
-    assert str(event["STATUS"]) == "CONFIRMED"
+    assert data.count(b"BEGIN:VEVENT") == 1
+
+
+@pytest.mark.parametrize(("kind", "method", "status", "sequence"), [
+    ("request", "REQUEST", "CONFIRMED", 0),
+    ("update", "REQUEST", "CONFIRMED", 2),
+    ("cancel", "CANCEL", "CANCELLED", 3),
+    ("all-day", "REQUEST", "CONFIRMED", 0),
+])
+def test_method_status_and_sequence(kind: str, method: str, status: str,
+                                    sequence: int) -> None:
+    calendar, event = parse(calendar_of(kind))
+    # METHOD:REQUEST is what makes Outlook and Gmail show Accept/Decline instead of a
+    # plain attachment (PUBLISH or no METHOD is only imported); METHOD:CANCEL is what
+    # makes them remove the event (STATUS alone does not, in Gmail or Outlook)
+    assert str(calendar["METHOD"]) == method
+    # STATUS:CANCELLED: Apple Calendar strikes the event through, Outlook marks it
+    assert str(event["STATUS"]) == status
+    # an update or cancel whose SEQUENCE is not above the one already in the calendar
+    # is ignored as out of date (Outlook, Google Calendar): each one counts up
+    assert event["SEQUENCE"] == sequence
+    # the same UID in every one of them: that is how clients find the event to change
+    assert str(event["UID"]) == event_uid("Ungeløftet Aarhus", "M1", "ung.example")
+
+
+@pytest.mark.parametrize("kind", ["request", "update", "cancel", "long-non-ascii"])
+def test_times_carry_the_tzid_and_a_vtimezone_outlook_reads(kind: str) -> None:
+    calendar, event = parse(calendar_of(kind))
+    # a local time with TZID, not UTC: the meeting stays at 14.00 in Copenhagen for
+    # someone whose computer is set to another zone, and across summer time
+    assert event["DTSTART"].params["TZID"] == "Europe/Copenhagen"
+    assert event["DTEND"].params["TZID"] == "Europe/Copenhagen"
+    # every TZID used must be defined by a VTIMEZONE in the same calendar (RFC 5545
+    # §3.6.5); Outlook has no IANA zone names and relies on it entirely
+    [timezone] = calendar.walk("VTIMEZONE")
+    assert str(timezone["TZID"]) == "Europe/Copenhagen"
+    # Outlook reads one STANDARD and one DAYLIGHT with a yearly RRULE; with RDATE-only
+    # or repeated observances it falls back and shows the meeting an hour off
+    standard, daylight = timezone.walk("STANDARD"), timezone.walk("DAYLIGHT")
+    assert len(standard) == len(daylight) == 1
+    assert standard[0]["RRULE"]["BYMONTH"] == [10] and daylight[0]["RRULE"]["BYMONTH"] == [3]
+    assert "RDATE" not in standard[0] and "RDATE" not in daylight[0]
+    assert len(calendar_of(kind)) < 3000  # a small zone, not 1970–2038 of transitions
+
+
+@pytest.mark.parametrize(("day", "utc_hour"), [
+    (date(2026, 12, 3), 13),  # winter: UTC+1
+    (date(2027, 6, 10), 12),  # summer: UTC+2
+    (date(2027, 3, 28), 12),  # the day summer time starts
+    (date(2027, 10, 31), 13),  # the day it ends
+])
+def test_the_vtimezone_alone_gives_the_right_utc_time(day: date, utc_hour: int) -> None:
+    # read the zone from the calendar's own VTIMEZONE (as Outlook must), not from the
+    # IANA database, and check the meeting lands at the right moment
+    dated = message(date=day.isoformat(), start="14:00", end="16:00")
+    calendar, event = parse(calendar_for(dated, INITIATIVE, SETTINGS, NOW))
+    zone = calendar.walk("VTIMEZONE")[0].to_tz(lookup_tzid=False)
+    start = event.decoded("DTSTART").replace(tzinfo=zone)
+    assert start.astimezone(UTC) == datetime.combine(day, time(utc_hour), tzinfo=UTC)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_organizer_and_attendees(kind: str) -> None:
+    _, event = parse(calendar_of(kind))
+    # ORGANIZER = the secretariat: Accept/Decline replies go to it, and Outlook drops
+    # an invitation whose organizer is the recipient; the CN is the name shown
     assert str(event["ORGANIZER"]) == "mailto:sekretariat@ung.example"
     assert event["ORGANIZER"].params["CN"] == "Sekretariatet"
-    attendees = event["ATTENDEE"]
+    attendees = attendees_of(event)
+    # one ATTENDEE per member; Gmail and Outlook offer Accept/Decline only to a
+    # recipient who is an attendee
     assert sorted(str(a) for a in attendees) == ["mailto:anne@ung.example",
                                                   "mailto:bo@ung.example"]
     for attendee in attendees:
-        assert attendee.params["ROLE"] == "REQ-PARTICIPANT"
-        assert attendee.params["PARTSTAT"] == "NEEDS-ACTION"
+        # RSVP=TRUE asks for a reply; NEEDS-ACTION shows the event as not yet answered
         assert attendee.params["RSVP"] == "TRUE"
+        assert attendee.params["PARTSTAT"] == "NEEDS-ACTION"
+        assert attendee.params["ROLE"] == "REQ-PARTICIPANT"
     # a double quote cannot sit inside a parameter; Outlook would show RFC 6868's ^'
     assert {a.params["CN"] for a in attendees} == {"Anne Hansen", "Bo 'Bosse' Ørsted, formand"}
 
 
-def test_the_timezone_carries_summer_and_winter_time() -> None:
-    calendar, _ = parse(calendar_for(message(), INITIATIVE, SETTINGS, NOW))
-    timezone_part = calendar.walk("VTIMEZONE")[0]
-    assert timezone_part.walk("STANDARD") and timezone_part.walk("DAYLIGHT")
-    assert len(calendar_for(message(), INITIATIVE, SETTINGS, NOW)) < 3000
+def test_summary_location_and_the_agenda_in_the_description() -> None:
+    _, event = parse(calendar_of("request"))
+    assert str(event["SUMMARY"]) == "Styregruppemøde"
+    assert str(event["LOCATION"]) == "Rådhuset"
+    assert event.decoded("DTSTART").replace(tzinfo=None) == datetime(2026, 12, 3, 14, 0)
+    assert event.decoded("DTEND").replace(tzinfo=None) == datetime(2026, 12, 3, 16, 0)
+    # the agenda, numbered as in the mail: the calendar entry is where people look it up
+    assert str(event["DESCRIPTION"]) == "1. Velkomst\n2. Budget 2027"
+    _, update = parse(calendar_of("update"))
+    assert str(update["LOCATION"]) == "Borgernes Hus"
+    assert update.decoded("DTSTART").replace(tzinfo=None) == datetime(2026, 12, 4, 15, 0)
 
 
-def test_a_summer_meeting_keeps_its_local_time() -> None:
-    summer = message(meeting_id="M2", date="2027-06-10", start="09:30", end="11:00")
-    _, event = parse(calendar_for(summer, INITIATIVE, SETTINGS, NOW))
-    start = event.decoded("DTSTART")
-    assert start.replace(tzinfo=None) == datetime(2027, 6, 10, 9, 30)
-    assert start.utcoffset().total_seconds() == 2 * 3600
+def test_long_non_ascii_text_survives_folding() -> None:
+    _, event = parse(calendar_of("long-non-ascii"))
+    assert str(event["DESCRIPTION"]) == "\n".join(
+        f"{n}. {item}" for n, item in enumerate(LONG_AGENDA, start=1))
+    assert str(event["LOCATION"]) == LONG_PLACE
+
+
+@pytest.mark.parametrize(("kind", "method"), [("request", "REQUEST"), ("cancel", "CANCEL")])
+def test_the_mail_carries_the_calendar_as_outlook_and_gmail_expect(kind: str,
+                                                                    method: str) -> None:
+    msg, initiative = KINDS[kind]
+    mail = Renderer(SETTINGS).render(msg, initiative, NOW)
+    # multipart/mixed( multipart/alternative(text, html, calendar), invite.ics )
+    assert mail.get_content_type() == "multipart/mixed"
+    alternative, attachment = mail.iter_parts()
+    parts = list(alternative.iter_parts())
+    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html",
+                                                     "text/calendar"]
+    inline = parts[2]
+    # Outlook (MS-OXCMAIL 2.1.3.3.8) takes the meeting from a text/calendar part inside
+    # multipart/alternative and shows Accept/Decline; the method parameter MUST equal
+    # the METHOD inside (the text/calendar registration); the charset says how to
+    # read æ, ø and å
+    assert inline.get_param("method") == method
+    assert inline.get_content_charset() == "utf-8"
+    # clients that ignore a calendar inside the alternative look at the attachments
+    # (Google Calendar's own invitations carry both): the same calendar as invite.ics
+    assert attachment.get_filename() == "invite.ics"
+    assert attachment.get_content_disposition() == "attachment"
+    assert attachment.get_content_type() == "application/ics"
+    assert inline.get_payload(decode=True) == attachment.get_payload(decode=True)
+    assert inline.get_payload(decode=True) == calendar_of(kind)
+    # the mail comes from the ORGANIZER, so replies to the mail and to the calendar meet
+    assert mail["From"].addresses[0].addr_spec == "sekretariat@ung.example"
 
 
 def test_output_is_byte_stable_and_uid_is_the_same_for_every_recipient_and_update() -> None:
@@ -126,13 +263,6 @@ def test_uid_holds_only_safe_characters(meeting_id: str) -> None:
     local, _, domain = uid.partition("@")
     assert domain == "ung.example"
     assert local and all(c.isascii() and (c.isalnum() or c in "._-") for c in local)
-
-
-def test_cancel_is_a_cancel_with_status_cancelled() -> None:
-    calendar, event = parse(calendar_for(message("cancel", seq=1), INITIATIVE, SETTINGS, NOW))
-    assert str(calendar["METHOD"]) == "CANCEL"
-    assert str(event["STATUS"]) == "CANCELLED"
-    assert event["SEQUENCE"] == 1
 
 
 def test_english_recipient_gets_an_english_summary() -> None:
