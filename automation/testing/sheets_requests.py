@@ -228,6 +228,21 @@ def delete_dimension(book: Spreadsheet, req: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def append_dimension(book: Spreadsheet, req: dict[str, Any]) -> dict[str, Any]:
+    sheet = _sheet(book, req.get("sheetId"))
+    length = int(req.get("length", 0))
+    if length < 1:
+        raise RequestError("length must be greater than 0.")
+    dimension = req.get("dimension", "")
+    if dimension == "ROWS":
+        sheet.properties["gridProperties"]["rowCount"] += length
+    elif dimension == "COLUMNS":
+        sheet.properties["gridProperties"]["columnCount"] += length
+    else:
+        raise RequestError("dimension must be ROWS or COLUMNS.")
+    return {}
+
+
 def _sort_key(cell: Cell | None) -> tuple[int, Any]:
     if cell is None:
         return (3, 0)
@@ -275,6 +290,7 @@ HANDLERS: dict[str, Callable[[Spreadsheet, dict[str, Any]], dict[str, Any]]] = {
     "updateSpreadsheetProperties": update_spreadsheet_properties,
     "insertDimension": insert_dimension,
     "deleteDimension": delete_dimension,
+    "appendDimension": append_dimension,
     "sortRange": sort_range,
     "updateCells": sheets_grid.update_cells,
     "repeatCell": sheets_grid.repeat_cell,
