@@ -146,7 +146,8 @@ def test_english_initiative_gets_english_names(emulator: Emulator, tmp_path: Pat
 def test_xlsx_new_workbook_is_created_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
     chosen = settings(tmp_path, {"backend": "xlsx", "path": "initiativ.xlsx"})
     path = tmp_path / "initiativ.xlsx"
-    assert init_sheet(chosen) == [f"created {path}"] + [
+    assert init_sheet(chosen) == [
+        f"created {path}",
         "Handlinger!F: a dropdown of statuses (Ikke startet, I gang, " + ", ".join(DONE) + ")"]
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["Personer", "Grupper", "Møder", "Handlinger", "Indikatorer"]
