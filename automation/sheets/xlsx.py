@@ -8,6 +8,8 @@ those cells (see xlsx_patch). Every other member of the package is copied unchan
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import hashlib
 import io
 import os
@@ -15,6 +17,7 @@ import posixpath
 import re
 import stat
 import tempfile
+import time as clock
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +34,7 @@ from automation.sheets.xlsx_patch import MAIN_NS, SharedStrings, clean_text, pat
 
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 MAX_ROW, MAX_COLUMN = 1_048_576, 16_384
+STALE_TEMP_SECONDS = 60.0  # a write takes well under a second
 
 
 class XlsxWorkbook:
@@ -188,6 +192,17 @@ class XlsxWorkbook:
             temp.unlink(missing_ok=True)
             raise
         _fsync_folder(self.path.parent)
+        _remove_stale_temps(self.path)
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """A worker killed while writing leaves its temporary copy of the workbook (partner
+    data, beside the workbook); the next successful write removes old ones."""
+    limit = clock.time() - STALE_TEMP_SECONDS
+    for temp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if temp.stat().st_mtime < limit:
+                temp.unlink()
 
 
 def _version(content: bytes) -> str:
