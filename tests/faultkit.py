@@ -577,18 +577,20 @@ class WriteCrash:
     """SIGKILLs during (or just after) the xlsx write-back of a big workbook."""
 
     kills: int = 0
+    finished: int = 0  # the run ended before its moment came
     old_file: int = 0  # killed before the rename: the workbook as it was
     new_file: int = 0  # killed after it: every W cell written
     half_written: int = 0  # anything else (must be 0)
     corrupt: int = 0
     temp_files_left: int = 0
+    temp_files_after_repair: int = 0  # left over for more than a minute, then a write
     repaired: bool = False
     failures: list[str] = field(default_factory=list)
 
 
 def write_crash_trial(folder: Path, rng: Any, kills: int = 15,
                       indicators: int = 1500) -> WriteCrash:
-    """Each run writes 2 × `indicators` W cells; kill it 0–300 ms after its temporary file
+    """Each run writes 2 × `indicators` W cells; kill it 0–160 ms after its temporary file
     appears, check the file is the old one or the whole new one, put the old one back."""
     folder.mkdir(parents=True, exist_ok=True)
     workbook = indicators_workbook(folder / "indicators.xlsx", indicators)
@@ -598,11 +600,12 @@ def write_crash_trial(folder: Path, rng: Any, kills: int = 15,
     result = WriteCrash()
     for _ in range(kills):
         run = rygrad_process(config, "run", "--once", "--now", NOW,
-                             kill_after=rng.uniform(0.0, 0.3),
+                             kill_after=rng.uniform(0.0, 0.16),
                              kill_when=lambda: bool(temp_files(workbook)))
         result.kills += run.killed
-        if not run.killed:
-            result.failures.append(f"not killed: {run.out[-200:]} {run.err[-200:]}")
+        if not run.killed and run.status != 0:
+            result.failures.append(f"exit {run.status}: {run.out[-200:]} {run.err[-200:]}")
+        result.finished += not run.killed
         try:
             assert partner_cells(workbook) == partner_before
             written = worker_column(workbook, "Indikatorer", "Indikator-ID",
@@ -620,7 +623,10 @@ def write_crash_trial(folder: Path, rng: Any, kills: int = 15,
             result.half_written += 1
         result.temp_files_left += len(temp_files(workbook))
         workbook.write_bytes(original)  # so that the next run has the same write to do
+    for temp in temp_files(workbook):  # as if the repair came a few minutes later
+        os.utime(temp, (time.time() - 300, time.time() - 300))
     repair = rygrad_process(config, "run", "--once", "--now", NOW)
+    result.temp_files_after_repair = len(temp_files(workbook))
     written = worker_column(workbook, "Indikatorer", "Indikator-ID", "Næste opdatering")
     assessed = worker_column(workbook, "Indikatorer", "Indikator-ID", "Vurdering")
     result.repaired = (repair.status == 0 and len(written) == indicators
