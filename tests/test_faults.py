@@ -1,0 +1,217 @@
+"""Faults from outside, each through the CLI: SMTP faults from the test server, and a
+partner's edit between the worker's read and its write (DESIGN §4, §6, §7).
+
+Each SMTP scenario (tests/faultkit.py, shared with bench/reliability.py) runs a cycle of
+11 partner mails and the digest, then `status`, then a cycle against a healthy server,
+then `--resend-uncertain` when something is uncertain. The transport's backoff is
+shortened (10 ms, 20 ms instead of 1 s, 2 s); the number of tries is not.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import openpyxl
+import pytest
+
+from automation.sheets.xlsx import XlsxWorkbook
+from tests.faultkit import (
+    NOW,
+    SMTP_SCENARIOS,
+    duplicates,
+    play_smtp_scenario,
+    rygrad,
+    small_workbook,
+    worker_column,
+)
+from tests.smtpserver import make_certificates
+from tests.workbook import write_config
+
+BY_NAME = {scenario.name: scenario for scenario in SMTP_SCENARIOS}
+
+# scenario → exit status, ledger states after it, what `status` shows, the next cycle's
+# exit status and how many it delivers, copies delivered twice in the end (only an
+# explicit resend of a message the server had kept)
+EXPECTED = {
+    "no fault": (0, {"sent": 11}, "", 0, 0, 0),
+    "421 at greeting": (2, {}, "(exit 2)", 0, 11, 0),
+    "stall at greeting past timeout": (2, {}, "(exit 2)", 0, 11, 0),
+    "421 mid-cycle, once": (0, {"sent": 11}, "", 0, 0, 0),
+    "421 mid-cycle, for the rest of the cycle": (1, {"sent": 4, "retry": 7},
+                                                 "will retry: ", 0, 7, 0),
+    "451 for one recipient": (1, {"sent": 8, "retry": 3},
+                              "will retry: agenda:AGU-1 → bo@ngo.example: 451 4.7.1", 0, 3, 0),
+    "452 for one recipient, once": (0, {"sent": 11}, "", 0, 0, 0),
+    "550 for one recipient": (1, {"sent": 8, "failed": 3},
+                              "failed: agenda:AGU-1 → bo@ngo.example: 550 5.1.1", 0, 0, 0),
+    "553 for one recipient": (1, {"sent": 8, "failed": 3},
+                              "failed: agenda:AGU-1 → bo@ngo.example: 553 5.1.3", 0, 0, 0),
+    "552 message too big (SIZE at MAIL FROM)": (1, {"sent": 7, "failed": 4},
+                                                "failed: invitation:AGU-1:0 → ", 0, 0, 0),
+    "552 message too big (after DATA)": (1, {"sent": 10, "failed": 1},
+                                         "failed: invitation:AGU-1:0 → ", 0, 0, 0),
+    "connection dropped at the DATA command": (0, {"sent": 11}, "", 0, 0, 0),
+    "connection dropped after the content, not kept": (1, {"sent": 10, "sending": 1},
+                                                       "UNCERTAIN: ", 1, 0, 0),
+    "connection dropped after the content, kept": (1, {"sent": 10, "sending": 1},
+                                                   "UNCERTAIN: ", 1, 0, 1),
+    "stall past timeout at MAIL FROM": (0, {"sent": 11}, "", 0, 0, 0),
+    "stall past timeout after the content": (1, {"sent": 10, "sending": 1},
+                                             "UNCERTAIN: ", 1, 0, 0),
+    "TLS handshake failure (untrusted certificate)": (2, {}, "(exit 2)", 0, 11, 0),
+    "TLS handshake failure (ssl against a STARTTLS port)": (2, {}, "(exit 2)", 0, 11, 0),
+    "AUTH failure (wrong password)": (2, {}, "(exit 2)", 0, 11, 0),
+}
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory):
+    return make_certificates(tmp_path_factory.mktemp("certs"))
+
+
+def test_every_scenario_has_an_expectation():
+    assert set(EXPECTED) == set(BY_NAME)
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_smtp_fault(name, tmp_path, certificates):
+    exit_status, ledger, status_text, next_exit, next_delivered, twice = EXPECTED[name]
+    result = play_smtp_scenario(BY_NAME[name], tmp_path, certificates)
+    run = result.run
+    assert run.status == exit_status, run.out + run.err
+    assert dict(Counter(result.states.values())) == ledger
+    assert "Traceback" not in run.out + run.err
+    if exit_status == 2:
+        # one sentence naming host:port; nothing sent and nothing written
+        assert len(run.err.strip().splitlines()) == 1 and "127.0.0.1:" in run.err
+        assert result.delivered == []
+    # never twice within the fault, and what arrived is what the ledger calls sent …
+    assert not duplicates(result.delivered)
+    sent = {pair for pair, state in result.states.items() if state == "sent"}
+    assert sent <= set(result.delivered)
+    # … or uncertain (the server may or may not have it)
+    assert set(result.delivered) <= sent | {p for p, s in result.states.items()
+                                            if s == "sending"}
+    assert status_text in result.status_out
+    # failed and uncertain messages are in the digest of the same cycle, with the reply
+    digest_failed = {(f["key"], f["recipient"]) for f in result.digest.get("failed", [])}
+    digest_uncertain = {(u["key"], u["recipient"]) for u in result.digest.get("uncertain", [])}
+    digest_sent = any(k.startswith("digest:") and s == "sent" for (k, _), s in
+                      result.states.items())
+    if digest_sent:
+        assert digest_failed == {p for p, s in result.states.items() if s == "failed"}
+        assert digest_uncertain == {p for p, s in result.states.items() if s == "sending"}
+    for pair, error in result.errors.items():
+        assert result.states[pair] in ("failed", "retry") and error[:3].isdigit()
+    # the fault gone: the next cycle catches up, uncertain ones wait for --resend-uncertain
+    assert result.next_run.status == next_exit, result.next_run.out
+    assert len(result.next_delivered) == next_delivered
+    if result.resend is not None:
+        assert result.resend.status == 0 and "uncertain messages resent" in result.resend.out
+    permanent = {p for p, s in result.states.items() if s == "failed"}
+    assert {p for p, s in result.final_states.items() if s != "sent"} == permanent
+    assert set(result.final_delivered) == result.planned - permanent
+    assert len(duplicates(result.final_delivered)) == twice
+
+
+# a partner saves the workbook between the worker's read and its write
+
+
+def insert_two_rows_above(sheet):
+    sheet.insert_rows(2, amount=2)
+    for row, action_id in ((2, "H-8"), (3, "H-9")):
+        sheet.cell(row, 1, action_id)
+        sheet.cell(row, 3, "Ny handling")
+        sheet.cell(row, 4, "Bo Berg")
+
+
+def delete_overdue_row(sheet):
+    sheet.delete_rows(row_of(sheet, "H-2"))
+
+
+def sort_descending(sheet):
+    rows = [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    rows.sort(key=lambda r: str(r[0]), reverse=True)
+    for number, values in enumerate(rows, start=2):
+        for column, value in enumerate(values, start=1):
+            sheet.cell(number, column, value)
+
+
+def clear_id(sheet):
+    sheet.cell(row_of(sheet, "H-2"), 1).value = None
+
+
+def change_id(sheet):
+    sheet.cell(row_of(sheet, "H-2"), 1, "H-2b")
+
+
+def rename_worker_column(sheet):
+    sheet.cell(1, column_of(sheet, "Forsinket"), "Forsinket (gammel)")
+
+
+def row_of(sheet, action_id):
+    return next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == action_id)
+
+
+def column_of(sheet, title):
+    return next(c for c in range(1, sheet.max_column + 1) if sheet.cell(1, c).value == title)
+
+
+# edit → the flags by Handling-ID afterwards (H-2 is 12 days overdue and got its notice;
+# H-1 got a reminder); None: the ID is not in the sheet
+FLAG = "FORSINKET (12 dage)"
+SENT = "2026-12-02 09:00"
+EDITS = {
+    "insert rows above": (insert_two_rows_above, {"H-1": ("", SENT), "H-2": (FLAG, SENT),
+                                                  "H-8": ("", ""), "H-9": ("", "")}),
+    "delete the row": (delete_overdue_row, {"H-1": ("", SENT), "H-2": None}),
+    "sort the tab": (sort_descending, {"H-1": ("", SENT), "H-2": (FLAG, SENT)}),
+    "clear the ID cell": (clear_id, {"H-1": ("", SENT), "H-2": None}),
+    # a new ID is a new action: overdue by its own date, but its reminders were H-2's
+    "change the ID cell": (change_id, {"H-1": ("", SENT), "H-2": None, "H-2b": (FLAG, "")}),
+    "rename a W column": (rename_worker_column, {"H-1": ("", SENT), "H-2": (FLAG, SENT)}),
+}
+
+
+@pytest.mark.parametrize("name", list(EDITS))
+def test_partner_edit_between_read_and_write(name, tmp_path, monkeypatch):
+    edit, expected = EDITS[name]
+    workbook = small_workbook(tmp_path / "initiative.xlsx")
+    config = write_config(tmp_path, workbook)
+    original_write = XlsxWorkbook.write
+    edits = []
+
+    def partner_saves_first(self, writes, version):
+        if not edits:
+            book = openpyxl.load_workbook(workbook)
+            edit(book["Handlinger"])
+            book.save(workbook)
+            edits.append(name)
+        return original_write(self, writes, version)
+
+    monkeypatch.setattr(XlsxWorkbook, "write", partner_saves_first)
+    run = rygrad("run", "--once", "--config", str(config), "--now", NOW)
+    assert run.status == 0, run.out + run.err
+    assert edits and "write-back skipped" not in run.out
+    flags = worker_column(workbook, "Handlinger", "Handling-ID", "Forsinket")
+    reminded = worker_column(workbook, "Handlinger", "Handling-ID", "Sidste påmindelse")
+    found = {i: (flags[i] or "", reminded[i] or "") for i in flags if i is not None}
+    assert found == {i: v for i, v in expected.items() if v is not None}
+    book = openpyxl.load_workbook(workbook)
+    sheet = book["Handlinger"]
+    header = [c.value for c in sheet[1]]
+    if name == "rename a W column":
+        # the renamed column is the partner's now: untouched; the flag gets a new column
+        old = header.index("Forsinket (gammel)") + 1
+        assert all(sheet.cell(r, old).value is None for r in range(2, sheet.max_row + 1))
+        assert header[-1] == "Forsinket"
+    if name == "clear the ID cell":
+        # the row without an ID is named by cell, never guessed to be H-2
+        notes = worker_column(workbook, "Handlinger", "Handling", "Bemærkning")
+        assert notes["Aftal datadeling"]
+        check = rygrad("check", "--config", str(config))
+        assert "Handlinger!A3" in check.out or "Handlinger!A2" in check.out
+    # whatever happened, the flag is never on a row whose own due date is not overdue
+    for row in range(2, sheet.max_row + 1):
+        if sheet.cell(row, header.index("Forsinket") + 1).value:
+            assert sheet.cell(row, header.index("Frist") + 1).value is not None
