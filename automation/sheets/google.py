@@ -91,7 +91,8 @@ class GoogleSheet:
     # -- read ----------------------------------------------------------------------------
 
     def read(self) -> Snapshot:
-        meta = self.api.get({"fields": READ_FIELDS})
+        # prettyPrint=false: the answer holds every cell; indentation would double it
+        meta = self.api.get({"fields": READ_FIELDS, "prettyPrint": "false"})
         tables: dict[str, Table] = {}
         for sheet in meta.get("sheets", []):
             properties = sheet.get("properties", {})

@@ -75,12 +75,13 @@ def _sub(mask: Mask, *path: str) -> Mask:
 
 
 def _grid_data(sheet: Sheet, box: Box, cell_mask: Mask) -> dict[str, Any]:
+    wanted = set(cell_mask) or None
     rows: list[dict[str, Any]] = []
     for r in range(box.row0, min(box.row1, sheet.row_count)):
-        values = [
-            select(cell_data(sheet, r, c), cell_mask) if cell_mask else cell_data(sheet, r, c)
-            for c in range(box.col0, min(box.col1, sheet.col_count))
-        ]
+        values = []
+        for c in range(box.col0, min(box.col1, sheet.col_count)):
+            data = cell_data(sheet, r, c, wanted)
+            values.append(select(data, cell_mask) if cell_mask else data)
         while values and not values[-1]:
             values.pop()
         rows.append({"values": values} if values else {})
@@ -105,31 +106,42 @@ def _typed(value: str | float | bool) -> dict[str, Any]:
     return {"numberValue": number}
 
 
-def cell_data(sheet: Sheet, row: int, col: int) -> dict[str, Any]:
-    """The full CellData of one cell, as far as the emulator keeps it."""
+def cell_data(
+    sheet: Sheet, row: int, col: int, wanted: set[str] | None = None
+) -> dict[str, Any]:
+    """The CellData of one cell, as far as the emulator keeps it (only ``wanted`` parts).
+
+    The parts are built fresh but may share nested values with the sheet: callers copy
+    what they change.
+    """
     cell = sheet.cell(row, col)
     decor = sheet.decor.get((row, col), {})
     data: dict[str, Any] = {}
-    user_format = copy.deepcopy(decor.get("userEnteredFormat", {}))
+    user_format = dict(decor.get("userEnteredFormat", {}))
     if cell is not None and cell.number_format is not None:
         kind, pattern = cell.number_format
         user_format["numberFormat"] = {"type": kind, "pattern": pattern}
+
+    def want(part: str) -> bool:
+        return wanted is None or part in wanted
+
     if cell is not None:
-        data["userEnteredValue"] = (
-            {"formulaValue": cell.formula} if cell.formula else _typed(cell.value)
-        )
-        data["effectiveValue"] = _typed(cell.value)
-        data["formattedValue"] = formatted(cell)
-    if user_format:
+        if want("userEnteredValue"):
+            data["userEnteredValue"] = (
+                {"formulaValue": cell.formula} if cell.formula else _typed(cell.value)
+            )
+        if want("effectiveValue"):
+            data["effectiveValue"] = _typed(cell.value)
+        if want("formattedValue"):
+            data["formattedValue"] = formatted(cell)
+    if user_format and want("userEnteredFormat"):
         data["userEnteredFormat"] = user_format
-    if cell is not None or user_format:
-        effective = copy.deepcopy(_DEFAULT_FORMAT)
-        effective.update(copy.deepcopy(user_format))
-        data["effectiveFormat"] = effective
-    if "note" in decor:
+    if (cell is not None or user_format) and want("effectiveFormat"):
+        data["effectiveFormat"] = {**_DEFAULT_FORMAT, **user_format}
+    if "note" in decor and want("note"):
         data["note"] = decor["note"]
-    if "dataValidation" in decor:
-        data["dataValidation"] = copy.deepcopy(decor["dataValidation"])
+    if "dataValidation" in decor and want("dataValidation"):
+        data["dataValidation"] = decor["dataValidation"]
     return data
 
 

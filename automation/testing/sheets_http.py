@@ -39,12 +39,15 @@ class Reply:
     ):
         self.status, self.body, self.content_type, self.raw = status, body, content_type, raw
         self.headers: dict[str, str] = {}
+        self.pretty = True  # Google's system parameter prettyPrint=false turns it off
 
     def payload(self) -> bytes:
         if self.raw is not None:
             return self.raw
         if self.body is None:
             return b""
+        if not self.pretty:
+            return json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode()
         return (json.dumps(self.body, ensure_ascii=False, indent=2) + "\n").encode()
 
 
@@ -107,6 +110,7 @@ class Handler(BaseHTTPRequestHandler):
             reply = Reply(400, err.body())
         except (ValueError, KeyError, TypeError) as err:
             reply = Reply(400, bad_request(f"Invalid request: {err}").body())
+        reply.pretty = params.get("prettyPrint", ["true"])[-1].lower() != "false"
         self._send(reply, truncate)
 
     def _send(self, reply: Reply, truncate: bool) -> None:
