@@ -274,8 +274,12 @@ def is_postgres(url: str) -> bool:
 def open_ledger(url: str, initiative: str, state_dir: Path) -> DeliveryLedger:
     """The ledger that `state.url` names ("" = SQLite in the state folder)."""
     if is_postgres(url):
-        from automation.ledger_pg import PgLedger
-
+        try:
+            from automation.ledger_pg import PgLedger
+        except ImportError as err:
+            raise LedgerError(f"state.url is a PostgreSQL database but {err.name or 'psycopg'} "
+                              "is not installed; install it with: pip install "
+                              "'rygrad[postgres]'") from err
         return PgLedger(url, initiative)
     return Ledger(sqlite_path(url) if url else state_dir / LEDGER_FILE)
 
