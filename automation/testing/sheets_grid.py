@@ -80,8 +80,8 @@ def _grid_data(sheet: Sheet, box: Box, cell_mask: Mask) -> dict[str, Any]:
     for r in range(box.row0, min(box.row1, sheet.row_count)):
         values = []
         for c in range(box.col0, min(box.col1, sheet.col_count)):
-            data = cell_data(sheet, r, c, wanted)
-            values.append(select(data, cell_mask) if cell_mask else data)
+            cell = cell_data(sheet, r, c, wanted)
+            values.append(select(cell, cell_mask) if cell_mask else cell)
         while values and not values[-1]:
             values.pop()
         rows.append({"values": values} if values else {})
