@@ -33,6 +33,10 @@ MANY_CONFIGS = ("serve", "status")  # the commands that take one --config per in
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # not parser.set_defaults: the parents' actions are shared with every subcommand, so a
+    # default set there overwrote `rygrad --debug run` and `rygrad --config X run`
+    args.config = getattr(args, "config", None)
+    args.debug = getattr(args, "debug", False)
     if len(args.config or ()) > 1 and args.command not in MANY_CONFIGS:
         parser.error(f"--config was given {len(args.config)} times; `{args.command}` takes "
                      f"one config (only {' and '.join(MANY_CONFIGS)} take several)")
@@ -65,7 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="The automation worker of a collective-impact initiative's secretariat.",
     )
     parser.add_argument("--version", action="version", version=f"rygrad {__version__}")
-    parser.set_defaults(config=None, debug=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler: object, help_text: str) -> argparse.ArgumentParser:
