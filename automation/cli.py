@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     command("serve", cmd_serve, "run each initiative's cycles every schedule.every_minutes "
             "until SIGTERM/SIGINT")
     command("status", cmd_status, "last cycles, counts, failures, uncertain deliveries")
+    command("init-sheet", cmd_init_sheet,
+            "add missing tabs, headers, dropdowns and shading to the sheet; idempotent")
     test = command("send-test", cmd_send_test, "send one sample of each (or one) kind to ADDR")
     test.add_argument("--to", required=True, metavar="ADDR")
     test.add_argument("--kind", metavar="K", help="only this kind (e.g. invitation, reminder)")
@@ -163,8 +165,9 @@ def build_sheet(settings: config.Settings) -> SheetBackend:
 
         assert settings.sheet.path
         return XlsxWorkbook(settings.sheet.path)
-    raise ConfigError(f"{settings.file}: sheet.backend = \"google\" is not available yet; "
-                      "use \"xlsx\"")
+    from automation.sheets.google import GoogleSheet
+
+    return GoogleSheet(settings.sheet)
 
 
 def build_transport(settings: config.Settings) -> Transport:
@@ -363,6 +366,18 @@ def show_status(settings: config.Settings, ledger: DeliveryLedger) -> None:
     if any(state == "sending" for state, *_ in problems):
         print("  Uncertain messages may or may not have arrived; resend them with "
               "`rygrad run --once --resend-uncertain`")
+
+
+def cmd_init_sheet(args: argparse.Namespace) -> int:
+    from automation.sheets.init_sheet import init_sheet
+
+    settings = load_settings(args)
+    changes = init_sheet(settings)
+    for change in changes:
+        print(f"  {change}")
+    print(f"{describe_sheet(settings)}: "
+          + (f"{len(changes)} changes" if changes else "nothing to do, it is ready"))
+    return EXIT_OK
 
 
 def cmd_send_test(args: argparse.Namespace) -> int:

@@ -8,6 +8,8 @@ from datetime import date, time
 import icalendar
 import pytest
 
+from tests import backends
+from tests.backends import edit
 from tests.workbook import (
     GROUPS,
     PEOPLE,
@@ -22,10 +24,9 @@ from tests.workbook import (
 MEMBERS_AGU = ["anne@kommune.example", "bo@ngo.example", "clara@partner.example"]
 
 
-@pytest.fixture
-def initiative(tmp_path):
+def small_initiative() -> dict:
     """A small initiative around early December 2026."""
-    tabs = {
+    return {
         "Personer": PEOPLE,
         "Grupper": GROUPS,
         "Møder": [
@@ -53,13 +54,32 @@ def initiative(tmp_path):
              "Frekvens": "kvartalsvis"},
         ],
     }
-    workbook = write_workbook(tmp_path / "initiative.xlsx", tabs)
+
+
+@pytest.fixture
+def initiative(tmp_path):
+    """The small initiative in a local workbook (for what only a local file can do)."""
+    workbook = write_workbook(tmp_path / "initiative.xlsx", small_initiative())
     config = write_config(tmp_path, workbook)
     return tmp_path, workbook, config
 
 
-def test_cycle_sends_due_mail_writes_cells_and_rerun_sends_nothing(initiative, capsys):
-    folder, workbook, config = initiative
+@pytest.fixture
+def on_both(tmp_path, sheet):
+    """The small initiative on each backend: a local workbook and a Google Sheet."""
+    workbook = write_workbook(tmp_path / "source.xlsx", small_initiative())
+    config = write_config(tmp_path, workbook, sheet=sheet.sheet_settings(workbook))
+    return tmp_path, sheet, config
+
+
+def reconfigure(folder, sheet, **sections):
+    """The on_both initiative's config with some sections changed (before its first cycle)."""
+    source = folder / "source.xlsx"
+    return write_config(folder, source, sheet=sheet.sheet_settings(source), **sections)
+
+
+def test_cycle_sends_due_mail_writes_cells_and_rerun_sends_nothing(on_both, capsys):
+    folder, sheet, config = on_both
     first = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
                    "2026-12-02T09:00")
     assert first.status == 0, first.out + first.err
@@ -93,15 +113,15 @@ def test_cycle_sends_due_mail_writes_cells_and_rerun_sends_nothing(initiative, c
     assert "2026-12-02 09:00" in overview  # sent in this same cycle, before the digest
     assert "H-2" in overview  # overdue
 
-    meetings = {row["Møde-ID"]: row for row in cells(workbook, "Møder")}
+    meetings = {row["Møde-ID"]: row for row in backends.cells(sheet, "Møder")}
     assert meetings["AGU-1"]["Invitation sendt"] == "2026-12-02 09:00"
     assert meetings["AGU-1"]["Dagsorden sendt"] == "2026-12-02 09:00"
     assert meetings["SG-1"]["Opfølgning sendt"] == "2026-12-02 09:00"
-    actions = {row["Handling-ID"]: row for row in cells(workbook, "Handlinger")}
+    actions = {row["Handling-ID"]: row for row in backends.cells(sheet, "Handlinger")}
     assert actions["H-2"]["Forsinket"] == "FORSINKET (12 dage)"
     assert actions["H-3"]["Forsinket"] in (None, "")  # done
     assert actions["H-1"]["Sidste påmindelse"] == "2026-12-02 09:00"
-    indicators = cells(workbook, "Indikatorer")
+    indicators = backends.cells(sheet, "Indikatorer")
     assert indicators[0]["Næste opdatering"] == "2026-12-01"
 
     again = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
@@ -111,27 +131,23 @@ def test_cycle_sends_due_mail_writes_cells_and_rerun_sends_nothing(initiative, c
     assert len(read_outbox(folder / "outbox")) == len(expected)
 
 
-def test_partner_cells_are_unchanged(initiative, capsys):
-    _folder, workbook, config = initiative
-    before = {tab: cells(workbook, tab) for tab in ("Personer", "Møder", "Handlinger")}
+def test_partner_cells_are_unchanged(on_both, capsys):
+    _folder, sheet, config = on_both
+    before = {tab: backends.cells(sheet, tab) for tab in ("Personer", "Møder", "Handlinger")}
     rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-02T09:00")
     worker = {"Invitation sendt", "Dagsorden sendt", "Opfølgning sendt", "Bemærkning",
               "Forsinket", "Sidste påmindelse"}
     for tab, rows in before.items():
-        after = cells(workbook, tab)
+        after = backends.cells(sheet, tab)
         for old, new in zip(rows, after, strict=True):
             assert {k: v for k, v in old.items() if k not in worker} == {
                 k: v for k, v in new.items() if k not in worker}
 
 
-def test_reschedule_sends_update_and_cancel_sends_cancel(initiative, capsys):
-    folder, workbook, config = initiative
+def test_reschedule_sends_update_and_cancel_sends_cancel(on_both, capsys):
+    folder, sheet, config = on_both
     rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-02T09:00")
-    import openpyxl
-
-    book = openpyxl.load_workbook(workbook)
-    book["Møder"]["D2"] = "15:00"  # partner moves the meeting an hour
-    book.save(workbook)
+    edit(sheet, "Møder", "AGU-1", "Start", "15:00")  # partner moves the meeting an hour
     moved = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
                    "2026-12-03T09:00")
     assert moved.status == 0
@@ -140,9 +156,7 @@ def test_reschedule_sends_update_and_cancel_sends_cancel(initiative, capsys):
     calendar_part = next(p for p in update.walk() if p.get_content_type() == "text/calendar")
     [event] = icalendar.Calendar.from_ical(calendar_part.get_payload(decode=True)).walk("VEVENT")
     assert int(event["SEQUENCE"]) == 1 and event["DTSTART"].dt.hour == 15
-    book = openpyxl.load_workbook(workbook)
-    book["Møder"]["I2"] = "ja"
-    book.save(workbook)
+    edit(sheet, "Møder", "AGU-1", "Aflyst", "ja")
     rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-04T09:00")
     mails = by_key(read_outbox(folder / "outbox"))
     cancel = mails[("cancel:AGU-1", "clara@partner.example")]
@@ -151,9 +165,9 @@ def test_reschedule_sends_update_and_cancel_sends_cancel(initiative, capsys):
     assert str(calendar["METHOD"]) == "CANCEL"
 
 
-def test_burst_is_held_and_released(initiative, capsys):
-    folder, workbook, config = initiative
-    config = write_config(folder, workbook, mail={"max_per_cycle": 3})
+def test_burst_is_held_and_released(on_both, capsys):
+    folder, sheet, config = on_both
+    config = reconfigure(folder, sheet, mail={"max_per_cycle": 3})
     held = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
                   "2026-12-02T09:00")
     assert held.status == 1 and "--allow-burst" in held.out
@@ -165,20 +179,20 @@ def test_burst_is_held_and_released(initiative, capsys):
     assert len(read_outbox(folder / "outbox")) == 13  # 11 partner mails, digest, alert
 
 
-def test_send_window_holds_mail_but_writes_flags(initiative, capsys):
-    folder, workbook, config = initiative
-    config = write_config(folder, workbook, schedule={"send_window": "07:30-17:00",
+def test_send_window_holds_mail_but_writes_flags(on_both, capsys):
+    folder, sheet, config = on_both
+    config = reconfigure(folder, sheet, schedule={"send_window": "07:30-17:00",
                                                       "send_days": "mon-fri"})
     night = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
                    "2026-12-02T22:00")
     assert night.status == 0 and "outside the send window" in night.out
     assert not list((folder / "outbox").glob("*.eml"))
-    actions = {row["Handling-ID"]: row for row in cells(workbook, "Handlinger")}
+    actions = {row["Handling-ID"]: row for row in backends.cells(sheet, "Handlinger")}
     assert actions["H-2"]["Forsinket"] == "FORSINKET (12 dage)"
 
 
-def test_record_only_then_nothing_sent(initiative, capsys):
-    folder, _workbook, config = initiative
+def test_record_only_then_nothing_sent(on_both, capsys):
+    folder, _sheet, config = on_both
     recorded = rygrad(capsys, "run", "--once", "--record-only", "--config", str(config),
                       "--now", "2026-12-02T09:00")
     assert recorded.status == 0 and "recorded as sent" in recorded.out
@@ -188,8 +202,8 @@ def test_record_only_then_nothing_sent(initiative, capsys):
     assert "0 due" in again.out
 
 
-def test_uncertain_after_crash_is_reported_and_resent(initiative, capsys):
-    folder, _workbook, config = initiative
+def test_uncertain_after_crash_is_reported_and_resent(on_both, capsys):
+    folder, _sheet, config = on_both
     rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-02T09:00")
     import sqlite3
 
@@ -351,3 +365,31 @@ def test_partner_inserts_a_row_between_read_and_write(initiative, capsys, monkey
     assert actions["H-0"]["Forsinket"] in (None, "")
     assert actions["H-0"]["Handling"] == "Ny handling"
     assert actions["H-1"]["Sidste påmindelse"] == "2026-12-02 09:00"
+
+
+def test_google_cycle_stays_within_three_api_calls(tmp_path, capsys, sheets_emulator):
+    """Per cycle at most one read of the sheet, one read of the IDs and one write;
+    a cycle with nothing to change writes nothing (DESIGN §7)."""
+    import requests
+
+    from tests.backends import GoogleSheetOnEmulator
+
+    sheet = GoogleSheetOnEmulator(tmp_path, sheets_emulator)
+    workbook = write_workbook(tmp_path / "source.xlsx", small_initiative())
+    config = write_config(tmp_path, workbook, sheet=sheet.sheet_settings(workbook))
+
+    def calls():
+        stats = requests.get(f"{sheets_emulator}/_emulator/stats", timeout=10).json()
+        requests.post(f"{sheets_emulator}/_emulator/stats/reset", timeout=10)
+        return stats["reads"], stats["writes"]
+
+    calls()
+    first = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                   "2026-12-02T09:00")
+    assert first.status == 0 and "cells written" in first.out
+    assert calls() == (2, 1)
+    idle = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                  "2026-12-02T09:10")
+    assert "0 due" in idle.out
+    reads, writes = calls()
+    assert reads <= 2 and writes == 0

@@ -1,15 +1,15 @@
 """Two weeks of an initiative, day by day, with partner edits between the cycles.
 
-Every mail is checked by (X-Rygrad-Key, recipient), and so are the cells written.
+Every mail is checked by (X-Rygrad-Key, recipient), and so are the cells written, on
+both backends: a local workbook and a Google Sheet (through the emulator).
 """
 
 from __future__ import annotations
 
 from datetime import date, time
 
-import openpyxl
-
-from tests.workbook import by_key, cells, read_outbox, rygrad, write_config, write_workbook
+from tests.backends import cells, edit
+from tests.workbook import by_key, read_outbox, rygrad, write_config, write_workbook
 
 SEK = "sekretariat@ungeloeftet.example"
 ANNE, BO, CLARA, DORTE, EVA = (
@@ -17,7 +17,7 @@ ANNE, BO, CLARA, DORTE, EVA = (
     "dorte@fond.example", "eva@bolig.example")
 
 
-def build(folder):
+def build(folder, sheet):
     tabs = {
         "Personer": [
             {"Navn": "Anne Holm", "E-mail": ANNE, "Grupper": "AG Uddannelse"},
@@ -47,23 +47,12 @@ def build(folder):
              "Frekvens": "kvartalsvis"},
         ],
     }
-    workbook = write_workbook(folder / "initiative.xlsx", tabs)
-    return workbook, write_config(folder, workbook)
+    workbook = write_workbook(folder / "source.xlsx", tabs)
+    return write_config(folder, workbook, sheet=sheet.sheet_settings(workbook))
 
 
-def edit(workbook, tab, row_id, column, value):
-    """A partner edits one cell, found by the row's ID and the column's header."""
-    book = openpyxl.load_workbook(workbook)
-    sheet = book[tab]
-    header = [c.value for c in sheet[1]]
-    for row in sheet.iter_rows(min_row=2):
-        if row[0].value == row_id:
-            row[header.index(column)].value = value
-    book.save(workbook)
-
-
-def test_two_weeks(tmp_path, capsys, monkeypatch):
-    workbook, config = build(tmp_path)
+def test_two_weeks(tmp_path, capsys, monkeypatch, sheet):
+    config = build(tmp_path, sheet)
     monkeypatch.setenv("RYGRAD_CONFIG", str(config))
     outbox = tmp_path / "outbox"
     seen: set[tuple[str, str]] = set()
@@ -77,7 +66,7 @@ def test_two_weeks(tmp_path, capsys, monkeypatch):
         seen.update(mails)
 
     def row(tab, row_id):
-        return next(r for r in cells(workbook, tab) if r[next(iter(r))] == row_id)
+        return next(r for r in cells(sheet, tab) if r[next(iter(r))] == row_id)
 
     # Monday: invitation, reminder, overdue notices, escalation, indicator request, digest
     cycle("2026-11-30T09:00", {
@@ -99,8 +88,8 @@ def test_two_weeks(tmp_path, capsys, monkeypatch):
     cycle("2026-11-30T09:15", set())
 
     # Tuesday: A1 is done, the meeting moves an hour
-    edit(workbook, "Handlinger", "A1", "Status", "Færdig")
-    edit(workbook, "Møder", "M1", "Start", time(15, 0))
+    edit(sheet, "Handlinger", "A1", "Status", "Færdig")
+    edit(sheet, "Møder", "M1", "Start", time(15, 0))
     cycle("2026-12-01T09:00", {
         ("invitation:M1:1", ANNE), ("invitation:M1:1", BO), ("invitation:M1:1", CLARA)})
     assert row("Handlinger", "A1")["Forsinket"] is None
@@ -111,14 +100,14 @@ def test_two_weeks(tmp_path, capsys, monkeypatch):
     cycle("2026-12-03T09:00", {("overdue:A2:2026-12-02:1", CLARA)})
 
     # Saturday: Eva joins the group; the agenda is due five days ahead
-    edit(workbook, "Personer", "Eva Lund", "Grupper", "AG Uddannelse")
+    edit(sheet, "Personer", "Eva Lund", "Grupper", "AG Uddannelse")
     cycle("2026-12-05T09:00", {
         ("invitation:M1:1", EVA),
         ("agenda:M1", ANNE), ("agenda:M1", BO), ("agenda:M1", CLARA), ("agenda:M1", EVA)})
     assert row("Møder", "M1")["Dagsorden sendt"] == "2026-12-05 09:00"
 
     # Monday: the meeting is cancelled; repeats after seven days; a new digest
-    edit(workbook, "Møder", "M1", "Aflyst", "ja")
+    edit(sheet, "Møder", "M1", "Aflyst", "ja")
     cycle("2026-12-07T09:00", {
         ("cancel:M1", ANNE), ("cancel:M1", BO), ("cancel:M1", CLARA), ("cancel:M1", EVA),
         ("overdue:A3:2026-11-10:2", DORTE), ("indicator:I1:2026-12-01:2", ANNE),
