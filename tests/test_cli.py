@@ -393,3 +393,15 @@ def test_google_cycle_stays_within_three_api_calls(tmp_path, capsys, sheets_emul
     assert "0 due" in idle.out
     reads, writes = calls()
     assert reads <= 2 and writes == 0
+
+
+def test_init_sheet_creates_a_workbook_once(tmp_path, capsys):
+    config = tmp_path / "rygrad.toml"
+    config.write_text('[initiative]\nname = "X"\nsecretariat = "s@x.example"\n'
+                      '[sheet]\npath = "new.xlsx"\n')
+    first = rygrad(capsys, "init-sheet", "--config", str(config))
+    assert first.status == 0 and "created" in first.out
+    again = rygrad(capsys, "init-sheet", "--config", str(config))
+    assert again.status == 0 and "nothing to do" in again.out
+    check = rygrad(capsys, "check", "--config", str(config))
+    assert check.status == 0 and "0 errors, 0 warnings" in check.out
