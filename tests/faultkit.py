@@ -633,3 +633,96 @@ def write_crash_trial(folder: Path, rng: Any, kills: int = 15,
                        and all(v == "2027-11-01" for v in written.values())
                        and all(assessed.values()))
     return result
+
+
+# -- a partner saves between the worker's read and its write (xlsx) ------------------------
+
+
+def insert_two_rows_above(sheet):
+    sheet.insert_rows(2, amount=2)
+    for row, action_id in ((2, "H-8"), (3, "H-9")):
+        sheet.cell(row, 1, action_id)
+        sheet.cell(row, 3, "Ny handling")
+        sheet.cell(row, 4, "Bo Berg")
+
+
+def delete_overdue_row(sheet):
+    sheet.delete_rows(row_of(sheet, "H-2"))
+
+
+def sort_descending(sheet):
+    rows = [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    rows.sort(key=lambda r: str(r[0]), reverse=True)
+    for number, values in enumerate(rows, start=2):
+        for column, value in enumerate(values, start=1):
+            sheet.cell(number, column, value)
+
+
+def clear_id(sheet):
+    sheet.cell(row_of(sheet, "H-2"), 1).value = None
+
+
+def change_id(sheet):
+    sheet.cell(row_of(sheet, "H-2"), 1, "H-2b")
+
+
+def rename_worker_column(sheet):
+    sheet.cell(1, column_of(sheet, "Forsinket"), "Forsinket (gammel)")
+
+
+def row_of(sheet, action_id):
+    return next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == action_id)
+
+
+def column_of(sheet, title):
+    return next(c for c in range(1, sheet.max_column + 1) if sheet.cell(1, c).value == title)
+
+
+# edit → the flags by Handling-ID afterwards (H-2 is 12 days overdue and got its notice;
+# H-1 got a reminder); None: the ID is not in the sheet
+FLAG = "FORSINKET (12 dage)"
+SENT = "2026-12-02 09:00"
+EDITS = {
+    "insert rows above": (insert_two_rows_above, {"H-1": ("", SENT), "H-2": (FLAG, SENT),
+                                                  "H-8": ("", ""), "H-9": ("", "")}),
+    "delete the row": (delete_overdue_row, {"H-1": ("", SENT), "H-2": None}),
+    "sort the tab": (sort_descending, {"H-1": ("", SENT), "H-2": (FLAG, SENT)}),
+    "clear the ID cell": (clear_id, {"H-1": ("", SENT), "H-2": None}),
+    # a new ID is a new action: overdue by its own date, but its reminders were H-2's
+    "change the ID cell": (change_id, {"H-1": ("", SENT), "H-2": None, "H-2b": (FLAG, "")}),
+    "rename a W column": (rename_worker_column, {"H-1": ("", SENT), "H-2": (FLAG, SENT)}),
+}
+
+
+
+
+def play_partner_edit(name: str, folder: Path) -> tuple[Run, dict[str, tuple[str, str]], bool]:
+    """A cycle of small_workbook at NOW whose write-back meets the partner's edit first;
+    (the run, Handling-ID → (Forsinket, Sidste påmindelse), whether the edit happened)."""
+    import openpyxl
+
+    from automation.sheets.xlsx import XlsxWorkbook
+
+    edit, _ = EDITS[name]
+    workbook = small_workbook(folder / "initiative.xlsx")
+    config = write_config(folder, workbook)
+    original_write = XlsxWorkbook.write
+    edits: list[str] = []
+
+    def partner_saves_first(self: XlsxWorkbook, writes: Any, version: str) -> int:
+        if not edits:
+            book = openpyxl.load_workbook(workbook)
+            edit(book["Handlinger"])
+            book.save(workbook)
+            edits.append(name)
+        return original_write(self, writes, version)
+
+    XlsxWorkbook.write = partner_saves_first  # type: ignore[method-assign]
+    try:
+        run = rygrad("run", "--once", "--config", str(config), "--now", NOW)
+    finally:
+        XlsxWorkbook.write = original_write  # type: ignore[method-assign]
+    flags = worker_column(workbook, "Handlinger", "Handling-ID", "Forsinket")
+    reminded = worker_column(workbook, "Handlinger", "Handling-ID", "Sidste påmindelse")
+    found = {i: (flags[i] or "", reminded[i] or "") for i in flags if i is not None}
+    return run, found, bool(edits)

@@ -14,18 +14,16 @@ from collections import Counter
 import openpyxl
 import pytest
 
-from automation.sheets.xlsx import XlsxWorkbook
 from tests.faultkit import (
-    NOW,
+    EDITS,
     SMTP_SCENARIOS,
     duplicates,
+    play_partner_edit,
     play_smtp_scenario,
     rygrad,
-    small_workbook,
     worker_column,
 )
 from tests.smtpserver import make_certificates
-from tests.workbook import write_config
 
 BY_NAME = {scenario.name: scenario for scenario in SMTP_SCENARIOS}
 
@@ -117,85 +115,14 @@ def test_smtp_fault(name, tmp_path, certificates):
 # a partner saves the workbook between the worker's read and its write
 
 
-def insert_two_rows_above(sheet):
-    sheet.insert_rows(2, amount=2)
-    for row, action_id in ((2, "H-8"), (3, "H-9")):
-        sheet.cell(row, 1, action_id)
-        sheet.cell(row, 3, "Ny handling")
-        sheet.cell(row, 4, "Bo Berg")
-
-
-def delete_overdue_row(sheet):
-    sheet.delete_rows(row_of(sheet, "H-2"))
-
-
-def sort_descending(sheet):
-    rows = [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
-    rows.sort(key=lambda r: str(r[0]), reverse=True)
-    for number, values in enumerate(rows, start=2):
-        for column, value in enumerate(values, start=1):
-            sheet.cell(number, column, value)
-
-
-def clear_id(sheet):
-    sheet.cell(row_of(sheet, "H-2"), 1).value = None
-
-
-def change_id(sheet):
-    sheet.cell(row_of(sheet, "H-2"), 1, "H-2b")
-
-
-def rename_worker_column(sheet):
-    sheet.cell(1, column_of(sheet, "Forsinket"), "Forsinket (gammel)")
-
-
-def row_of(sheet, action_id):
-    return next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == action_id)
-
-
-def column_of(sheet, title):
-    return next(c for c in range(1, sheet.max_column + 1) if sheet.cell(1, c).value == title)
-
-
-# edit → the flags by Handling-ID afterwards (H-2 is 12 days overdue and got its notice;
-# H-1 got a reminder); None: the ID is not in the sheet
-FLAG = "FORSINKET (12 dage)"
-SENT = "2026-12-02 09:00"
-EDITS = {
-    "insert rows above": (insert_two_rows_above, {"H-1": ("", SENT), "H-2": (FLAG, SENT),
-                                                  "H-8": ("", ""), "H-9": ("", "")}),
-    "delete the row": (delete_overdue_row, {"H-1": ("", SENT), "H-2": None}),
-    "sort the tab": (sort_descending, {"H-1": ("", SENT), "H-2": (FLAG, SENT)}),
-    "clear the ID cell": (clear_id, {"H-1": ("", SENT), "H-2": None}),
-    # a new ID is a new action: overdue by its own date, but its reminders were H-2's
-    "change the ID cell": (change_id, {"H-1": ("", SENT), "H-2": None, "H-2b": (FLAG, "")}),
-    "rename a W column": (rename_worker_column, {"H-1": ("", SENT), "H-2": (FLAG, SENT)}),
-}
-
-
 @pytest.mark.parametrize("name", list(EDITS))
 def test_partner_edit_between_read_and_write(name, tmp_path, monkeypatch):
-    edit, expected = EDITS[name]
-    workbook = small_workbook(tmp_path / "initiative.xlsx")
-    config = write_config(tmp_path, workbook)
-    original_write = XlsxWorkbook.write
-    edits = []
-
-    def partner_saves_first(self, writes, version):
-        if not edits:
-            book = openpyxl.load_workbook(workbook)
-            edit(book["Handlinger"])
-            book.save(workbook)
-            edits.append(name)
-        return original_write(self, writes, version)
-
-    monkeypatch.setattr(XlsxWorkbook, "write", partner_saves_first)
-    run = rygrad("run", "--once", "--config", str(config), "--now", NOW)
+    _edit, expected = EDITS[name]
+    run, found, edited = play_partner_edit(name, tmp_path)
+    workbook = tmp_path / "initiative.xlsx"
+    config = tmp_path / "rygrad.toml"
     assert run.status == 0, run.out + run.err
-    assert edits and "write-back skipped" not in run.out
-    flags = worker_column(workbook, "Handlinger", "Handling-ID", "Forsinket")
-    reminded = worker_column(workbook, "Handlinger", "Handling-ID", "Sidste påmindelse")
-    found = {i: (flags[i] or "", reminded[i] or "") for i in flags if i is not None}
+    assert edited and "write-back skipped" not in run.out
     assert found == {i: v for i, v in expected.items() if v is not None}
     book = openpyxl.load_workbook(workbook)
     sheet = book["Handlinger"]
