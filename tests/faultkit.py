@@ -704,6 +704,7 @@ def play_partner_edit(name: str, folder: Path) -> tuple[Run, dict[str, tuple[str
     from automation.sheets.xlsx import XlsxWorkbook
 
     edit, _ = EDITS[name]
+    folder.mkdir(parents=True, exist_ok=True)
     workbook = small_workbook(folder / "initiative.xlsx")
     config = write_config(folder, workbook)
     original_write = XlsxWorkbook.write
