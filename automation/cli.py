@@ -296,8 +296,9 @@ def summary(settings: config.Settings, now: datetime, outcome: Outcome) -> str:
         if len(items) > SHOWN:
             lines.append(f"  … and {len(items) - SHOWN} more {text}; see `rygrad status`")
     if outcome.uncertain:
-        lines.append(f"  {outcome.uncertain} uncertain (a crash during sending); see "
-                     "`rygrad status`, resend with `rygrad run --once --resend-uncertain`")
+        lines.append(f"  {outcome.uncertain} uncertain (a crash or a lost connection while "
+                     "sending); see `rygrad status`, resend with "
+                     "`rygrad run --once --resend-uncertain`")
     if outcome.write_skipped:
         lines.append(f"  write-back skipped: {outcome.write_skipped}")
     else:
