@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -116,7 +117,11 @@ def rygrad(*args: str) -> Run:
     out, err = io.StringIO(), io.StringIO()
     started = time.monotonic()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = cli.main(list(args))
+        try:
+            status = cli.main(list(args))
+        except Exception:  # what the interpreter would do: a traceback and exit 1
+            traceback.print_exc()
+            status = 1
     return Run(status, out.getvalue(), err.getvalue(), seconds=time.monotonic() - started)
 
 
@@ -727,3 +732,135 @@ def play_partner_edit(name: str, folder: Path) -> tuple[Run, dict[str, tuple[str
     reminded = worker_column(workbook, "Handlinger", "Handling-ID", "Sidste påmindelse")
     found = {i: (flags[i] or "", reminded[i] or "") for i in flags if i is not None}
     return run, found, bool(edits)
+
+
+# -- Google Sheets faults through the emulator ---------------------------------------------
+
+SPREADSHEET = "1RygradFaultTest000000000000000000000000000"
+
+
+@dataclass(frozen=True)
+class SheetScenario:
+    """A fault the emulator plays on the next `count` API requests, starting at the
+    cycle's read or at its write-back (injected the moment the worker starts writing)."""
+
+    name: str
+    when: str  # read | write
+    status: int | None = None
+    count: int = 1
+    delay: float = 0.0
+    truncate: bool = False
+
+
+SHEET_SCENARIOS = [
+    SheetScenario("no fault", "read", count=0),
+    SheetScenario("429 ×2 at the read (within the 4 retries)", "read", 429, 2),
+    SheetScenario("429 ×5 at the read (beyond the retries)", "read", 429, 5),
+    SheetScenario("500 ×2 at the read", "read", 500, 2),
+    SheetScenario("503 ×5 at the read", "read", 503, 5),
+    SheetScenario("403 at the read (not shared)", "read", 403, 1),
+    SheetScenario("timeout ×1 at the read", "read", None, 1, delay=1.5),
+    SheetScenario("truncated JSON ×1 at the read", "read", None, 1, truncate=True),
+    SheetScenario("truncated JSON ×5 at the read", "read", None, 5, truncate=True),
+    SheetScenario("429 ×2 at the write-back", "write", 429, 2),
+    SheetScenario("503 ×5 at the write-back", "write", 503, 5),
+    SheetScenario("403 at the write-back (unshared mid-cycle)", "write", 403, 1),
+    SheetScenario("timeout ×5 at the write-back", "write", None, 5, delay=1.5),
+    SheetScenario("truncated JSON ×5 at the write-back", "write", None, 5, truncate=True),
+]
+
+
+@dataclass
+class SheetResult:
+    scenario: str
+    run: Run
+    sent: int
+    states: dict[Pair, str]
+    w_cells_written: bool
+    status_out: str
+    next_run: Run
+    w_cells_after_next: bool
+    duplicates: int
+
+
+def play_sheet_scenario(scenario: SheetScenario, folder: Path) -> SheetResult:
+    """A cycle of small_workbook kept in the emulator, read and written by the google
+    backend through the CLI (outbox transport), with the fault; then a cycle without.
+    The API's backoff sleeps are skipped and its timeout is 1 s."""
+    import requests
+
+    from automation.sheets.google import GoogleSheet
+    from automation.sheets.google_api import SheetsApi
+    from automation.testing import start_emulator
+
+    folder.mkdir(parents=True, exist_ok=True)
+    workbook = small_workbook(folder / "initiative.xlsx")
+    with start_emulator() as emulator:
+        base = emulator.base_url
+        key = requests.get(f"{base}/_emulator/service-account.json", timeout=10).json()
+        (folder / "key.json").write_text(json.dumps(key), encoding="utf-8")
+        reply = requests.put(f"{base}/_emulator/spreadsheets/{SPREADSHEET}",
+                             data=workbook.read_bytes(), timeout=10)
+        assert reply.status_code == 200, reply.text
+        config = write_config(folder, workbook, sheet={
+            "backend": "google", "spreadsheet": SPREADSHEET,
+            "credentials": str(folder / "key.json"), "api_base": base})
+
+        def inject() -> None:
+            spec: dict[str, Any] = {"count": scenario.count, "delay": scenario.delay,
+                                    "truncate": scenario.truncate}
+            if scenario.status is not None:
+                spec["status"] = scenario.status
+            requests.post(f"{base}/_emulator/faults", json=spec, timeout=10)
+
+        def overdue_flag() -> bool:
+            data = requests.get(f"{base}/_emulator/spreadsheets/{SPREADSHEET}.xlsx",
+                                timeout=10).content
+            (folder / "download.xlsx").write_bytes(data)
+            flags = worker_column(folder / "download.xlsx", "Handlinger", "Handling-ID",
+                                  "Forsinket")
+            return flags.get("H-2") == "FORSINKET (12 dage)"
+
+        defaults = SheetsApi.__init__.__kwdefaults__
+        assert defaults is not None
+        saved = dict(defaults)
+        original_write = GoogleSheet.write
+        injected: list[bool] = []
+
+        def write_meets_the_fault(self: GoogleSheet, writes: Any, version: str) -> int:
+            if not injected:
+                inject()
+                injected.append(True)
+            return original_write(self, writes, version)
+
+        defaults.update(sleep=lambda seconds: None, timeout=1.0)
+        try:
+            if scenario.count and scenario.when == "read":
+                inject()
+            elif scenario.count:
+                GoogleSheet.write = write_meets_the_fault  # type: ignore[method-assign]
+            run = rygrad("run", "--once", "--config", str(config), "--now", NOW)
+            GoogleSheet.write = original_write  # type: ignore[method-assign]
+            requests.post(f"{base}/_emulator/faults", json={"clear": True}, timeout=10)
+            written = overdue_flag()
+            rows = states(folder / "state")
+            status = rygrad("status", "--config", str(config)).out
+            next_run = rygrad("run", "--once", "--config", str(config), "--now",
+                              "2026-12-02T09:15")
+            repaired = overdue_flag()
+        finally:
+            GoogleSheet.write = original_write  # type: ignore[method-assign]
+            defaults.clear()
+            defaults.update(saved)
+    mails = [path.read_bytes() for path in (folder / "outbox").glob("*.eml")]
+    pairs = [(key_of(m.replace(b"\n", b"\r\n")), _to(m)) for m in mails]
+    return SheetResult(scenario.name, run, sum(s == "sent" for s in rows.values()), rows,
+                       written, status, next_run, repaired, len(duplicates(pairs)))
+
+
+def _to(data: bytes) -> str:
+    import email
+    import email.policy
+
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    return str(message["To"].addresses[0].addr_spec)
