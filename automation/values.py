@@ -184,7 +184,7 @@ def _numeric_time(number: float) -> time:
         minutes = round(number * _FRACTION_MINUTES)
         if minutes < _FRACTION_MINUTES:
             return time(minutes // 60, minutes % 60)
-    elif number.is_integer() and number <= 23:
+    elif number.is_integer() and 0 <= number <= 23:
         return time(int(number))
     raise ValueError(f"not a time: {number!r}")
 
