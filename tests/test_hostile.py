@@ -249,3 +249,18 @@ def test_time_cells_are_not_dates():
     })
     problems = [p for p in parse(snapshot, SETTINGS).problems if p.ref == "Handlinger!D2"]
     assert problems and "14:00" in problems[0].value
+
+
+@pytest.mark.parametrize("value", [-(10**12), -3_000_000_000, -5, 24, 1e308])
+def test_a_number_that_is_no_hour_in_start_is_a_problem_not_a_crash(value):
+    """Found by the slow run: -3,000,000,000 in Start raised OverflowError from time()."""
+    snapshot = Snapshot({
+        "Personer": Table("Personer", ("Navn", "E-mail"), ()),
+        "Grupper": Table("Grupper", ("Gruppe",), ((2, ("G",)),)),
+        "Møder": Table("Møder", ("Møde-ID", "Gruppe", "Dato", "Start"),
+                       ((2, ("M-1", "G", date(2026, 12, 4), value)),)),
+        "Handlinger": Table("Handlinger", ("Handling-ID", "Handling", "Ansvarlig"), ()),
+        "Indikatorer": Table("Indikatorer", ("Indikator-ID", "Indikator"), ()),
+    })
+    problems = [p for p in parse(snapshot, SETTINGS).problems if p.ref == "Møder!D2"]
+    assert problems
