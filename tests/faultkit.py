@@ -403,9 +403,9 @@ def play_smtp_scenario(scenario: SmtpScenario, folder: Path,
 
 @dataclass(frozen=True)
 class Kill:
-    """When to SIGKILL a run: `at` seconds after start ("start"), or `at` seconds after
-    the server has accepted `mails` more messages ("mail"), or after the write-back's
-    temporary file appeared ("write")."""
+    """When to SIGKILL a run: `at` seconds after start ("start"), `at` seconds after the
+    server has accepted `mails` messages in all ("mail"; at once if it already has), or
+    `at` seconds after the write-back's temporary file appeared ("write")."""
 
     moment: str
     at: float
@@ -415,12 +415,9 @@ class Kill:
 def kill_plan(rng: Any, kills: int, messages: int) -> list[Kill]:
     """One kill during start-up, one during the write-back, the rest spread over the
     messages (sorted, so each restart gets further), each with sub-message jitter."""
+    counts = sorted(rng.randrange(1, messages) for _ in range(max(kills - 2, 0)))
     plan = [Kill("start", rng.uniform(0.0, 0.6))]
-    counts = sorted(rng.randrange(0, messages) for _ in range(max(kills - 2, 0)))
-    done = 0
-    for count in counts:
-        plan.append(Kill("mail", rng.uniform(0.0, 0.03), max(count - done, 0)))
-        done = max(count, done)
+    plan += [Kill("mail", rng.uniform(0.0, 0.03), count) for count in counts]
     plan.append(Kill("write", rng.uniform(0.0, 0.08)))
     return plan[:kills]
 
@@ -505,11 +502,10 @@ def crash_trial(folder: Path, rng: Any, owners: int = 200, kills: int = 10,
         trial.planned = len(wanted)
         partner_before = partner_cells(workbook)
         for kill in kill_plan(rng, kills, len(wanted)):
-            start = len(server.messages)
             condition: Callable[[], bool] | None = None
             if kill.moment == "mail":
-                def condition(start: int = start, kill: Kill = kill) -> bool:
-                    return len(server.messages) >= start + kill.mails
+                def condition(kill: Kill = kill) -> bool:
+                    return len(server.messages) >= kill.mails
             elif kill.moment == "write":
                 def condition() -> bool:
                     return bool(temp_files(workbook))

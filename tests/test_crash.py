@@ -45,7 +45,7 @@ def test_ten_kills_in_a_cycle_of_201_messages(tmp_path, seed):
     """5 seeds × 10 kills = 50 SIGKILLs on a cycle of 200 overdue notices and a digest."""
     trial = crash_trial(tmp_path, random.Random(seed), owners=200, kills=10)
     assert trial.planned == 201
-    assert trial.kills >= 8  # a start-up kill may come after a quick exit, rarely
+    assert trial.kills >= 9  # the write-back kill may come after the run ended
     assert_trial_holds(trial)
 
 
