@@ -149,9 +149,6 @@ def test_partner_edit_between_read_and_write(name, tmp_path, monkeypatch):
 # Google Sheets faults through the emulator (sheet.backend = "google", the CLI in-process)
 
 SHEET_BY_NAME = {scenario.name: scenario for scenario in SHEET_SCENARIOS}
-TRUNCATED = pytest.mark.xfail(strict=True, reason=(
-    "automation/sheets/google_api.py: SheetsApi.call does not catch "
-    "requests.JSONDecodeError, so a truncated body is a traceback, not a retry"))
 # scenario → exit status, messages sent, W cells written in that cycle
 SHEET_EXPECTED = {
     "no fault": (0, 11, True),
@@ -176,9 +173,7 @@ def test_every_sheet_scenario_has_an_expectation():
     assert set(SHEET_EXPECTED) == set(SHEET_BY_NAME)
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=TRUNCATED) if "truncated" in name else name
-    for name in SHEET_EXPECTED])
+@pytest.mark.parametrize("name", list(SHEET_EXPECTED))
 def test_sheets_fault(name, tmp_path):
     exit_status, sent, written = SHEET_EXPECTED[name]
     result = play_sheet_scenario(SHEET_BY_NAME[name], tmp_path)

@@ -176,7 +176,10 @@ class SheetsApi:
                     f"Google refused the service account key {self.key_path} "
                     f"({_first_line(err)}) — check that the key is current, or create a new one"
                 ) from None
-            except (requests.ConnectionError, requests.Timeout, TransportError) as err:
+            except (requests.ConnectionError, requests.Timeout, TransportError,
+                    requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.JSONDecodeError) as err:
+                # a body cut short arrives as broken JSON: as retryable as a lost line
                 if attempt == tries:
                     raise SheetError(
                         f"cannot reach the Google Sheets API at {self.origin} after {tries} "
