@@ -91,12 +91,14 @@ def measure(workbook: Path, backend: str, api_base: str, folder: Path,
         return XlsxWorkbook(workbook)
 
     best: dict[str, float] = {}
+    peaks: dict[str, float] = {}  # the process's peak RSS (MB) once each stage is done
 
     def timed(stage: str, work: Any, *args: Any) -> Any:
         start = time.perf_counter()
         result = work(*args)
         elapsed = time.perf_counter() - start
         best[stage] = min(best.get(stage, elapsed), elapsed)
+        peaks[stage] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return result
 
     renderer = Renderer(settings)
@@ -124,6 +126,7 @@ def measure(workbook: Path, backend: str, api_base: str, folder: Path,
 
     # the first cycle, once (it changes the ledger and the sheet); API calls counted
     _reset(api_base)
+    snapshot = None  # one snapshot at a time, as in a cycle
     snapshot = sheet.read()
     ledger = Ledger(folder / "state" / "ledger.sqlite3")
     outbox = Outbox(settings.mail.outbox_dir)
@@ -166,6 +169,7 @@ def measure(workbook: Path, backend: str, api_base: str, folder: Path,
         "render all sampled every": step,
         "idle due": outcome.due, "idle cells written": outcome.cells_written,
         "peak RSS MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak RSS MB after": peaks,
         "API calls, first cycle": first_calls, "API calls, idle cycle": idle_calls,
         "rows": {tab: len(t.rows) for tab, t in snapshot.tables.items()},
     }
