@@ -96,12 +96,20 @@ class PgLedger:
     def try_lock(self) -> bool:
         if self._locked:
             return True
-        if self.db.closed or self.db.broken:
+        try:
+            row = self._take_lock()
+        except LedgerError:
+            # the session died since the last cycle (a server restart, a dropped idle
+            # connection); holding nothing, a new one is safe to take
+            self.db.close()
             self.db = self._connect()
-        row = self._query("SELECT pg_try_advisory_lock(%s, hashtext(%s))",
-                          (LOCK_SPACE, self.initiative)).fetchone()
+            row = self._take_lock()
         self._locked = bool(row and row[0])
         return self._locked
+
+    def _take_lock(self) -> tuple[Any, ...] | None:
+        return self._query("SELECT pg_try_advisory_lock(%s, hashtext(%s))",
+                           (LOCK_SPACE, self.initiative)).fetchone()
 
     def unlock(self) -> None:
         if not self._locked:

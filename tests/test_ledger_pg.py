@@ -193,3 +193,22 @@ def test_a_bad_state_url_is_a_config_error_naming_the_key(url: str, message_part
         parse_config({**CONFIG, "state": {"url": url}}, Path("/cfg/rygrad.toml"))
     assert "state.url" in str(caught.value) and message_part in str(caught.value)
     assert "hemmelig" not in str(caught.value)
+
+
+def test_a_session_lost_between_cycles_is_replaced_when_the_next_cycle_locks(
+        pg_url: str) -> None:  # noqa: F811
+    import psycopg
+
+    from automation.ledger_pg import PgLedger
+
+    ledger = PgLedger(pg_url, unique_name())
+    try:
+        ledger.begin(message(), b"", NOW, NOW)
+        backend = ledger.db.info.backend_pid
+        with psycopg.connect(pg_url, autocommit=True) as admin:  # a server restart, say
+            admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        assert ledger.try_lock()
+        assert ledger.db.info.backend_pid != backend
+        assert [e.state for e in ledger.entries()] == ["sending"]
+    finally:
+        ledger.close()
