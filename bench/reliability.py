@@ -222,14 +222,12 @@ def sheets_section(work: Path) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
         *rows,
         "",
-        "A truncated JSON body is not handled: `requests.JSONDecodeError` escapes "
-        "`SheetsApi.call` (automation/sheets/google_api.py) as a traceback with exit 1 — "
-        "at the read nothing was sent, at the write-back the mail was already sent and "
-        "the cycle stays `running or crashed` in `status`; the next cycle repairs the W "
-        "cells and sends nothing twice. The fix: treat it like a 5xx (retry, then "
-        "SheetError). A write the client gave up on after its timeout may still be "
-        "applied by the server (the emulator does); RAW writes of the same values make "
-        "that harmless. SIGKILL during a Google write-back was not run.",
+        "A truncated JSON body was a traceback (exit 1, the cycle left `running or "
+        "crashed`) when this matrix first ran; google_api now retries it like a lost "
+        "connection, then gives up with one sentence. A write the client gave up on "
+        "after its timeout may still be applied by the server (the emulator does); RAW "
+        "writes of the same values make "
+"that harmless. SIGKILL during a Google write-back was not run.",
         "",
     ]
 
