@@ -113,7 +113,14 @@ class Cycle:
         elif outcome.held_reason:
             outcome.held_window = len(messages)
         else:
-            self.deliver(initiative, messages, now, options, outcome)
+            try:
+                self.deliver(initiative, messages, now, options, outcome)
+            except RygradError as err:
+                # the transport broke (server unreachable, login refused): close the
+                # cycle's record, or `status` shows it as running or crashed for ever
+                self.ledger.finish_cycle(cycle_id, self.clock(), 2,
+                                         {**outcome.as_dict(), "error": str(err)})
+                raise
         outcome.uncertain = len(self.ledger.uncertain())
         self.write_back(snapshot, initiative, now, outcome)
         self.ledger.finish_cycle(cycle_id, self.clock(), outcome.exit_status, outcome.as_dict())
@@ -177,6 +184,7 @@ class Cycle:
             return
         except UncertainDelivery as err:
             # the ledger keeps it as "sending": reported as uncertain, resent only on request
+            self.ledger.lost(message.key, message.recipient.email, str(err))
             outcome.lost_in_transit.append(f"{label}: {err}")
             return
         except DeliveryError as err:
@@ -207,6 +215,7 @@ class Cycle:
                 outcome.failed.append(f"{item.key} → {item.recipient}: {err}")
                 continue
             except UncertainDelivery as err:
+                self.ledger.lost(item.key, item.recipient, str(err))
                 outcome.lost_in_transit.append(f"{item.key} → {item.recipient}: {err}")
                 continue
             self.ledger.sent(item.key, item.recipient, now, self.clock())

@@ -164,6 +164,9 @@ class PgLedger:
     def retry(self, key: str, recipient: str, error: str) -> None:
         self._set_state("retry", key, recipient, error)
 
+    def lost(self, key: str, recipient: str, error: str) -> None:
+        self._set_state("sending", key, recipient, error)
+
     def _set_state(self, state: str, key: str, recipient: str, error: str) -> None:
         self._query(
             "UPDATE rygrad_deliveries SET state = %s, error = %s "

@@ -625,7 +625,8 @@ def test_cycle_with_a_reply_lost_after_the_content_leaves_it_uncertain_until_ask
     assert len(set(delivered_keys(server))) == len(server.messages) == 7
     assert [m.connection for m in server.messages] == [1] + [2] * len(rest)
     status = rygrad(capsys, "status", "--config", str(config))
-    assert f"UNCERTAIN: {key} → {recipient}" in status.out
+    assert f"UNCERTAIN: {key} → {recipient}: 127.0.0.1:{server.port}: connection lost" \
+        in status.out  # with the reason
     assert "--resend-uncertain" in status.out
 
     later = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
