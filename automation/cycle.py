@@ -16,7 +16,7 @@ from datetime import date, datetime
 from automation.config import Settings
 from automation.errors import DeliveryError, RygradError, SheetLockedError, StaleSheetError
 from automation.ledger import DeliveryLedger
-from automation.model import CellWrite, Initiative, Message, Recipient, Snapshot
+from automation.model import CellWrite, Initiative, Message, Recipient
 from automation.parse import parse
 from automation.plan import DueRules, History, plan
 from automation.projection import cell_updates, resolve
@@ -99,6 +99,9 @@ class Cycle:
         outcome = Outcome()
         snapshot = self.sheet.read()
         initiative = parse(snapshot, self.settings)
+        # only the version is needed from here on; the raw cells need not stay in memory
+        version = snapshot.version
+        del snapshot
         cycle_id = self.ledger.start_cycle(now, self.clock())
         outcome.problems = sum(p.severity == "error" for p in initiative.problems)
         messages = plan(initiative, self.ledger.entries(), now, self.settings).messages
@@ -122,7 +125,7 @@ class Cycle:
                                          {**outcome.as_dict(), "error": str(err)})
                 raise
         outcome.uncertain = len(self.ledger.uncertain())
-        self.write_back(snapshot, initiative, now, outcome)
+        self.write_back(version, initiative, now, outcome)
         self.ledger.finish_cycle(cycle_id, self.clock(), outcome.exit_status, outcome.as_dict())
         return outcome
 
@@ -242,13 +245,13 @@ class Cycle:
         return dataclasses.replace(message, payload=payload)
 
     def write_back(
-        self, snapshot: Snapshot, initiative: Initiative, now: datetime, outcome: Outcome
+        self, version: str, initiative: Initiative, now: datetime, outcome: Outcome
     ) -> None:
         """Write the W cells that differ; if the sheet changed meanwhile, recompute."""
         for _ in range(STALE_RETRIES):
             writes = self.writes_for(initiative, now)
             try:
-                outcome.cells_written = self.sheet.write(writes, snapshot.version) if writes \
+                outcome.cells_written = self.sheet.write(writes, version) if writes \
                     else 0
                 return
             except SheetLockedError as err:
@@ -258,7 +261,7 @@ class Cycle:
             except StaleSheetError:
                 log.info("the sheet changed since it was read; recomputing the write-back")
                 snapshot = self.sheet.read()
-                initiative = parse(snapshot, self.settings)
+                initiative, version = parse(snapshot, self.settings), snapshot.version
         outcome.write_skipped = "the sheet kept changing while it was written; next cycle"
 
     def writes_for(self, initiative: Initiative, now: datetime) -> list[CellWrite]:
