@@ -405,3 +405,37 @@ def test_init_sheet_creates_a_workbook_once(tmp_path, capsys):
     assert again.status == 0 and "nothing to do" in again.out
     check = rygrad(capsys, "check", "--config", str(config))
     assert check.status == 0 and "0 errors, 0 warnings" in check.out
+
+
+def test_google_partner_inserts_deletes_and_sorts_between_cycles(tmp_path, capsys,
+                                                                  sheets_emulator):
+    """Rows inserted above, deleted and sorted in the Google Sheet between two cycles:
+    every flag follows its row by ID."""
+    from automation import config as config_module
+    from automation.sheets.google import GoogleSheet
+    from tests.backends import GoogleSheetOnEmulator
+
+    sheet = GoogleSheetOnEmulator(tmp_path, sheets_emulator)
+    workbook = write_workbook(tmp_path / "source.xlsx", small_initiative())
+    config = write_config(tmp_path, workbook, sheet=sheet.sheet_settings(workbook))
+    rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-02T09:00")
+
+    partner = GoogleSheet(config_module.load(config).sheet)
+    tab = next(s for s in partner.api.get({"fields": "sheets.properties"})["sheets"]
+               if s["properties"]["title"] == "Handlinger")["properties"]["sheetId"]
+    rows = {"sheetId": tab, "dimension": "ROWS"}
+    partner.api.batch_update({"requests": [
+        {"insertDimension": {"range": {**rows, "startIndex": 1, "endIndex": 3}}},  # 2 above
+        {"deleteDimension": {"range": {**rows, "startIndex": 3, "endIndex": 4}}},  # H-1
+        {"sortRange": {"range": {"sheetId": tab, "startRowIndex": 1, "endRowIndex": 10},
+                       "sortSpecs": [{"dimensionIndex": 0, "sortOrder": "DESCENDING"}]}},
+    ]})
+    later = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                   "2026-12-03T09:00")
+    assert later.status == 0, later.out + later.err
+    actions = {row["Handling-ID"]: row for row in backends.cells(sheet, "Handlinger")
+               if row["Handling-ID"]}
+    assert set(actions) == {"H-2", "H-3"}
+    assert actions["H-2"]["Forsinket"] == "FORSINKET (13 dage)"  # moved, and one day later
+    assert actions["H-3"]["Forsinket"] in (None, "")  # done
+    assert actions["H-2"]["Handling"] == "Aftal datadeling"
