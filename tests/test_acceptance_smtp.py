@@ -14,7 +14,7 @@ import email.policy
 import re
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,8 @@ import pytest
 from icalendar import Calendar
 
 from tests.smtpserver import Certificates, Received, SmtpServer, make_certificates
-from tests.workbook import GROUPS, PEOPLE, rygrad, write_config, write_workbook
+from tests.test_cli import small_initiative
+from tests.workbook import rygrad, write_config, write_workbook
 
 USER = "sekretariat@ungeloeftet.example"
 PASSWORD = "Rødgrød-med-fløde-42"
@@ -45,32 +46,8 @@ def server(certificates: Certificates) -> Iterator[SmtpServer]:
 @pytest.fixture
 def setup(tmp_path: Path, server: SmtpServer, certificates: Certificates,
           monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    """A workbook like tests/test_cli.py's `initiative`, and a config for the server."""
-    tabs = {
-        "Personer": PEOPLE,
-        "Grupper": GROUPS,
-        "Møder": [
-            {"Møde-ID": "AGU-1", "Gruppe": "AG Uddannelse", "Dato": date(2026, 12, 4),
-             "Start": "14.00", "Slut": "16:00", "Sted": "Rådhuset, lokale 2",
-             "Dagsorden": "Velkomst\nStatus på handlinger"},
-            {"Møde-ID": "SG-1", "Gruppe": "Styregruppe", "Dato": date(2026, 11, 30),
-             "Start": time(9, 0), "Referat": "Vi besluttede at gå videre med UU."},
-        ],
-        "Handlinger": [
-            {"Handling-ID": "H-1", "Gruppe": "AG Uddannelse", "Handling": "Kortlæg tilbud",
-             "Ansvarlig": "Bo Berg", "Frist": "4-12-2026", "Status": "I gang"},
-            {"Handling-ID": "H-2", "Gruppe": "AG Uddannelse", "Handling": "Aftal datadeling",
-             "Ansvarlig": "clara@partner.example", "Frist": date(2026, 11, 20),
-             "Status": "Ikke startet"},
-        ],
-        "Indikatorer": [
-            {"Indikator-ID": "I-1", "Gruppe": "AG Uddannelse", "Indikator": "Unge i uddannelse",
-             "Enhed": "%", "Basislinje": 70, "Startdato": date(2026, 1, 1), "Mål": 80,
-             "Måldato": date(2027, 12, 31), "Aktuel værdi": "72,5",
-             "Opdateret": date(2026, 9, 1), "Ansvarlig": "Anne Holm",
-             "Frekvens": "kvartalsvis"},
-        ],
-    }
+    """tests/test_cli.py's small initiative, and a config for the server."""
+    tabs = small_initiative()
     workbook = write_workbook(tmp_path / "initiative.xlsx", tabs)
     config = write_config(tmp_path, workbook, mail={
         "transport": "smtp", "host": server.host, "port": server.port,
