@@ -16,9 +16,9 @@ from datetime import date, datetime
 from automation.config import Settings
 from automation.errors import DeliveryError, RygradError, SheetLockedError, StaleSheetError
 from automation.ledger import DeliveryLedger
-from automation.model import CellWrite, Initiative, Message, Recipient
+from automation.model import CellWrite, Initiative, Message
 from automation.parse import parse
-from automation.plan import DueRules, History, plan
+from automation.plan import DueRules, History, plan, secretariat
 from automation.projection import cell_updates, resolve
 from automation.render import Renderer
 from automation.sheets import SheetBackend
@@ -175,63 +175,59 @@ class Cycle:
         recipients = [message.recipient.email] + [c.email for c in message.cc]
         self.ledger.begin(message, data, now, self.clock())
         try:
-            self.transport.send(data, self.settings.initiative.secretariat_email, recipients,
-                                message.key)
-        except TemporaryFailure as err:
-            self.ledger.retry(message.key, message.recipient.email, str(err))
-            outcome.retry.append(f"{label}: {err}")
-            return
-        except PermanentFailure as err:
-            self.ledger.failed(message.key, message.recipient.email, str(err))
-            outcome.failed.append(f"{label}: {err}")
-            return
-        except UncertainDelivery as err:
-            # the ledger keeps it as "sending": reported as uncertain, resent only on request
-            self.ledger.lost(message.key, message.recipient.email, str(err))
-            outcome.lost_in_transit.append(f"{label}: {err}")
-            return
+            if self.hand_over(data, message.key, message.recipient.email, recipients, now,
+                              outcome):
+                outcome.sent += 1
+                log.info("sent %s", label)
         except DeliveryError as err:
             # the transport itself broke (server unreachable, login refused): this
             # message was not accepted, so it is due again rather than uncertain
             self.ledger.retry(message.key, message.recipient.email, str(err))
             raise
-        self.ledger.sent(message.key, message.recipient.email, now, self.clock())
-        outcome.sent += 1
-        log.info("sent %s", label)
 
     def resend_uncertain(self, now: datetime, outcome: Outcome) -> None:
-        sender = self.settings.initiative.secretariat_email
         for item in self.ledger.uncertain():
             if self.should_stop():
                 outcome.stopped = True
                 return
             # the stored bytes carry the same Message-ID, so a client that did get the
             # first copy shows one message
-            try:
-                self.transport.send(item.message, sender, [item.recipient], item.key)
-            except TemporaryFailure as err:
-                self.ledger.retry(item.key, item.recipient, str(err))
-                outcome.retry.append(f"{item.key} → {item.recipient}: {err}")
-                continue
-            except PermanentFailure as err:
-                self.ledger.failed(item.key, item.recipient, str(err))
-                outcome.failed.append(f"{item.key} → {item.recipient}: {err}")
-                continue
-            except UncertainDelivery as err:
-                self.ledger.lost(item.key, item.recipient, str(err))
-                outcome.lost_in_transit.append(f"{item.key} → {item.recipient}: {err}")
-                continue
-            self.ledger.sent(item.key, item.recipient, now, self.clock())
-            outcome.resent += 1
+            if self.hand_over(item.message, item.key, item.recipient, [item.recipient], now,
+                              outcome):
+                outcome.resent += 1
+
+    def hand_over(self, data: bytes, key: str, recipient: str, recipients: list[str],
+                  now: datetime, outcome: Outcome) -> bool:
+        """Send one message already recorded as ``sending``; record what became of it.
+
+        True when the server accepted it. A DeliveryError (the transport is unusable)
+        passes through, leaving the caller to decide.
+        """
+        label = f"{key} → {recipient}"
+        try:
+            self.transport.send(data, self.settings.initiative.secretariat_email, recipients,
+                                key)
+        except TemporaryFailure as err:
+            self.ledger.retry(key, recipient, str(err))
+            outcome.retry.append(f"{label}: {err}")
+            return False
+        except PermanentFailure as err:
+            self.ledger.failed(key, recipient, str(err))
+            outcome.failed.append(f"{label}: {err}")
+            return False
+        except UncertainDelivery as err:
+            # the ledger keeps it as "sending": reported as uncertain, resent only on request
+            self.ledger.lost(key, recipient, str(err))
+            outcome.lost_in_transit.append(f"{label}: {err}")
+            return False
+        self.ledger.sent(key, recipient, now, self.clock())
+        return True
 
     def burst_alert(self, due: int, today: date) -> list[Message]:
         key = f"burst:{today.isoformat()}"
         if self.ledger.has_key(key):
             return []
-        initiative = self.settings.initiative
-        secretariat = Recipient(initiative.secretariat_name, initiative.secretariat_email,
-                                initiative.language)
-        return [Message("burst", key, secretariat, payload={
+        return [Message("burst", key, secretariat(self.settings), payload={
             "due": due, "max_per_cycle": self.settings.mail.max_per_cycle})]
 
     def complete_digest(

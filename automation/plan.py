@@ -316,9 +316,7 @@ class DueRules:
         return Recipient(person.name, person.email, person.language)
 
     def secretariat(self) -> Recipient:
-        settings = self.settings.initiative
-        return Recipient(settings.secretariat_name, settings.secretariat_email,
-                         settings.language)
+        return secretariat(self.settings)
 
     def stranger(self, address: str) -> Recipient:
         """Someone who had the invitation but has left the group: still gets the cancel."""
@@ -330,6 +328,13 @@ class DueRules:
 
     def local_text(self, moment: datetime | None) -> str:
         return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def secretariat(settings: Settings) -> Recipient:
+    """The secretariat as a recipient: digests, alerts, escalations without a chair."""
+    initiative = settings.initiative
+    return Recipient(initiative.secretariat_name, initiative.secretariat_email,
+                     initiative.language)
 
 
 def invitation_details(meeting: Meeting) -> dict[str, str]:
