@@ -254,16 +254,14 @@ class DueRules:
         initiative, today = self.initiative, self.today
         soon = [m for m in initiative.meetings
                 if not m.cancelled and 0 <= (m.date - today).days <= DIGEST_LOOKAHEAD_DAYS]
-        sent_times = {
-            kind: latest_sent(self.history, kind) for kind in ("invitation", "agenda", "followup")
-        }
+        sent_times = latest_sent(self.history.entries)
         return {
             "week": key.split(":", 1)[1],
             "overdue_actions": [a.id for a in initiative.actions
                                 if not a.done and a.due and a.due < today],
             "upcoming_meetings": [
-                {"id": m.id, "sent": {kind: self.local_text(times.get(m.id))
-                                      for kind, times in sent_times.items()}}
+                {"id": m.id, "sent": {kind: self.local_text(sent_times.get((kind, m.id)))
+                                      for kind in ("invitation", "agenda", "followup")}}
                 for m in sorted(soon, key=lambda m: (m.date, m.start or time()))
             ],
             "missing_agendas": [m.id for m in soon if not m.agenda
@@ -353,12 +351,11 @@ def key_seq(key: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-def latest_sent(history: History, kind: str) -> dict[str, datetime]:
-    """subject id → when the last message of this kind about it was sent."""
-    latest: dict[str, datetime] = {}
-    for entry in history.entries:
-        if entry.kind != kind or entry.state != "sent":
-            continue
-        if entry.subject_id not in latest or entry.at > latest[entry.subject_id]:
-            latest[entry.subject_id] = entry.at
+def latest_sent(entries: Iterable[LedgerEntry]) -> dict[tuple[str, str], datetime]:
+    """(kind, subject id) → when the last message of that kind about it was sent."""
+    latest: dict[tuple[str, str], datetime] = {}
+    for entry in entries:
+        slot = (entry.kind, entry.subject_id)
+        if entry.state == "sent" and (slot not in latest or entry.at > latest[slot]):
+            latest[slot] = entry.at
     return latest

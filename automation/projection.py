@@ -13,6 +13,7 @@ from automation.config import Settings
 from automation.i18n import text
 from automation.indicators import assess, next_update
 from automation.model import CellUpdate, CellWrite, Initiative, LedgerEntry
+from automation.plan import latest_sent
 from automation.schema import MEETINGS, TAB_BY_KEY
 
 ASSESSMENT_LABELS = {
@@ -37,13 +38,7 @@ def worker_values(
     language = settings.initiative.language
     zone = settings.initiative.zone
     today = now.astimezone(zone).date()
-    latest: dict[tuple[str, str], datetime] = {}
-    for entry in entries:
-        if entry.state != "sent":
-            continue
-        slot = (entry.kind, entry.subject_id)
-        if slot not in latest or entry.at > latest[slot]:
-            latest[slot] = entry.at
+    latest = latest_sent(entries)
 
     def sent(kinds: Iterable[str], subject_id: str) -> str:
         times = [latest[(k, subject_id)] for k in kinds if (k, subject_id) in latest]
