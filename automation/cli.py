@@ -393,7 +393,7 @@ def cmd_send_test(args: argparse.Namespace) -> int:
     transport.open()
     try:
         for message in messages:
-            data = renderer.render(message, initiative, now).as_bytes()
+            data = renderer.render(message, initiative, now)
             transport.send(data, settings.initiative.secretariat_email, [args.to], message.key)
             print(f"sent {message.kind} to {args.to}")
     finally:

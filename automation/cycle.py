@@ -166,12 +166,11 @@ class Cycle:
     ) -> None:
         label = f"{message.key} → {message.recipient.email}"
         try:
-            email = self.renderer.render(message, initiative, now)
+            data = self.renderer.render(message, initiative, now)
         except RygradError as err:  # a template that fails, an address mail cannot take
             log.info("%s: not rendered: %s", label, err)
             outcome.not_rendered.append(f"{label}: {err}")
             return
-        data = email.as_bytes()
         recipients = [message.recipient.email] + [c.email for c in message.cc]
         self.ledger.begin(message, data, now, self.clock())
         try:

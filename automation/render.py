@@ -1,4 +1,4 @@
-"""Message → EmailMessage: Jinja2 templates in the sandbox, babel dates, the .ics part.
+"""Message → the bytes of a mail: Jinja2 templates in the sandbox, babel dates, the .ics part.
 
 Per kind and language three templates: ``{lang}/{kind}.subject.txt``,
 ``{lang}/{kind}.txt`` and ``{lang}/{kind}.html``, searched first in
@@ -18,7 +18,6 @@ import traceback
 from collections.abc import Callable
 from datetime import date, datetime
 from email.headerregistry import Address
-from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from automation import formatting, ics
 from automation.config import Settings
 from automation.errors import RygradError, TemplateError
 from automation.mailcontext import context_for
+from automation.mime import Envelope, Invite, mail_bytes
 from automation.model import Initiative, Message, Recipient
 
 SUBJECT_MAX = 200
@@ -68,7 +68,7 @@ class Renderer:
         self.env.tests["link"] = is_link
         self._calendars: dict[tuple[object, ...], bytes] = {}
 
-    def render(self, message: Message, initiative: Initiative, now: datetime) -> EmailMessage:
+    def render(self, message: Message, initiative: Initiative, now: datetime) -> bytes:
         """The complete mail: headers, text and HTML alternatives, the .ics when it has one."""
         lang, templates = self._templates(message.kind, message.recipient.language)
         zone = ZoneInfo(self.settings.initiative.timezone)
@@ -78,22 +78,10 @@ class Renderer:
         context["subject"] = subject
         text = self._run(templates[1], context)
         html = self._run(templates[2], context)
-        mail = self._headers(message, subject, lang, now.astimezone(zone))
-        mail.set_content(text)
-        mail.add_alternative(html, subtype="html")
         method = CALENDAR_KINDS.get(message.kind)
-        if method:
-            calendar = self._calendar(message, initiative, now)
-            # inside the alternative, Outlook and Gmail show accept/decline buttons;
-            # the attachment is for clients that only import files
-            mail.add_alternative(calendar, "text", "calendar",
-                                 params={"method": method, "charset": "UTF-8"})
-            mail.make_mixed()
-            mail.add_attachment(calendar, "application", "ics", filename="invite.ics",
-                                params={"name": "invite.ics"})
-        # after the body: set_content() and make_mixed() move or drop Content-* headers
-        mail["Content-Language"] = lang
-        return mail
+        invite = Invite(method, self._calendar(message, initiative, now)) if method else None
+        return mail_bytes(self._envelope(message, subject, lang, now.astimezone(zone)),
+                          text, html, invite)
 
     def _calendar(self, message: Message, initiative: Initiative, now: datetime) -> bytes:
         """Every member of a meeting gets the same calendar; build it once per cycle."""
@@ -130,22 +118,19 @@ class Renderer:
         except Exception as err:
             raise _template_error(err, template.filename or str(template.name)) from err
 
-    def _headers(self, message: Message, subject: str, lang: str, now: datetime) -> EmailMessage:
+    def _envelope(self, message: Message, subject: str, lang: str, now: datetime) -> Envelope:
         secretariat = self.settings.initiative
-        mail = EmailMessage()
-        mail["From"] = _address(secretariat.secretariat_name, secretariat.secretariat_email,
-                                message.key)
-        mail["To"] = _address(message.recipient.name, message.recipient.email, message.key)
-        if message.cc:
-            mail["Cc"] = [_address(r.name, r.email, message.key) for r in message.cc]
-        mail["Reply-To"] = mail["From"]
-        mail["Subject"] = subject
-        mail["Date"] = format_datetime(now)
-        mail["Message-ID"] = message_id(message.key, message.recipient,
-                                        secretariat.secretariat_email)
-        mail["X-Rygrad-Key"] = formatting.one_line(message.key)
-        mail["Auto-Submitted"] = "auto-generated"
-        return mail
+        return Envelope(
+            sender=_address(secretariat.secretariat_name, secretariat.secretariat_email,
+                            message.key),
+            to=_address(message.recipient.name, message.recipient.email, message.key),
+            cc=tuple(_address(r.name, r.email, message.key) for r in message.cc),
+            subject=subject,
+            date=format_datetime(now),
+            message_id=message_id(message.key, message.recipient, secretariat.secretariat_email),
+            key=formatting.one_line(message.key),
+            language=lang,
+        )
 
 
 def message_id(key: str, recipient: Recipient, secretariat_email: str) -> str:

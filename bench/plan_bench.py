@@ -57,7 +57,7 @@ def measure(folder: Path, actions: int, people: int, meetings: int, indicators: 
     renderer = Renderer(settings)
 
     def render_all(messages, initiative):  # type: ignore[no-untyped-def]
-        return [renderer.render(m, initiative, NOW).as_bytes() for m in messages]
+        return [renderer.render(m, initiative, NOW) for m in messages]
 
     for _ in range(repeat):
         snapshot = timed("read", XlsxWorkbook(workbook).read)

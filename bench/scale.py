@@ -104,12 +104,12 @@ def measure(workbook: Path, backend: str, api_base: str, folder: Path,
     renderer = Renderer(settings)
 
     def render(messages: list[Any], initiative: Any) -> list[bytes]:
-        return [renderer.render(m, initiative, NOW).as_bytes() for m in messages]
+        return [renderer.render(m, initiative, NOW) for m in messages]
 
     def render_all(messages: list[Any], initiative: Any) -> None:
         # each rendered mail is dropped at once: no cycle holds thousands of them
         for message in messages[::step]:
-            renderer.render(message, initiative, NOW).as_bytes()
+            renderer.render(message, initiative, NOW)
 
     sheet = open_sheet()
     for _ in range(repeat):  # read, parse, plan and rendering change nothing: best of n

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import UTC, date, datetime, time
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -212,7 +215,9 @@ def test_long_non_ascii_text_survives_folding() -> None:
 def test_the_mail_carries_the_calendar_as_outlook_and_gmail_expect(kind: str,
                                                                     method: str) -> None:
     msg, initiative = KINDS[kind]
-    mail = Renderer(SETTINGS).render(msg, initiative, NOW)
+    mail = email.message_from_bytes(Renderer(SETTINGS).render(msg, initiative, NOW),
+                                    policy=email.policy.default)
+    assert isinstance(mail, EmailMessage)
     # multipart/mixed( multipart/alternative(text, html, calendar), invite.ics )
     assert mail.get_content_type() == "multipart/mixed"
     alternative, attachment = mail.iter_parts()

@@ -112,8 +112,8 @@ def message(kind: str, lang: str = "da", name: str = "Anne Hansen",
                    subject_id, payload={**base, **payload})
 
 
-def roundtrip(mail: EmailMessage) -> EmailMessage:
-    parsed = email.message_from_bytes(mail.as_bytes(), policy=email.policy.default)
+def roundtrip(data: bytes) -> EmailMessage:
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
     return parsed
 
@@ -326,7 +326,7 @@ def test_names_with_commas_quotes_and_non_ascii_survive_the_header() -> None:
     assert len(mail["To"].addresses) == 1
     assert mail["To"].addresses[0].display_name == name
     assert b"\xc3" not in Renderer(SETTINGS).render(message("reminder", name=name), initiative(),
-                                                    NOW).as_bytes().split(b"\n\n")[0]
+                                                    NOW).split(b"\n\n")[0]
 
 
 def test_cell_values_are_never_compiled_and_are_escaped_in_html() -> None:
@@ -345,6 +345,25 @@ def test_a_long_subject_is_cut() -> None:
     mail = rendered(message("reminder"), initiative(action_text="Kortlæg " * 80))
     assert len(mail["Subject"]) <= 200
     assert mail["Subject"].endswith("…")
+
+
+@pytest.mark.parametrize("text", ["Kortlæg " * 20, "Survey " * 20, "Kortlæg" * 20])
+def test_long_headers_are_folded_and_read_back_whole(text: str) -> None:
+    data = Renderer(SETTINGS).render(message("reminder"), initiative(action_text=text), NOW)
+    head = data.split(b"\n\n", 1)[0].decode("ascii")  # the header block is ASCII
+    assert all(len(line) <= 78 for line in head.splitlines())
+    assert text.strip() in roundtrip(data)["Subject"]
+
+
+def test_an_international_domain_goes_in_idna_and_reads_back() -> None:
+    mail = rendered(message("reminder", email_address="anne@ærø.dk"))
+    assert mail["To"].addresses[0].addr_spec == "anne@xn--r-3fa9c.dk"
+
+
+def test_the_same_mail_is_the_same_bytes() -> None:
+    # boundaries come from the Message-ID: a resend of a rendered mail is identical
+    first = Renderer(SETTINGS).render(message("invitation"), initiative(), NOW)
+    assert Renderer(SETTINGS).render(message("invitation"), initiative(), NOW) == first
 
 
 # -- Message-ID ------------------------------------------------------------------------
