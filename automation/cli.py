@@ -303,6 +303,9 @@ def summary(settings: config.Settings, now: datetime, outcome: Outcome) -> str:
         lines.append(f"  write-back skipped: {outcome.write_skipped}")
     else:
         lines.append(f"  {outcome.cells_written} cells written to {describe_sheet(settings)}")
+    lines += [f"  not written: {item}" for item in outcome.not_written[:SHOWN]]
+    if len(outcome.not_written) > SHOWN:
+        lines.append(f"  … and {len(outcome.not_written) - SHOWN} more not written")
     if outcome.problems:
         lines.append(f"  {outcome.problems} problems in the sheet; see `rygrad check`")
     return "\n".join(lines)

@@ -61,6 +61,7 @@ class Outcome:
     uncertain: int = 0
     cells_written: int = 0
     write_skipped: str = ""
+    not_written: list[str] = field(default_factory=list)  # cells whose row moved or went
     problems: int = 0
     stopped: bool = False
 
@@ -248,6 +249,9 @@ class Cycle:
             try:
                 outcome.cells_written = self.sheet.write(writes, version) if writes \
                     else 0
+                # the google backend re-finds each row by its ID at the moment of writing
+                # and names the cells it could not place rather than guess a row
+                outcome.not_written = [str(s) for s in getattr(self.sheet, "skipped", [])]
                 return
             except SheetLockedError as err:
                 outcome.write_skipped = str(err)

@@ -246,11 +246,13 @@ def _digest(message: Message, initiative: Initiative, settings: Settings,
                     "error": str(f.get("error", ""))} for f in payload.get("failed") or []],
         "uncertain": [{"key": str(u.get("key", "")), "recipient": str(u.get("recipient", ""))}
                       for u in payload.get("uncertain") or []],
+        "retrying": [{"key": str(r.get("key", "")), "recipient": str(r.get("recipient", "")),
+                      "error": str(r.get("error", ""))} for r in payload.get("retrying") or []],
         "held": {"window": int(held.get("window") or 0), "cap": int(held.get("cap") or 0)},
     }
     context["attention"] = sum(len(context[name]) for name in (
         "overdue_actions", "missing_agendas", "missing_minutes", "indicators", "problems",
-        "failed", "uncertain")) + context["held"]["window"] + context["held"]["cap"]
+        "failed", "uncertain", "retrying")) + context["held"]["window"] + context["held"]["cap"]
     return context
 
 

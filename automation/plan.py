@@ -280,6 +280,9 @@ class DueRules:
                        for e in entries if e.state == "failed"],
             "uncertain": [{"key": e.key, "recipient": e.recipient}
                           for e in entries if e.state == "sending"],
+            # refused for now (4xx, a lost connection): tried again next cycle
+            "retrying": [{"key": e.key, "recipient": e.recipient, "error": e.error}
+                         for e in entries if e.state == "retry"],
             "held": {"window": 0, "cap": 0},
         }
 

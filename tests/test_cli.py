@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import date, time
 
@@ -439,3 +440,38 @@ def test_google_partner_inserts_deletes_and_sorts_between_cycles(tmp_path, capsy
     assert actions["H-2"]["Forsinket"] == "FORSINKET (13 dage)"  # moved, and one day later
     assert actions["H-3"]["Forsinket"] in (None, "")  # done
     assert actions["H-2"]["Handling"] == "Aftal datadeling"
+
+
+def test_google_row_deleted_between_read_and_write_is_named_not_guessed(
+        tmp_path, capsys, sheets_emulator, monkeypatch):
+    """A partner deletes H-1's row while the cycle runs: its cells are reported as not
+    written, H-2's land on the row that holds H-2 now."""
+    from automation import config as config_module
+    from automation.sheets.google import GoogleSheet
+    from tests.backends import GoogleSheetOnEmulator
+
+    sheet = GoogleSheetOnEmulator(tmp_path, sheets_emulator)
+    workbook = write_workbook(tmp_path / "source.xlsx", small_initiative())
+    config = write_config(tmp_path, workbook, sheet=sheet.sheet_settings(workbook))
+    partner = GoogleSheet(config_module.load(config).sheet)
+    tab = next(s for s in partner.api.get({"fields": "sheets.properties"})["sheets"]
+               if s["properties"]["title"] == "Handlinger")["properties"]["sheetId"]
+    read = GoogleSheet.read
+
+    def read_then_partner_deletes_h1(self):
+        snapshot = read(self)
+        monkeypatch.setattr(GoogleSheet, "read", read)  # once
+        partner.api.batch_update({"requests": [{"deleteDimension": {"range": {
+            "sheetId": tab, "dimension": "ROWS", "startIndex": 1, "endIndex": 2}}}]})
+        return snapshot
+
+    monkeypatch.setattr(GoogleSheet, "read", read_then_partner_deletes_h1)
+    run = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                 "2026-12-02T09:00")
+    assert run.status == 0, run.out + run.err
+    assert re.search(r"not written: Handlinger!\w+2: no row has the ID 'H-1' any more",
+                     run.out), run.out
+    actions = {row["Handling-ID"]: row for row in backends.cells(sheet, "Handlinger")
+               if row["Handling-ID"]}
+    assert "H-1" not in actions
+    assert actions["H-2"]["Forsinket"] == "FORSINKET (12 dage)"

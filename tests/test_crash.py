@@ -15,6 +15,7 @@ import random
 import pytest
 
 from tests.faultkit import crash_trial, write_crash_trial
+from tests.google_crash import google_write_crash_trial
 
 
 def assert_trial_holds(trial) -> None:
@@ -61,3 +62,14 @@ def test_kills_during_the_xlsx_write_back(tmp_path):
     # each kill before the rename leaves a temporary copy; the next write clears old ones
     assert result.temp_files_left == result.old_file
     assert result.temp_files_after_repair == 0
+
+
+@pytest.mark.slow
+def test_kills_during_the_google_write_back(tmp_path):
+    """The sheet has the old W cells or every new one; the next cycle writes the rest."""
+    result = google_write_crash_trial(tmp_path, random.Random(5), kills=10)
+    assert result.failures == []
+    assert result.kills >= 8
+    assert result.half_written == result.partner_cells_changed == 0
+    assert result.old_sheet + result.new_sheet == 10
+    assert result.repaired

@@ -93,14 +93,18 @@ def test_smtp_fault(name, tmp_path, certificates):
     assert set(result.delivered) <= sent | {p for p, s in result.states.items()
                                             if s == "sending"}
     assert status_text in result.status_out
-    # failed and uncertain messages are in the digest of the same cycle, with the reply
+    # failed, uncertain and retried messages are in the digest of the same cycle
     digest_failed = {(f["key"], f["recipient"]) for f in result.digest.get("failed", [])}
     digest_uncertain = {(u["key"], u["recipient"]) for u in result.digest.get("uncertain", [])}
+    digest_retrying = {(r["key"], r["recipient"]) for r in result.digest.get("retrying", [])}
     digest_sent = any(k.startswith("digest:") and s == "sent" for (k, _), s in
                       result.states.items())
     if digest_sent:
         assert digest_failed == {p for p, s in result.states.items() if s == "failed"}
         assert digest_uncertain == {p for p, s in result.states.items() if s == "sending"}
+        assert digest_retrying == {p for p, s in result.states.items() if s == "retry"}
+        assert all(r["error"][:3].isdigit() or r["error"].startswith("127.0.0.1:")
+                   for r in result.digest.get("retrying", []))
     for pair, error in result.errors.items():
         if result.states[pair] == "sending":  # uncertain: why the connection was lost
             assert error.startswith("127.0.0.1:"), error

@@ -290,6 +290,21 @@ def test_an_empty_digest_still_gives_the_whole_picture() -> None:
     assert "FORSINKEDE HANDLINGER" not in plain
 
 
+@pytest.mark.parametrize(("lang", "heading", "count"), [
+    ("da", "MAILS, DER PRØVES IGEN", r"Mails, der prøves igen: +1"),
+    ("en", "MESSAGES BEING RETRIED", r"Messages being retried: +1"),
+])
+def test_the_digest_lists_messages_waiting_for_a_retry(lang: str, heading: str,
+                                                       count: str) -> None:
+    retrying = [{"key": "reminder:A1:2026-12-04", "recipient": "bo@ung.example",
+                 "error": "451 4.7.1 greylisted, try again later"}]
+    mail = rendered(message("digest", lang, retrying=retrying))
+    plain, html = text_of(mail), text_of(mail, "html")
+    assert heading in plain and re.search(count, plain)
+    assert "reminder:A1:2026-12-04 " in plain and "451 4.7.1 greylisted" in plain
+    assert "451 4.7.1 greylisted" in html
+
+
 def test_ids_no_longer_in_the_sheet_render_with_what_the_payload_has() -> None:
     gone = Message("reminder", "reminder:A9:2026-12-04",
                    Recipient("Anne Hansen", "anne@ung.example", "da"), "A9",

@@ -45,8 +45,10 @@ google backend reaches another Sheets API origin.
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 from http.server import ThreadingHTTPServer
+from typing import Any
 
 from automation.testing.sheets_http import Handler
 from automation.testing.sheets_model import Spreadsheet
@@ -82,6 +84,17 @@ class Emulator:
         self.stop()
 
 
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a client that went away mid-answer (a killed worker) is not the server's fault;
+        # like Google, say nothing; anything else is still printed
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 def make_server(host: str, port: int, replay: bool = False) -> tuple[ThreadingHTTPServer, State]:
     state = State(static_tokens=frozenset({REPLAY_TOKEN} if replay else ()))
     if replay:
@@ -89,9 +102,7 @@ def make_server(host: str, port: int, replay: bool = False) -> tuple[ThreadingHT
         private.shared = False
         state.books[PRIVATE_SPREADSHEET] = private
     handler = type("EmulatorHandler", (Handler,), {"state": state})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server, state
+    return EmulatorServer((host, port), handler), state
 
 
 def start_emulator(host: str = "127.0.0.1", port: int = 0, replay: bool = False) -> Emulator:
