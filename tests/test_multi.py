@@ -310,8 +310,10 @@ def test_three_workers_five_initiatives_a_worker_killed_mid_cycle(tmp_path, pg_u
         spans = sorted((s, f or killed_at) for _, s, f in cycles(pg_url, name))
         assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), name
     assert uncertain_total <= 1
-    # the killed worker's initiative went on elsewhere, within about one interval (a
-    # survivor may be busy with another initiative's cycle when its turn comes)
+    # the killed worker's initiative went on elsewhere within one interval: a survivor
+    # that found its lock taken tries again one interval later at the latest, plus, if
+    # it is busy with another initiative's cycle just then, the end of that cycle
     after = [(w, s) for w, s, _ in cycles(pg_url, killed_initiative) if s > killed_at]
     assert after and not after[0][0].endswith(f":{killed_pid}")
-    assert after[0][1] - killed_at < timedelta(minutes=EVERY_MINUTES * 2)
+    longest_cycle = max(f - s for n in names for _, s, f in cycles(pg_url, n) if f)
+    assert after[0][1] - killed_at < timedelta(minutes=EVERY_MINUTES) + longest_cycle
