@@ -111,8 +111,7 @@ class Cycle:
         outcome.held_reason = held_reason(local, self.settings.schedule,
                                           self.settings.initiative.country)
         if options.record_only:
-            for message in messages:
-                self.ledger.record_only(message, now, self.clock())
+            self.ledger.record_only(messages, now, self.clock())
             outcome.recorded = len(messages)
         elif outcome.held_reason:
             outcome.held_window = len(messages)

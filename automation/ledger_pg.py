@@ -15,7 +15,7 @@ on without holding it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -173,17 +173,22 @@ class PgLedger:
             "WHERE initiative = %s AND key = %s AND recipient = %s",
             (state, error, self.initiative, key, recipient))
 
-    def record_only(self, message: Message, now: datetime, real: datetime) -> None:
-        """Mark as sent without sending (going live on a sheet with history)."""
-        self._query(
-            """INSERT INTO rygrad_deliveries (initiative, key, recipient, kind, subject_id,
-                 state, at, real_at, payload, record_only)
-               VALUES (%s, %s, %s, %s, %s, 'sent', %s, %s, %s, true)
-               ON CONFLICT (initiative, key, recipient) DO UPDATE SET state = 'sent',
-                 at = excluded.at, real_at = excluded.real_at, payload = excluded.payload,
-                 record_only = true""",
-            (self.initiative, message.key, message.recipient.email, message.kind,
-             message.subject_id, now.isoformat(), real, Jsonb(message.payload)))
+    def record_only(self, messages: Sequence[Message], now: datetime, real: datetime) -> None:
+        """Mark as sent without sending, all of them in one transaction."""
+        rows = [(self.initiative, m.key, m.recipient.email, m.kind, m.subject_id,
+                 now.isoformat(), real, Jsonb(m.payload)) for m in messages]
+        try:
+            with self.db.transaction(), self.db.cursor() as cursor:
+                cursor.executemany(
+                    """INSERT INTO rygrad_deliveries (initiative, key, recipient, kind,
+                         subject_id, state, at, real_at, payload, record_only)
+                       VALUES (%s, %s, %s, %s, %s, 'sent', %s, %s, %s, true)
+                       ON CONFLICT (initiative, key, recipient) DO UPDATE SET state = 'sent',
+                         at = excluded.at, real_at = excluded.real_at,
+                         payload = excluded.payload, record_only = true""", rows)
+        except psycopg.Error as err:
+            raise LedgerError(f"{self.where}: the ledger database failed "
+                              f"({_first_line(err)})") from err
 
     def uncertain(self) -> list[Uncertain]:
         rows = self._query(

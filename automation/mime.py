@@ -114,7 +114,9 @@ def _encoded(value: str) -> str:
 def _encoded_words(text: str) -> list[str]:
     """`=?utf-8?b?…?=` words of at most 75 characters (RFC 2047 §2), never splitting a
     character's UTF-8 bytes between two words (§5)."""
-    words, chunk, size = [], [], 0
+    words: list[str] = []
+    chunk: list[str] = []
+    size = 0
     for char in text:
         length = len(char.encode("utf-8"))
         if size + length > WORD_BYTES:

@@ -43,7 +43,7 @@ def test_failed_and_retry_and_record_only(tmp_path):
     ledger.failed("a", "anne@example.dk", "550 no such user")
     ledger.begin(message("b"), b"", NOW, NOW)
     ledger.retry("b", "anne@example.dk", "451 try later")
-    ledger.record_only(message("c"), NOW, NOW)
+    ledger.record_only([message("c")], NOW, NOW)
     states = {e.key: (e.state, e.error) for e in ledger.entries()}
     assert states == {"a": ("failed", "550 no such user"), "b": ("retry", "451 try later"),
                       "c": ("sent", "")}

@@ -82,7 +82,7 @@ def test_failed_retry_record_only_and_counts(opener: Opener) -> None:
     ledger.failed("a", "anne@example.dk", "550 no such user")
     ledger.begin(message("b"), b"", NOW, NOW)
     ledger.retry("b", "anne@example.dk", "451 try later")
-    ledger.record_only(message("c"), NOW, NOW)
+    ledger.record_only([message("c")], NOW, NOW)
     ledger.begin(message("d", BO), b"", NOW, NOW)
     states = {e.key: (e.state, e.error) for e in ledger.entries()}
     assert states == {"a": ("failed", "550 no such user"), "b": ("retry", "451 try later"),

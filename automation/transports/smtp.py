@@ -146,7 +146,8 @@ class SmtpTransport:
                                     timeout=timeout)
             # a message's last segment must not wait for the server's delayed ACK of the
             # one before it (Nagle): that stalls every message ~40 ms on any link
-            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if smtp.sock is not None:  # connected by the constructor
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             smtp.ehlo()
             if settings.security == "starttls":
                 smtp.starttls(context=context)
