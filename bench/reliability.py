@@ -154,7 +154,8 @@ def smtp_section(repeat: int, work: Path) -> list[str]:
             status_text = (", ".join(f"{n}× {k}" for k, n in Counter(shown).items())
                            or cycle_line.split("(")[-1].split(")")[0])
             digest = (f"{len(result.digest.get('failed', []))} failed, "
-                      f"{len(result.digest.get('uncertain', []))} uncertain"
+                      f"{len(result.digest.get('uncertain', []))} uncertain, "
+                      f"{len(result.digest.get('retrying', []))} retrying"
                       if result.digest else "not sent")
             resend = (f"resend exit {result.resend.status}" if result.resend else "—")
             twice = len(faultkit.duplicates(result.final_delivered))
@@ -183,9 +184,11 @@ def smtp_section(repeat: int, work: Path) -> list[str]:
         "Exit 2 (could not run) leaves nothing sent and nothing written; `status` shows "
         "the cycle as `exit 2` (it said `running or crashed` before a fix made here). "
         "A 552 at MAIL FROM refuses the digest too when it is larger than the limit: the "
-        "digest is then `failed` and the secretariat learns of it only from `status`. "
-        "Temporary failures (`retry`) are not listed in the digest; they go out next "
-        "cycle. The one copy delivered twice in the end is the explicit resend of a "
+        "digest is then `failed`, and the secretariat learns of it from `status`, the "
+        "run's exit status 1 and the next week's digest, which lists it among the mails "
+        "that could not be delivered. Temporary failures (`retry`) are listed in the "
+        "digest as retrying, with the server's reply, and go out next cycle. The one copy "
+        "delivered twice in the end is the explicit resend of a "
         "message the server had kept although the connection dropped before its reply.",
         "",
     ]
