@@ -13,9 +13,10 @@ from pathlib import Path
 from automation import __version__, config
 from automation.cycle import Cycle, Options, Outcome
 from automation.errors import ConfigError, LedgerError, RygradError
+from automation.layout import column_letter
 from automation.ledger import DeliveryLedger, find_ledger, open_ledger
 from automation.model import LedgerEntry, Message, Snapshot
-from automation.parse import column_letter, parse
+from automation.parse import parse
 from automation.plan import plan
 from automation.projection import cell_updates, resolve
 from automation.render import Renderer, builtin_templates_dir

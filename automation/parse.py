@@ -1,23 +1,23 @@
-"""Snapshot → Initiative: find the tabs and columns, read every row, note every problem.
+"""Snapshot → Initiative: read every row into people, groups, meetings, actions and
+indicators, and note every problem.
 
-Pure: no I/O, no clock. Only a missing tab or required column raises (SheetError);
-everything else wrong in the sheet becomes a Problem on its row, and the rest of
-the sheet is still read.
+Where the tabs and columns are is found by layout.py. Pure: no I/O, no clock. Only a
+missing tab or required column raises (SheetError, from layout.py); everything else
+wrong in the sheet becomes a Problem on its row, and the rest of the sheet is still
+read.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, time
 from typing import TypeVar
 
 from automation import values
 from automation.config import Settings
-from automation.errors import SheetError
-from automation.i18n import and_list, both_names, text
+from automation.i18n import and_list, text
+from automation.layout import Layout, Row, column_letter, find_layout
 from automation.model import (
     Action,
     CellValue,
@@ -28,50 +28,11 @@ from automation.model import (
     Person,
     Problem,
     Snapshot,
-    Table,
 )
 from automation.schema import TABS, Tab, normalise_header
 
 T = TypeVar("T")
 _TAB_ORDER = {tab.key: index for index, tab in enumerate(TABS)}
-
-
-def column_letter(index: int) -> str:
-    """1 → A, 27 → AA."""
-    letters = ""
-    while index > 0:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(ord("A") + remainder) + letters
-    return letters
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """One tab as found: its table and where each known column is."""
-
-    tab: Tab
-    table: Table
-    columns: dict[str, int]  # column key → 1-based index
-    headers: dict[str, str]  # column key → the header as written (spaces collapsed)
-    width: int
-
-
-@dataclass(frozen=True)
-class _Row:
-    layout: _Layout
-    number: int
-    cells: tuple[CellValue, ...]
-
-    def raw(self, key: str) -> CellValue:
-        index = self.layout.columns.get(key, 0)
-        return self.cells[index - 1] if 0 < index <= len(self.cells) else None
-
-    def text(self, key: str) -> str:
-        return values.cell_text(self.raw(key)).strip()
-
-    def cell(self, key: str) -> str:
-        index = self.layout.columns.get(key)
-        return f"{column_letter(index)}{self.number}" if index else ""
 
 
 def parse(snapshot: Snapshot, settings: Settings) -> Initiative:
@@ -110,87 +71,19 @@ class _Parser:
 
     # --- layout -------------------------------------------------------------------------
 
-    def layout(self, snapshot: Snapshot, tab: Tab) -> _Layout:
-        wanted = {normalise_header(tab.da), normalise_header(tab.en)}
-        tables = [t for t in snapshot.tables.values() if normalise_header(t.title) in wanted]
-        if not tables:
-            found = ", ".join(snapshot.tables) or text(self.language, "none_found")
-            raise SheetError(text(self.language, "missing_tab", found=found,
-                                  names=both_names(self.language, tab.da, tab.en)))
-        table = tables[0]
-        for other in tables[1:]:
-            self.add(Problem(other.title, "", other.title, text(
-                self.language, "duplicate_tab", value=other.title, first=table.title),
-                "warning", tab.key))
-        names = self.header_names(tab)
-        columns: dict[str, int] = {}
-        headers: dict[str, str] = {}
-        written: list[str] = []
-        width = 0
-        for index, cell in enumerate(table.header, start=1):
-            header = " ".join(values.cell_text(cell).split())
-            if not header:
-                continue
-            width = index
-            written.append(header)
-            key = names.get(normalise_header(header))
-            if key is None:
-                continue
-            if key in columns:
-                self.add(Problem(table.title, f"{column_letter(index)}1", header, text(
-                    self.language, "duplicate_header", value=header,
-                    first=f"{column_letter(columns[key])}1"), "error", tab.key))
-                continue
-            columns[key] = index
-            headers[key] = header
-        layout = _Layout(tab, table, columns, headers, width)
-        self.check_columns(layout, written)
-        self.initiative.tab_titles[tab.key] = table.title
-        self.initiative.columns[tab.key] = dict(columns)
-        self.initiative.header_width[tab.key] = width
+    def layout(self, snapshot: Snapshot, tab: Tab) -> Layout:
+        layout, problems = find_layout(snapshot, tab, self.settings.sheet.aliases,
+                                       self.language)
+        for problem in problems:
+            self.add(problem)
+        self.initiative.tab_titles[tab.key] = layout.table.title
+        self.initiative.columns[tab.key] = dict(layout.columns)
+        self.initiative.header_width[tab.key] = layout.width
         return layout
-
-    def header_names(self, tab: Tab) -> dict[str, str]:
-        """Normalised header → column key: the titles, then the config's aliases."""
-        names: dict[str, str] = {}
-        for column in tab.columns:
-            names.setdefault(normalise_header(column.da), column.key)
-            names.setdefault(normalise_header(column.en), column.key)
-        titles = dict(names)
-        tab_titles = {normalise_header(tab.da), normalise_header(tab.en)}
-        for target, aliases in self.settings.sheet.aliases.items():
-            key = titles.get(normalise_header(target))
-            if key is None and "." in target:
-                prefix, _, title = target.partition(".")
-                if normalise_header(prefix) in tab_titles:
-                    key = titles.get(normalise_header(title))
-            if key is not None:
-                for alias in aliases:
-                    names.setdefault(normalise_header(alias), key)
-        return names
-
-    def check_columns(self, layout: _Layout, written: list[str]) -> None:
-        tab, title = layout.tab, layout.table.title
-        for column in tab.columns:
-            if column.key in layout.columns or column.worker:
-                continue
-            if not column.required:
-                self.add(Problem(title, "", "", text(
-                    self.language, "optional_column_missing",
-                    names=both_names(self.language, column.da, column.en)),
-                    "warning", tab.key))
-                continue
-            unmatched = [h for h in written if h not in layout.headers.values()]
-            hint = _closest([column.da, column.en], unmatched)
-            found = ", ".join(written) or text(self.language, "none_found")
-            raise SheetError(text(
-                self.language, "missing_column_hint" if hint else "missing_column",
-                tab=title, names=both_names(self.language, column.da, column.en), found=found,
-                hint=hint))
 
     # --- rows and IDs -------------------------------------------------------------------
 
-    def rows(self, layout: _Layout) -> list[_Row]:
+    def rows(self, layout: Layout) -> list[Row]:
         """Every non-empty row, recorded for write-back; those with partner data returned."""
         tab = layout.tab
         partner_keys = [c.key for c in tab.columns if not c.worker]
@@ -199,7 +92,7 @@ class _Parser:
         for number, cells in layout.table.rows:
             if all(values.is_blank(cell) for cell in cells):
                 continue
-            row = _Row(layout, number, cells)
+            row = Row(layout, number, cells)
             self.initiative.row_ids[(tab.key, number)] = row.text(tab.id_column)
             self.initiative.worker_cells[(tab.key, number)] = {
                 key: values.cell_text(row.raw(key)) for key in worker_keys}
@@ -208,12 +101,12 @@ class _Parser:
                 found.append(row)
         return found
 
-    def unique(self, rows: list[_Row]) -> list[_Row]:
+    def unique(self, rows: list[Row]) -> list[Row]:
         """Rows with an ID that no other row has; the others get a problem and are skipped."""
         if not rows:
             return []
         id_key = rows[0].layout.tab.id_column
-        by_id: dict[str, list[_Row]] = defaultdict(list)
+        by_id: dict[str, list[Row]] = defaultdict(list)
         for row in rows:
             if row.text(id_key):
                 by_id[normalise_header(row.text(id_key))].append(row)
@@ -222,7 +115,7 @@ class _Parser:
         self.skip_duplicates(by_id, id_key)
         return [row for same in by_id.values() if len(same) == 1 for row in same]
 
-    def skip_duplicates(self, by_id: dict[str, list[_Row]], id_key: str) -> None:
+    def skip_duplicates(self, by_id: dict[str, list[Row]], id_key: str) -> None:
         for normalised, same in by_id.items():
             if len(same) < 2:
                 continue
@@ -233,8 +126,8 @@ class _Parser:
 
     # --- the five tabs ------------------------------------------------------------------
 
-    def people(self, rows: list[_Row]) -> None:
-        by_address: dict[str, list[_Row]] = defaultdict(list)
+    def people(self, rows: list[Row]) -> None:
+        by_address: dict[str, list[Row]] = defaultdict(list)
         addresses: dict[int, str | None] = {}
         for row in rows:
             address = self.read(row, "email", values.parse_email, "not_email", None)
@@ -252,7 +145,7 @@ class _Parser:
                 continue
             self.person(row, addresses[row.number])
 
-    def person(self, row: _Row, address: str | None) -> None:
+    def person(self, row: Row, address: str | None) -> None:
         if not row.text("name"):
             self.report(row, "name", "value_missing", severity="warning")
         groups = []
@@ -281,12 +174,12 @@ class _Parser:
             if email:
                 self.people_by_email.setdefault(email.casefold(), person)
 
-    def group(self, row: _Row) -> None:
+    def group(self, row: Row) -> None:
         chair, _ = self.person_in(row, "chair")
         group = Group(row.number, row.text("group"), row.text("type"), chair, row.text("goal"))
         self.initiative.groups[group.name] = group
 
-    def meeting(self, row: _Row) -> None:
+    def meeting(self, row: Row) -> None:
         group = self.group_in(row, "error", skipped=True)
         day = self.read(row, "date", self.parse_date, "not_date", None, skipped=True,
                         example=self.example_date)
@@ -317,7 +210,7 @@ class _Parser:
                                 "warning"),
         ))
 
-    def action(self, row: _Row, meeting_ids: set[str]) -> None:
+    def action(self, row: Row, meeting_ids: set[str]) -> None:
         if not row.text("action"):
             self.report(row, "action", "value_missing")
         owner, owner_text = self.person_in(row, "owner")
@@ -343,7 +236,7 @@ class _Parser:
             meeting_id=meeting_id,
         ))
 
-    def indicator(self, row: _Row) -> None:
+    def indicator(self, row: Row) -> None:
         if not row.text("indicator"):
             self.report(row, "indicator", "value_missing")
         owner, owner_text = self.person_in(row, "owner")
@@ -377,7 +270,7 @@ class _Parser:
 
     # --- references between tabs --------------------------------------------------------
 
-    def person_in(self, row: _Row, key: str) -> tuple[Person | None, str]:
+    def person_in(self, row: Row, key: str) -> tuple[Person | None, str]:
         """The person a cell names (by name or e-mail); problems when none or several."""
         written = row.text(key)
         if not written:
@@ -401,7 +294,7 @@ class _Parser:
             self.report(row, key, "person_without_email", "warning", tab=people_tab)
         return found[0], written
 
-    def group_in(self, row: _Row, severity: str, skipped: bool = False) -> str | None:
+    def group_in(self, row: Row, severity: str, skipped: bool = False) -> str | None:
         """The group a row names, as written on Grupper; None when it is not there."""
         written = row.text("group")
         if not written:
@@ -427,7 +320,7 @@ class _Parser:
     def example_date(self) -> str:
         return values.example_date(self.settings.sheet.date_order)
 
-    def read(self, row: _Row, key: str, reader: Callable[[CellValue], T], message_id: str,
+    def read(self, row: Row, key: str, reader: Callable[[CellValue], T], message_id: str,
              fallback: T, severity: str = "error", skipped: bool = False,
              **fields: object) -> T:
         """The cell read by ``reader``; on a value it cannot read, a problem and ``fallback``."""
@@ -437,7 +330,7 @@ class _Parser:
             self.report(row, key, message_id, severity, skipped=skipped, **fields)
             return fallback
 
-    def report(self, row: _Row, key: str, message_id: str, severity: str = "error",
+    def report(self, row: Row, key: str, message_id: str, severity: str = "error",
                skipped: bool = False, **fields: object) -> None:
         layout = row.layout
         column = layout.headers.get(key) or layout.tab.column(key).title(self.language)
@@ -462,16 +355,3 @@ def _later(start: time, minutes: int) -> time:
     """``minutes`` after ``start`` on the same day; a meeting never runs past 23:59."""
     total = start.hour * 60 + start.minute + minutes
     return time(23, 59) if total >= 24 * 60 else time(total // 60, total % 60)
-
-
-def _closest(titles: list[str], headers: list[str]) -> str:
-    """The unmatched header most like a missing column's titles (or the only one left)."""
-    def likeness(header: str) -> float:
-        return max(difflib.SequenceMatcher(None, normalise_header(title),
-                                           normalise_header(header)).ratio()
-                   for title in titles)
-
-    best = max(headers, key=likeness, default="")
-    return best if best and (len(headers) == 1 or likeness(best) >= 0.4) else ""
-
-

@@ -10,7 +10,8 @@ from hypothesis import settings as settings_for_hypothesis
 from hypothesis import strategies as st
 
 from automation.errors import SheetError
-from automation.parse import column_letter, parse
+from automation.layout import column_letter
+from automation.parse import parse
 from automation.schema import TABS
 from tests.sheetdata import initiative, settings, snapshot, table
 
