@@ -1,7 +1,8 @@
 """The TOML config → frozen, validated settings (DESIGN.md §3).
 
 Every key has a default here except the required ones; an unknown key or a bad
-value is a ConfigError that names the file, the key and what is allowed.
+value is a ConfigError that names the file, the key and what is allowed. How a value
+is read and checked (typed, with the file and key in every error) is config_values.py.
 """
 
 from __future__ import annotations
@@ -17,11 +18,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
+from automation.config_values import (
+    Base,
+    Reader,
+    every_minutes,
+    state_url,
+    weekdays,
+    window_time,
+)
 from automation.errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/rygrad.toml")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-DAY_ABBREVIATIONS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
@@ -135,7 +143,7 @@ def load(path: Path) -> Settings:
 
 
 def parse(data: dict[str, Any], path: Path) -> Settings:
-    reader = _Reader(path)
+    reader = Reader(path)
     base = Base(path.parent)
     sections = {"initiative", "sheet", "mail", "rules", "schedule", "state", "templates"}
     for name in data:
@@ -158,95 +166,12 @@ def parse(data: dict[str, Any], path: Path) -> Settings:
         schedule=schedule,
         state_dir=base / reader.string(state, "state.dir", "state"),
         templates_dir=base / templates_dir if templates_dir else None,
-        state_url=_state_url(reader, reader.string(state, "state.url", ""), base),
+        state_url=state_url(reader, reader.string(state, "state.url", ""), base),
     )
 
 
-class _Reader:
-    """Typed access to TOML values; every failure names the file and key."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, key: str, message: str) -> None:
-        raise ConfigError(f"{self.path}: [{key}] {message}" if "." not in key
-                          else f"{self.path}: {key}: {message}")
-
-    def section(self, name: str, value: Any, allowed: set[str]) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            self.fail(name, "must be a table, e.g. [" + name + "]")
-        for key in value:
-            if key not in allowed:
-                hint = _closest(key, allowed)
-                self.fail(f"{name}.{key}", "unknown key" + (f"; did you mean {hint}?" if hint
-                          else f"; allowed: {', '.join(sorted(allowed))}"))
-        return dict(value)
-
-    def string(self, section: dict[str, Any], key: str, default: str | None = None) -> str:
-        name = key.rsplit(".", 1)[1]
-        if name not in section:
-            if default is None:
-                self.fail(key, "is required")
-            return default or ""
-        value = section[name]
-        if not isinstance(value, str):
-            self.fail(key, f"must be text in quotes, not {value!r}")
-        return str(value)
-
-    def choice(self, section: dict[str, Any], key: str, default: str, allowed: tuple[str, ...]
-               ) -> str:
-        value = self.string(section, key, default)
-        if value not in allowed:
-            self.fail(key, f"{value!r} is not allowed; use one of: {', '.join(allowed)}")
-        return value
-
-    def integer(self, section: dict[str, Any], key: str, default: int, minimum: int = 0) -> int:
-        value = section.get(key.rsplit(".", 1)[1], default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(key, f"must be a whole number, not {value!r}")
-        if value < minimum:
-            self.fail(key, f"must be at least {minimum}, not {value}")
-        return int(value)
-
-    def number(self, section: dict[str, Any], key: str, default: float) -> float:
-        value = section.get(key.rsplit(".", 1)[1], default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            self.fail(key, f"must be a number ≥ 0, not {value!r}")
-        return float(value)
-
-    def boolean(self, section: dict[str, Any], key: str, default: bool) -> bool:
-        value = section.get(key.rsplit(".", 1)[1], default)
-        if not isinstance(value, bool):
-            self.fail(key, f"must be true or false, not {value!r}")
-        return bool(value)
-
-    def clock(self, section: dict[str, Any], key: str, default: str) -> time:
-        value = self.string(section, key, default)
-        match = re.fullmatch(r"(\d{1,2})[:.](\d{2})", value.strip())
-        if not match or int(match[1]) > 23 or int(match[2]) > 59:
-            self.fail(key, f"{value!r} is not a time; write it as HH:MM, e.g. \"08:00\"")
-        assert match
-        return time(int(match[1]), int(match[2]))
-
-
-class Base:
-    """The config file's folder: relative paths in the config are relative to it."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def __truediv__(self, relative: str) -> Path:
-        return Path(os.path.normpath(self.folder / relative))
-
-
-def _closest(word: str, candidates: set[str]) -> str:
-    import difflib
-
-    found = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
-    return found[0] if found else ""
-
-
-def _initiative(reader: _Reader, value: Any) -> InitiativeSettings:
+def _initiative(reader: Reader, value: Any) -> InitiativeSettings:
     if value is None:
         reader.fail("initiative", "section is required (name and secretariat)")
     section = reader.section(
@@ -289,7 +214,7 @@ def _initiative(reader: _Reader, value: Any) -> InitiativeSettings:
     )
 
 
-def _sheet(reader: _Reader, value: Any, base: Base) -> SheetSettings:
+def _sheet(reader: Reader, value: Any, base: Base) -> SheetSettings:
     section = reader.section(
         "sheet", value,
         {"backend", "path", "spreadsheet", "credentials", "api_base", "aliases", "date_order"},
@@ -324,7 +249,7 @@ def _sheet(reader: _Reader, value: Any, base: Base) -> SheetSettings:
     )
 
 
-def _mail(reader: _Reader, value: Any, base: Base) -> MailSettings:
+def _mail(reader: Reader, value: Any, base: Base) -> MailSettings:
     names = {f.name for f in fields(MailSettings)}
     section = reader.section("mail", value, names)
     optional_path = {
@@ -352,7 +277,7 @@ def _mail(reader: _Reader, value: Any, base: Base) -> MailSettings:
     )
 
 
-def _rules(reader: _Reader, value: Any) -> Rules:
+def _rules(reader: Reader, value: Any) -> Rules:
     names = {f.name for f in fields(Rules)}
     section = reader.section("rules", value, names)
     values: dict[str, Any] = {}
@@ -373,7 +298,7 @@ def _rules(reader: _Reader, value: Any) -> Rules:
     return Rules(**values)
 
 
-def _schedule(reader: _Reader, value: Any) -> ScheduleSettings:
+def _schedule(reader: Reader, value: Any) -> ScheduleSettings:
     names = {f.name for f in fields(ScheduleSettings)}
     section = reader.section("schedule", value, names)
     window_text = reader.string(section, "schedule.send_window", "07:30-17:00")
@@ -383,72 +308,20 @@ def _schedule(reader: _Reader, value: Any) -> ScheduleSettings:
                     f"{window_text!r} is not a window; write it as \"07:30-17:00\" "
                     "(or \"00:00-24:00\" for any hour)")
     assert match
-    start = _clock(int(match[1]), int(match[2]))
-    end = _clock(int(match[3]), int(match[4]))
+    start = window_time(int(match[1]), int(match[2]))
+    end = window_time(int(match[3]), int(match[4]))
     days_text = reader.string(section, "schedule.send_days", "mon-fri")
-    days = _days(days_text)
+    days = weekdays(days_text)
     if days is None:
         reader.fail("schedule.send_days",
                     f"{days_text!r} is not a list of days; write e.g. \"mon-fri\", "
                     "\"mon,wed,fri\" or \"all\"")
     weekday = reader.choice(section, "schedule.digest_weekday", "monday", WEEKDAYS)
     return ScheduleSettings(
-        every_minutes=_every_minutes(reader, section.get("every_minutes", 15)),
+        every_minutes=every_minutes(reader, section.get("every_minutes", 15)),
         send_window=(start, end),
         send_days=frozenset(days or ()),
         skip_holidays=reader.boolean(section, "schedule.skip_holidays", True),
         digest_weekday=WEEKDAYS.index(weekday),
         digest_time=reader.clock(section, "schedule.digest_time", "08:00"),
     )
-
-
-def _every_minutes(reader: _Reader, value: Any) -> float:
-    # whole minutes in daily use; a fraction down to 3 seconds lets tests run many cycles
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0.05:
-        reader.fail("schedule.every_minutes",
-                    f"must be a number of minutes ≥ 0.05 (e.g. 15), not {value!r}")
-    return float(value)
-
-
-def _state_url(reader: _Reader, url: str, base: Base) -> str:
-    """sqlite:///relative (to the config's folder) or sqlite:////absolute, or postgresql://…"""
-    if not url:
-        return ""
-    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
-        return "sqlite://" + str(base / url.removeprefix("sqlite:///"))
-    if url.startswith(("postgresql://", "postgres://")):
-        credentials, at, _ = url.partition("://")[2].partition("/")[0].rpartition("@")
-        if at and ":" in credentials:
-            reader.fail("state.url", "must not hold a password; put it in PGPASSWORD or "
-                        "~/.pgpass (or use peer or certificate login)")
-        return url
-    reader.fail("state.url", f"{url!r} is not a ledger address; use "
-                "\"sqlite:///state/ledger.sqlite3\" or \"postgresql://user@host/db\"")
-    return url
-
-
-def _clock(hour: int, minute: int) -> time:
-    # "24:00" closes a window at midnight
-    return time.max if hour == 24 else time(hour, minute)
-
-
-def _days(text: str) -> set[int] | None:
-    text = text.strip().lower()
-    if text in ("all", "*", "mon-sun"):
-        return set(range(7))
-    days: set[int] = set()
-    for part in text.split(","):
-        part = part.strip()
-        if "-" in part:
-            first, _, last = part.partition("-")
-            if first.strip() not in DAY_ABBREVIATIONS or last.strip() not in DAY_ABBREVIATIONS:
-                return None
-            a, b = DAY_ABBREVIATIONS.index(first.strip()), DAY_ABBREVIATIONS.index(last.strip())
-            if a > b:
-                return None
-            days.update(range(a, b + 1))
-        elif part in DAY_ABBREVIATIONS:
-            days.add(DAY_ABBREVIATIONS.index(part))
-        else:
-            return None
-    return days or None

@@ -1,0 +1,156 @@
+"""Reading values out of the TOML config: typed access where every failure names the
+file and key, paths relative to the config's folder, and the small parsers for values
+written as text (a send window's end, a list of days, the ledger's address).
+
+Separate from config.py so that it reads as the settings, their defaults and what
+each section allows; nothing here knows a settings class.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+from automation.errors import ConfigError
+
+DAY_ABBREVIATIONS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Reader:
+    """Typed access to TOML values; every failure names the file and key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, message: str) -> None:
+        raise ConfigError(f"{self.path}: [{key}] {message}" if "." not in key
+                          else f"{self.path}: {key}: {message}")
+
+    def section(self, name: str, value: Any, allowed: set[str]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(name, "must be a table, e.g. [" + name + "]")
+        for key in value:
+            if key not in allowed:
+                hint = _closest(key, allowed)
+                self.fail(f"{name}.{key}", "unknown key" + (f"; did you mean {hint}?" if hint
+                          else f"; allowed: {', '.join(sorted(allowed))}"))
+        return dict(value)
+
+    def string(self, section: dict[str, Any], key: str, default: str | None = None) -> str:
+        name = key.rsplit(".", 1)[1]
+        if name not in section:
+            if default is None:
+                self.fail(key, "is required")
+            return default or ""
+        value = section[name]
+        if not isinstance(value, str):
+            self.fail(key, f"must be text in quotes, not {value!r}")
+        return str(value)
+
+    def choice(self, section: dict[str, Any], key: str, default: str, allowed: tuple[str, ...]
+               ) -> str:
+        value = self.string(section, key, default)
+        if value not in allowed:
+            self.fail(key, f"{value!r} is not allowed; use one of: {', '.join(allowed)}")
+        return value
+
+    def integer(self, section: dict[str, Any], key: str, default: int, minimum: int = 0) -> int:
+        value = section.get(key.rsplit(".", 1)[1], default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(key, f"must be a whole number, not {value!r}")
+        if value < minimum:
+            self.fail(key, f"must be at least {minimum}, not {value}")
+        return int(value)
+
+    def number(self, section: dict[str, Any], key: str, default: float) -> float:
+        value = section.get(key.rsplit(".", 1)[1], default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            self.fail(key, f"must be a number ≥ 0, not {value!r}")
+        return float(value)
+
+    def boolean(self, section: dict[str, Any], key: str, default: bool) -> bool:
+        value = section.get(key.rsplit(".", 1)[1], default)
+        if not isinstance(value, bool):
+            self.fail(key, f"must be true or false, not {value!r}")
+        return bool(value)
+
+    def clock(self, section: dict[str, Any], key: str, default: str) -> time:
+        value = self.string(section, key, default)
+        match = re.fullmatch(r"(\d{1,2})[:.](\d{2})", value.strip())
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            self.fail(key, f"{value!r} is not a time; write it as HH:MM, e.g. \"08:00\"")
+        assert match
+        return time(int(match[1]), int(match[2]))
+
+
+class Base:
+    """The config file's folder: relative paths in the config are relative to it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __truediv__(self, relative: str) -> Path:
+        return Path(os.path.normpath(self.folder / relative))
+
+
+def _closest(word: str, candidates: set[str]) -> str:
+    import difflib
+
+    found = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    return found[0] if found else ""
+
+
+def every_minutes(reader: Reader, value: Any) -> float:
+    # whole minutes in daily use; a fraction down to 3 seconds lets tests run many cycles
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0.05:
+        reader.fail("schedule.every_minutes",
+                    f"must be a number of minutes ≥ 0.05 (e.g. 15), not {value!r}")
+    return float(value)
+
+
+def state_url(reader: Reader, url: str, base: Base) -> str:
+    """sqlite:///relative (to the config's folder) or sqlite:////absolute, or postgresql://…"""
+    if not url:
+        return ""
+    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+        return "sqlite://" + str(base / url.removeprefix("sqlite:///"))
+    if url.startswith(("postgresql://", "postgres://")):
+        credentials, at, _ = url.partition("://")[2].partition("/")[0].rpartition("@")
+        if at and ":" in credentials:
+            reader.fail("state.url", "must not hold a password; put it in PGPASSWORD or "
+                        "~/.pgpass (or use peer or certificate login)")
+        return url
+    reader.fail("state.url", f"{url!r} is not a ledger address; use "
+                "\"sqlite:///state/ledger.sqlite3\" or \"postgresql://user@host/db\"")
+    return url
+
+
+def window_time(hour: int, minute: int) -> time:
+    # "24:00" closes a window at midnight
+    return time.max if hour == 24 else time(hour, minute)
+
+
+def weekdays(text: str) -> set[int] | None:
+    """"mon-fri", "mon,wed,fri" or "all" → day numbers (Monday = 0); None if unreadable."""
+    text = text.strip().lower()
+    if text in ("all", "*", "mon-sun"):
+        return set(range(7))
+    days: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        if "-" in part:
+            first, _, last = part.partition("-")
+            if first.strip() not in DAY_ABBREVIATIONS or last.strip() not in DAY_ABBREVIATIONS:
+                return None
+            a, b = DAY_ABBREVIATIONS.index(first.strip()), DAY_ABBREVIATIONS.index(last.strip())
+            if a > b:
+                return None
+            days.update(range(a, b + 1))
+        elif part in DAY_ABBREVIATIONS:
+            days.add(DAY_ABBREVIATIONS.index(part))
+        else:
+            return None
+    return days or None
