@@ -176,7 +176,8 @@ def build_transport(settings: config.Settings) -> Transport:
         from automation.transports.outbox import Outbox
 
         return Outbox(settings.mail.outbox_dir)
-    from automation.transports.smtp import SmtpTransport, smtp_password
+    from automation.transports.smtp import SmtpTransport
+    from automation.transports.smtp_connect import smtp_password
 
     try:
         return SmtpTransport(settings.mail, smtp_password(settings.mail))

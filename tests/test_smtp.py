@@ -20,7 +20,8 @@ import pytest
 from automation.config import MailSettings
 from automation.errors import ConfigError, DeliveryError
 from automation.transports import PermanentFailure, TemporaryFailure, UncertainDelivery
-from automation.transports.smtp import SmtpTransport, smtp_password
+from automation.transports.smtp import SmtpTransport
+from automation.transports.smtp_connect import smtp_password
 from tests.smtpserver import Certificates, Fault, SmtpServer, mail_settings, make_certificates
 from tests.workbook import GROUPS, PEOPLE, rygrad, write_config, write_workbook
 

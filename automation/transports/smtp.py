@@ -19,26 +19,24 @@ What happens to a message:
 - the server cannot be reached, refuses the login or its certificate, or refuses the
   sender for every message → `DeliveryError`: the cycle stops.
 
-The password is never logged nor put in an exception message.
+Opening the session (the password, TLS, the login) and saying why it failed is
+smtp_connect.py. The password is never logged nor put in an exception message.
 """
 
 from __future__ import annotations
 
-import base64
 import collections
 import contextlib
 import logging
-import os
 import re
 import smtplib
-import socket
-import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from automation.config import MailSettings
 from automation.errors import ConfigError, DeliveryError
 from automation.transports import PermanentFailure, TemporaryFailure, UncertainDelivery
+from automation.transports.smtp_connect import connect, server_reply
 
 log = logging.getLogger(__name__)
 
@@ -48,30 +46,6 @@ WINDOW = 60.0  # per_minute counts messages in a rolling minute
 SIZE_REFUSED = 552  # refused at MAIL FROM for this message's size, not for the sender
 CRLF = re.compile(rb"\r?\n")
 LEADING_DOT = re.compile(rb"(?m)^\.")
-
-
-def smtp_password(settings: MailSettings, environ: Mapping[str, str] | None = None) -> str | None:
-    """The SMTP password from `mail.password_env`, else `mail.password_file`, else None."""
-    environ = os.environ if environ is None else environ
-    if settings.password_env:
-        password = environ.get(settings.password_env, "")
-        if not password:
-            raise ConfigError(f"mail.password_env: the environment variable "
-                              f"{settings.password_env} is not set or empty")
-        return password
-    if settings.password_file is not None:
-        try:
-            text = settings.password_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
-            raise ConfigError(f"mail.password_file: cannot read {settings.password_file} "
-                              f"({reason})") from None
-        # an editor's final newline is not part of the password; spaces may be
-        password = text.rstrip("\r\n")
-        if not password:
-            raise ConfigError(f"mail.password_file: {settings.password_file} is empty")
-        return password
-    return None
 
 
 class _Retry(Exception):
@@ -132,100 +106,10 @@ class SmtpTransport:
             smtp.close()  # the server went away first; the messages are already accepted
 
     def _connect(self) -> None:
-        settings = self.settings
-        helo = settings.helo or None  # None: smtplib uses the local host name
-        timeout = settings.timeout
-        context = self._tls_context() if settings.security != "none" else None
-        smtp: smtplib.SMTP | None = None
-        try:
-            if settings.security == "ssl":
-                smtp = smtplib.SMTP_SSL(settings.host, settings.port, local_hostname=helo,
-                                        timeout=timeout, context=context)
-            else:
-                smtp = smtplib.SMTP(settings.host, settings.port, local_hostname=helo,
-                                    timeout=timeout)
-            # a message's last segment must not wait for the server's delayed ACK of the
-            # one before it (Nagle): that stalls every message ~40 ms on any link
-            if smtp.sock is not None:  # connected by the constructor
-                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            smtp.ehlo()
-            if settings.security == "starttls":
-                smtp.starttls(context=context)
-                smtp.ehlo()  # the capabilities may differ once encrypted (AUTH often does)
-            if settings.username:
-                self._login(smtp)
-        except Exception as err:
-            if smtp is not None:
-                smtp.close()
-            raise DeliveryError(self._cannot_connect(err)) from None
-        self._smtp = smtp
+        self._smtp = connect(self.settings, self._password)
         self.connections += 1
         self._last_command = self.clock()
-        log.info("connected to %s (%s)", self.where, settings.security)
-
-    def _login(self, smtp: smtplib.SMTP) -> None:
-        user, password = self.settings.username, self._password or ""
-        if (user + password).isascii():
-            smtp.login(user, password)
-            return
-        # smtplib encodes credentials as ASCII; PLAIN (RFC 4616) and LOGIN carry UTF-8,
-        # and a Danish password may well hold æ, ø or å
-        offered = smtp.esmtp_features.get("auth", "").upper().split()
-        if "PLAIN" in offered:
-            code, reply = smtp.docmd("AUTH", "PLAIN " + _base64(f"\0{user}\0{password}"))
-        elif "LOGIN" in offered:
-            code, reply = smtp.docmd("AUTH", "LOGIN " + _base64(user))
-            if code == 334:
-                code, reply = smtp.docmd(_base64(password))
-        else:
-            raise smtplib.SMTPException("No suitable AUTH mechanism (PLAIN or LOGIN)")
-        if code != 235:
-            raise smtplib.SMTPAuthenticationError(code, reply)
-
-    def _tls_context(self) -> ssl.SSLContext:
-        """Verify the certificate and host name against the system store plus `ca_file`."""
-        cafile = self.settings.ca_file
-        try:
-            context = ssl.create_default_context()
-            if cafile is not None:
-                context.load_verify_locations(cafile=str(cafile))
-        except (OSError, ssl.SSLError) as err:
-            raise ConfigError(f"mail.ca_file: cannot load {cafile} as PEM certificates "
-                              f"({getattr(err, 'strerror', None) or err})") from None
-        return context
-
-    def _cannot_connect(self, err: Exception) -> str:
-        """One sentence naming host:port and what to check; no password, no traceback."""
-        where = self.where
-        if isinstance(err, smtplib.SMTPAuthenticationError):
-            return (f"{where} refused the login of {self.settings.username} "
-                    f"({_reply(err.smtp_code, err.smtp_error)}); check mail.username "
-                    f"and the password")
-        if isinstance(err, ssl.SSLCertVerificationError):
-            return (f"{where}: the server's certificate is not trusted "
-                    f"({err.verify_message}); check mail.host, or mail.ca_file for a "
-                    f"company CA")
-        if isinstance(err, ssl.SSLError):
-            return (f"{where}: the TLS handshake failed ({err.reason or err}); check "
-                    f"mail.security and mail.port (usually 587 for starttls, 465 for ssl)")
-        if isinstance(err, smtplib.SMTPNotSupportedError):
-            wanted = "STARTTLS" if "STARTTLS" in str(err) else "AUTH"
-            return (f"{where} does not offer {wanted}; check mail.security and mail.port")
-        if isinstance(err, smtplib.SMTPException) and "AUTH" in str(err):
-            return f"{where} offers no login method smtplib knows; check mail.port"
-        if isinstance(err, smtplib.SMTPResponseException):
-            return (f"{where} refused the session ({_reply(err.smtp_code, err.smtp_error)}); "
-                    f"try again later or check mail.host")
-        if isinstance(err, socket.gaierror):
-            return f"{where}: the host name cannot be resolved; check mail.host"
-        if isinstance(err, TimeoutError):
-            return (f"{where}: no answer within {self.settings.timeout:g} s; check mail.host, "
-                    f"mail.port and the firewall")
-        if isinstance(err, OSError):
-            reason = err.strerror or str(err) or type(err).__name__
-            return (f"{where}: cannot connect ({reason}); check mail.host, mail.port and "
-                    f"mail.security")
-        return f"{where}: cannot connect ({err or type(err).__name__}); check mail.host"
+        log.info("connected to %s (%s)", self.where, self.settings.security)
 
     # one message
 
@@ -261,13 +145,13 @@ class SmtpTransport:
             refused = self._transaction(smtp, sender, recipients, data, options)
         except smtplib.SMTPRecipientsRefused as err:
             self._last_command = self.clock()
-            refusals = {address: _reply(code, text) for address, (code, text) in
+            refusals = {address: server_reply(code, text) for address, (code, text) in
                         err.recipients.items()}
             self._refused(refusals, recipients, name, accepted=False)
             return
         except smtplib.SMTPSenderRefused as err:
             self._last_command = self.clock()
-            reply = _reply(err.smtp_code, err.smtp_error)
+            reply = server_reply(err.smtp_code, err.smtp_error)
             if 400 <= err.smtp_code < 500:
                 raise _Retry(reply, dropped=err.smtp_code == 421) from None
             if err.smtp_code == SIZE_REFUSED:
@@ -278,7 +162,7 @@ class SmtpTransport:
                                 f"as it") from None
         except smtplib.SMTPResponseException as err:  # DATA refused, or a bad reply
             self._last_command = self.clock()
-            reply = _reply(err.smtp_code, err.smtp_error)
+            reply = server_reply(err.smtp_code, err.smtp_error)
             if 400 <= err.smtp_code < 500:
                 raise _Retry(reply, dropped=err.smtp_code == 421) from None
             raise PermanentFailure(reply) from None
@@ -292,8 +176,8 @@ class SmtpTransport:
             raise _Retry(_lost(err, self.settings.timeout), dropped=True) from None
         self._last_command = self.clock()
         if refused:
-            self._refused({a: _reply(c, t) for a, (c, t) in refused.items()}, recipients, name,
-                          accepted=True)
+            self._refused({a: server_reply(c, t) for a, (c, t) in refused.items()}, recipients,
+                          name, accepted=True)
         log.info("%s → %s: accepted by %s", name, ", ".join(recipients), self.where)
 
     def _transaction(self, smtp: smtplib.SMTP, sender: str, recipients: list[str],
@@ -406,16 +290,6 @@ class SmtpTransport:
             self._recent.popleft()
         self._recent.append(self.clock())
 
-
-def _reply(code: int, text: bytes | str) -> str:
-    """`550 5.1.1 <x@y>: no such user`, as the server said it, on one line."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return f"{code} {' '.join(text.split())}"
-
-
-def _base64(text: str) -> str:
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
 def _lost(err: BaseException, timeout: float) -> str:

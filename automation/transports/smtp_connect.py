@@ -1,0 +1,157 @@
+"""Opening an SMTP session: the password from the environment or a file, a TLS
+context that verifies the server, connect + EHLO + STARTTLS (or TLS from the start),
+and the login, in UTF-8 when the password needs it.
+
+Separate from smtp.py, which sends the messages over the session this opens and
+decides what each reply means for a message. Everything that fails here is about
+the server or the settings, not a message: a ConfigError, or a DeliveryError of one
+sentence naming host:port and what to check. The password is never put in a message
+or a traceback (`from None`).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import smtplib
+import socket
+import ssl
+from collections.abc import Mapping
+
+from automation.config import MailSettings
+from automation.errors import ConfigError, DeliveryError
+
+
+def smtp_password(settings: MailSettings, environ: Mapping[str, str] | None = None) -> str | None:
+    """The SMTP password from `mail.password_env`, else `mail.password_file`, else None."""
+    environ = os.environ if environ is None else environ
+    if settings.password_env:
+        password = environ.get(settings.password_env, "")
+        if not password:
+            raise ConfigError(f"mail.password_env: the environment variable "
+                              f"{settings.password_env} is not set or empty")
+        return password
+    if settings.password_file is not None:
+        try:
+            text = settings.password_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+            raise ConfigError(f"mail.password_file: cannot read {settings.password_file} "
+                              f"({reason})") from None
+        # an editor's final newline is not part of the password; spaces may be
+        password = text.rstrip("\r\n")
+        if not password:
+            raise ConfigError(f"mail.password_file: {settings.password_file} is empty")
+        return password
+    return None
+
+
+def connect(settings: MailSettings, password: str | None) -> smtplib.SMTP:
+    """A session that said EHLO, is encrypted as `mail.security` says and is logged in.
+
+    An unreadable `mail.ca_file` is a ConfigError; anything else that fails is a
+    DeliveryError of one sentence naming host:port and what to check.
+    """
+    helo = settings.helo or None  # None: smtplib uses the local host name
+    timeout = settings.timeout
+    context = _tls_context(settings) if settings.security != "none" else None
+    smtp: smtplib.SMTP | None = None
+    try:
+        if settings.security == "ssl":
+            smtp = smtplib.SMTP_SSL(settings.host, settings.port, local_hostname=helo,
+                                    timeout=timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(settings.host, settings.port, local_hostname=helo,
+                                timeout=timeout)
+        # a message's last segment must not wait for the server's delayed ACK of the
+        # one before it (Nagle): that stalls every message ~40 ms on any link
+        if smtp.sock is not None:  # connected by the constructor
+            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        smtp.ehlo()
+        if settings.security == "starttls":
+            smtp.starttls(context=context)
+            smtp.ehlo()  # the capabilities may differ once encrypted (AUTH often does)
+        if settings.username:
+            _login(smtp, settings.username, password or "")
+    except Exception as err:
+        if smtp is not None:
+            smtp.close()
+        raise DeliveryError(_cannot_connect(settings, err)) from None
+    return smtp
+
+
+def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
+    if (user + password).isascii():
+        smtp.login(user, password)
+        return
+    # smtplib encodes credentials as ASCII; PLAIN (RFC 4616) and LOGIN carry UTF-8,
+    # and a Danish password may well hold æ, ø or å
+    offered = smtp.esmtp_features.get("auth", "").upper().split()
+    if "PLAIN" in offered:
+        code, reply = smtp.docmd("AUTH", "PLAIN " + _base64(f"\0{user}\0{password}"))
+    elif "LOGIN" in offered:
+        code, reply = smtp.docmd("AUTH", "LOGIN " + _base64(user))
+        if code == 334:
+            code, reply = smtp.docmd(_base64(password))
+    else:
+        raise smtplib.SMTPException("No suitable AUTH mechanism (PLAIN or LOGIN)")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, reply)
+
+
+def _tls_context(settings: MailSettings) -> ssl.SSLContext:
+    """Verify the certificate and host name against the system store plus `ca_file`."""
+    cafile = settings.ca_file
+    try:
+        context = ssl.create_default_context()
+        if cafile is not None:
+            context.load_verify_locations(cafile=str(cafile))
+    except (OSError, ssl.SSLError) as err:
+        raise ConfigError(f"mail.ca_file: cannot load {cafile} as PEM certificates "
+                          f"({getattr(err, 'strerror', None) or err})") from None
+    return context
+
+
+def _cannot_connect(settings: MailSettings, err: Exception) -> str:
+    """One sentence naming host:port and what to check; no password, no traceback."""
+    where = f"{settings.host}:{settings.port}"
+    if isinstance(err, smtplib.SMTPAuthenticationError):
+        return (f"{where} refused the login of {settings.username} "
+                f"({server_reply(err.smtp_code, err.smtp_error)}); check mail.username "
+                f"and the password")
+    if isinstance(err, ssl.SSLCertVerificationError):
+        return (f"{where}: the server's certificate is not trusted "
+                f"({err.verify_message}); check mail.host, or mail.ca_file for a "
+                f"company CA")
+    if isinstance(err, ssl.SSLError):
+        return (f"{where}: the TLS handshake failed ({err.reason or err}); check "
+                f"mail.security and mail.port (usually 587 for starttls, 465 for ssl)")
+    if isinstance(err, smtplib.SMTPNotSupportedError):
+        wanted = "STARTTLS" if "STARTTLS" in str(err) else "AUTH"
+        return (f"{where} does not offer {wanted}; check mail.security and mail.port")
+    if isinstance(err, smtplib.SMTPException) and "AUTH" in str(err):
+        return f"{where} offers no login method smtplib knows; check mail.port"
+    if isinstance(err, smtplib.SMTPResponseException):
+        return (f"{where} refused the session ({server_reply(err.smtp_code, err.smtp_error)}); "
+                f"try again later or check mail.host")
+    if isinstance(err, socket.gaierror):
+        return f"{where}: the host name cannot be resolved; check mail.host"
+    if isinstance(err, TimeoutError):
+        return (f"{where}: no answer within {settings.timeout:g} s; check mail.host, "
+                f"mail.port and the firewall")
+    if isinstance(err, OSError):
+        reason = err.strerror or str(err) or type(err).__name__
+        return (f"{where}: cannot connect ({reason}); check mail.host, mail.port and "
+                f"mail.security")
+    return f"{where}: cannot connect ({err or type(err).__name__}); check mail.host"
+
+
+def server_reply(code: int, text: bytes | str) -> str:
+    """`550 5.1.1 <x@y>: no such user`, as the server said it, on one line."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {' '.join(text.split())}"
+
+
+def _base64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
