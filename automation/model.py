@@ -12,7 +12,7 @@ from typing import Any
 CellValue = str | int | float | bool | date | datetime | time | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Table:
     """One tab as read: its title, header row (row 1) and data rows.
 
@@ -25,7 +25,7 @@ class Table:
     rows: tuple[tuple[int, tuple[CellValue, ...]], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Every tab of the workbook, keyed by tab title as it appears in the sheet."""
 
@@ -33,7 +33,7 @@ class Snapshot:
     version: str = ""  # backend-specific token to detect a change before writing
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     """Something wrong in the sheet (or a row the worker had to skip)."""
 
@@ -53,7 +53,7 @@ class Problem:
         return f"{self.ref}: {self.message}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     row: int
     name: str
@@ -64,7 +64,7 @@ class Person:
     language: str = "da"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Group:
     row: int
     name: str
@@ -73,7 +73,7 @@ class Group:
     goal: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Meeting:
     row: int
     id: str
@@ -87,7 +87,7 @@ class Meeting:
     cancelled: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Action:
     row: int
     id: str
@@ -101,7 +101,7 @@ class Action:
     meeting_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Indicator:
     row: int
     id: str
@@ -119,7 +119,7 @@ class Indicator:
     frequency_months: int = 3
 
 
-@dataclass
+@dataclass(slots=True)
 class Initiative:
     """The parsed workbook: typed rows, problems, and the W cells as they are now."""
 
@@ -211,14 +211,14 @@ class Initiative:
         return self._index[name]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Recipient:
     name: str
     email: str
     language: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Message:
     """One message due: one key, one recipient (DESIGN §2)."""
 
@@ -233,7 +233,7 @@ class Message:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CellUpdate:
     """Set one W cell of a row; the backend re-finds the row by its ID before writing."""
 
@@ -245,7 +245,7 @@ class CellUpdate:
     old: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LedgerEntry:
     """What the ledger knows of one (key, recipient)."""
 
@@ -259,7 +259,7 @@ class LedgerEntry:
     error: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CellWrite:
     """A CellUpdate resolved against the snapshot it was computed from.
 

@@ -6,7 +6,8 @@
 For each size, bench/generate.py writes a synthetic initiative (people = actions/5,
 meetings and indicators = actions/20 each, as in bench/plan_bench.py), and a fresh
 Python process runs one cycle's stages on it, so that each size reports its own
-peak RSS:
+peak RSS. The stages run as Cycle.run runs them, one snapshot and one initiative
+alive at a time (the snapshot is let go once parsed), so that the peak is a cycle's:
 
     read        the backend reads the whole workbook (xlsx: openpyxl; google: the
                 emulator over HTTP, one spreadsheets.get)
@@ -59,7 +60,7 @@ def proportions(actions: int) -> dict[str, int]:
 def measure(workbook: Path, backend: str, api_base: str, folder: Path,
             repeat: int) -> dict[str, Any]:
     from automation import config
-    from automation.cycle import Cycle
+    from automation.cycle import Cycle, Options
     from automation.ledger import Ledger
     from automation.parse import parse
     from automation.plan import plan
@@ -111,23 +112,30 @@ def measure(workbook: Path, backend: str, api_base: str, folder: Path,
         for message in messages[::step]:
             renderer.render(message, initiative, NOW)
 
+    # The stages run as Cycle.run runs them: read, parse, let the snapshot go (only its
+    # version is needed for the write-back), plan, render, send, write back; one
+    # snapshot and one initiative alive at a time, so the peak RSS is a cycle's.
     sheet = open_sheet()
+    initiative = messages = None
     for _ in range(repeat):  # read, parse, plan and rendering change nothing: best of n
+        initiative = messages = None  # the last round's, let go before reading again
+        _reset(api_base)  # the API calls of the first cycle: from its read on
         snapshot = timed("read", sheet.read)
         initiative = timed("parse", parse, snapshot, settings)
+        version = snapshot.version
+        rows = {tab: len(t.rows) for tab, t in snapshot.tables.items()}
+        del snapshot
         messages = timed("plan", plan, initiative, [], NOW, settings).messages
         # past RENDER_ALL_LIMIT, every step-th message is rendered and the time scaled
         step = max(1, len(messages) // RENDER_ALL_LIMIT)
         timed("render all", render_all, messages, initiative)
         best["render all"] *= step
+    assert initiative is not None and messages is not None
     one_cycle = [m for m in messages if m.kind not in ("digest", "burst")][
         :settings.mail.max_per_cycle]
     emails = timed("render 100", render, one_cycle, initiative)
 
-    # the first cycle, once (it changes the ledger and the sheet); API calls counted
-    _reset(api_base)
-    snapshot = None  # one snapshot at a time, as in a cycle
-    snapshot = sheet.read()
+    # the rest of the first cycle, once (it changes the ledger and the sheet)
     ledger = Ledger(folder / "state" / "ledger.sqlite3")
     outbox = Outbox(settings.mail.outbox_dir)
 
@@ -140,28 +148,24 @@ def measure(workbook: Path, backend: str, api_base: str, folder: Path,
             ledger.sent(message.key, message.recipient.email, NOW, NOW)
         outbox.close()
 
-    def write_back() -> int:
+    def write_back(initiative: Any) -> int:
         updates = cell_updates(initiative, ledger.entries(), NOW, settings)
         writes = resolve(updates, initiative, settings.initiative.language)
-        return sheet.write(writes, snapshot.version) if writes else 0
+        return sheet.write(writes, version) if writes else 0
 
     timed("send 100", send, one_cycle, emails)
-    cells = timed("write back", write_back)
+    cells = timed("write back", write_back, initiative)
     first_calls = _stats(api_base)
 
     # what an idle cycle costs: everything due is in the ledger, the sheet agrees
-    for message in messages:
-        ledger.record_only(message, NOW, NOW)
-    # let go of the first cycle's rows before reading again, as a worker between cycles
-    # would: the peak RSS is then one cycle's, not two side by side
+    ledger.record_only(messages, NOW, NOW)  # (one transaction since the ledger batches)
     due = len(messages)
+    # let go of the first cycle before the next, as a worker between cycles does
     del messages, one_cycle, emails
-    snapshot = initiative = None
-    snapshot = sheet.read()
-    initiative = parse(snapshot, settings)
-    write_back()
-    _reset(api_base)
+    initiative = None
     cycle = Cycle(settings, open_sheet(), ledger, outbox, renderer, lambda: NOW)
+    cycle.run(NOW, Options(record_only=True))  # writes the W cells of all that was recorded
+    _reset(api_base)
     outcome = timed("idle", cycle.run, NOW)
     idle_calls = _stats(api_base)
     return {
@@ -171,7 +175,7 @@ def measure(workbook: Path, backend: str, api_base: str, folder: Path,
         "peak RSS MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "peak RSS MB after": peaks,
         "API calls, first cycle": first_calls, "API calls, idle cycle": idle_calls,
-        "rows": {tab: len(t.rows) for tab, t in snapshot.tables.items()},
+        "rows": rows,
     }
 
 

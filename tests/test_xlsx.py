@@ -145,6 +145,26 @@ def test_reads_values_as_their_python_types(tmp_path: Path) -> None:
     assert type(table.rows[0][1][1]) is date
 
 
+def test_equal_values_of_other_types_stay_apart(tmp_path: Path) -> None:
+    # the read keeps one object per repeated text or date; 1 == True must not merge
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Indikatorer"
+    sheet.append(["A", "B", "C", "D", "E"])
+    sheet.append([1, True, "1", date(2026, 12, 3), datetime(2026, 12, 3, 9, 0)])
+    sheet.append([True, 1, "1", datetime(2026, 12, 3, 9, 0), date(2026, 12, 3)])
+    path = tmp_path / "types.xlsx"
+    workbook.save(path)
+
+    rows = XlsxWorkbook(path).read().tables["Indikatorer"].rows
+
+    assert [[type(v) for v in values] for _, values in rows] == [
+        [int, bool, str, date, datetime],
+        [bool, int, str, datetime, date],
+    ]
+    assert rows[0][1][2] is rows[1][1][2]  # the same text, one object
+
+
 def test_reads_rows_beyond_a_wrong_dimension(small: Path) -> None:
     replace_member(
         small,

@@ -3,34 +3,38 @@
 openpyxl's save drops the cached values of formulas, images and charts (after one
 save a partner's formula deadline reads as empty), so ``write`` never saves through
 it: it rewrites only the worksheet parts that hold a changed cell, and in them only
-those cells (see xlsx_patch). Every other member of the package is copied unchanged.
+those cells (see xlsx_patch and xlsx_cells). Every other member of the package is copied unchanged.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy as copy_module
 import glob
 import hashlib
 import io
 import os
 import posixpath
 import re
+import shutil
 import stat
 import tempfile
 import time as clock
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from xml.etree import ElementTree
 
 from openpyxl import load_workbook
 
 from automation.errors import SheetError, SheetLockedError, StaleSheetError
 from automation.model import CellValue, CellWrite, Snapshot, Table
-from automation.sheets.xlsx_patch import MAIN_NS, SharedStrings, clean_text, patch_worksheet
+from automation.sheets.xlsx_cells import MAIN_NS, SharedStrings, clean_text
+from automation.sheets.xlsx_patch import CHUNK_SIZE, patch_worksheet
 
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 MAX_ROW, MAX_COLUMN = 1_048_576, 16_384
@@ -44,24 +48,26 @@ class XlsxWorkbook:
         self.path = Path(path)
 
     def read(self) -> Snapshot:
-        content = self._content()
-        try:
-            workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except Exception as err:  # openpyxl raises many kinds for a damaged package
-            raise SheetError(
-                f"{self.path}: cannot be read as an Excel workbook ({err}) — "
-                "open it in Excel or LibreOffice, save it as .xlsx and try again"
-            ) from err
-        try:
-            tables = {sheet.title: _table(sheet) for sheet in workbook.worksheets}
-        except Exception as err:
-            raise SheetError(
-                f"{self.path}: a worksheet cannot be read ({err}) — "
-                "open it in Excel or LibreOffice, save it as .xlsx and try again"
-            ) from err
-        finally:
-            workbook.close()
-        return Snapshot(tables, version=_version(content))
+        with self._open() as source:
+            version = _version(source)
+            try:
+                workbook = load_workbook(source, read_only=True, data_only=True)
+            except Exception as err:  # openpyxl raises many kinds for a damaged package
+                raise SheetError(
+                    f"{self.path}: cannot be read as an Excel workbook ({err}) — "
+                    "open it in Excel or LibreOffice, save it as .xlsx and try again"
+                ) from err
+            try:
+                seen: dict[CellValue, CellValue] = {}
+                tables = {sheet.title: _table(sheet, seen) for sheet in workbook.worksheets}
+            except Exception as err:
+                raise SheetError(
+                    f"{self.path}: a worksheet cannot be read ({err}) — "
+                    "open it in Excel or LibreOffice, save it as .xlsx and try again"
+                ) from err
+            finally:
+                workbook.close()
+        return Snapshot(tables, version=version)
 
     def write(self, writes: Sequence[CellWrite], version: str) -> int:
         """Set each cell to its text; return how many cells changed.
@@ -71,18 +77,32 @@ class XlsxWorkbook:
         cell's value would change.
         """
         self._refuse_if_open()
-        before = self._stat()
-        content = self._content()
-        if _version(content) != version:
-            raise StaleSheetError(f"{self.path} changed since it was read; read it again")
-        wanted: dict[str, dict[tuple[int, int], str]] = {}
-        for write in writes:
-            _check_position(write)
-            wanted.setdefault(write.tab, {})[(write.row, write.column)] = clean_text(write.value)
-        if not wanted:
-            return 0
-        with zipfile.ZipFile(io.BytesIO(content)) as package:
-            return self._patch(package, wanted, before)
+        with self._open() as source:
+            before = os.fstat(source.fileno())
+            if _version(source) != version:
+                raise StaleSheetError(f"{self.path} changed since it was read; read it again")
+            wanted: dict[str, dict[tuple[int, int], str]] = {}
+            for write in writes:
+                _check_position(write)
+                cell = (write.row, write.column)
+                wanted.setdefault(write.tab, {})[cell] = clean_text(write.value)
+            if not wanted:
+                return 0
+            try:
+                with zipfile.ZipFile(source) as package:
+                    return self._patch(package, wanted, before)
+            except (
+                zipfile.BadZipFile,
+                KeyError,
+                ElementTree.ParseError,
+                UnicodeError,
+                zlib.error,
+                EOFError,
+            ) as err:
+                raise SheetError(
+                    f"{self.path}: the workbook's structure cannot be patched ({err}) — "
+                    "save it again in Excel or LibreOffice"
+                ) from err
 
     def _patch(
         self,
@@ -90,64 +110,113 @@ class XlsxWorkbook:
         wanted: dict[str, dict[tuple[int, int], str]],
         before: os.stat_result,
     ) -> int:
+        parts = _sheet_parts(package)
+        for tab in wanted:
+            if tab not in parts.sheets:
+                raise SheetError(f"{self.path}: there is no tab named {tab!r}")
+        handle, temp_name = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+        )
+        temp = Path(temp_name)
         try:
-            parts = _sheet_parts(package)
-            shared = SharedStrings(package, parts.shared_strings)
-            patched: dict[str, bytes] = {}
-            changed, formulas_removed = 0, False
-            for tab, cells in wanted.items():
-                if tab not in parts.sheets:
-                    raise SheetError(f"{self.path}: there is no tab named {tab!r}")
-                name = parts.sheets[tab]
-                try:
-                    xml, count, removed = patch_worksheet(
-                        package.read(name).decode("utf-8"), cells, shared
-                    )
-                except SheetError as err:
-                    raise SheetError(f"{self.path}, tab {tab}: {err}") from err
-                if count:
-                    patched[name] = xml.encode("utf-8")
-                    changed += count
-                    formulas_removed = formulas_removed or removed
-            dropped = set()
-            if formulas_removed and parts.calc_chain in package.namelist():
-                # Excel calls a file with a calculation chain naming a cell that has no
-                # formula damaged; without the chain it simply rebuilds it.
-                dropped.add(parts.calc_chain)
-                patched.update(_without_calc_chain(package, parts))
-        except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, UnicodeError) as err:
-            raise SheetError(
-                f"{self.path}: the workbook's structure cannot be patched ({err}) — "
-                "save it again in Excel or LibreOffice"
-            ) from err
-        if not changed:
-            return 0
-        self._replace(package, patched, dropped, before)
+            with os.fdopen(handle, "w+b") as out:
+                changed, formulas_removed = self._copy(package, parts, wanted, out, False)
+                if changed and formulas_removed and parts.calc_chain in package.namelist():
+                    # Excel calls a file with a calculation chain naming a cell that has
+                    # no formula damaged; without the chain it simply rebuilds it. The
+                    # parts that name the chain were copied already: copy once more
+                    # without it (rare: a partner's formula in a worker's column).
+                    out.seek(0)
+                    out.truncate()
+                    changed, _ = self._copy(package, parts, wanted, out, True)
+                out.flush()
+                if changed:
+                    os.fsync(out.fileno())
+            if not changed:
+                temp.unlink()
+                return 0
+            os.chmod(temp, stat.S_IMODE(before.st_mode))
+            now = self._stat()
+            if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+                raise StaleSheetError(f"{self.path} changed while writing; read it again")
+            os.replace(temp, self.path)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        _fsync_folder(self.path.parent)
+        _remove_stale_temps(self.path)
         return changed
 
-    def _content(self) -> bytes:
+    def _copy(
+        self,
+        package: zipfile.ZipFile,
+        parts: _Parts,
+        wanted: dict[str, dict[tuple[int, int], str]],
+        out: IO[bytes],
+        drop_calc_chain: bool,
+    ) -> tuple[int, bool]:
+        """Write the package to ``out`` with the cells patched, one member at a time.
+
+        Returns how many cells changed and whether a formula was overwritten.
+        """
+        tabs = {parts.sheets[tab]: tab for tab in wanted}
+        shared = SharedStrings(package, parts.shared_strings)
+        replaced = _without_calc_chain(package, parts) if drop_calc_chain else {}
+        changed, formulas_removed = 0, False
+        with zipfile.ZipFile(out, "w") as copy:
+            copy.comment = package.comment
+            for info in package.infolist():
+                if drop_calc_chain and info.filename == parts.calc_chain:
+                    continue
+                member = copy_module.copy(info)  # the copy's sizes and checksum are its own
+                tab = tabs.get(info.filename)
+                if tab is not None:
+                    with package.open(info) as source, copy.open(member, "w") as target:
+                        try:
+                            count, removed = patch_worksheet(source, target, wanted[tab], shared)
+                        except SheetError as err:
+                            raise SheetError(f"{self.path}, tab {tab}: {err}") from err
+                    changed += count
+                    formulas_removed = formulas_removed or removed
+                elif info.filename in replaced:
+                    copy.writestr(member, replaced[info.filename])
+                elif info.file_size <= CHUNK_SIZE:
+                    copy.writestr(member, package.read(info))
+                else:
+                    with package.open(info) as source, copy.open(member, "w") as target:
+                        shutil.copyfileobj(source, target, CHUNK_SIZE)
+        return changed, formulas_removed
+
+    def _open(self) -> io.BufferedReader:
+        """The workbook file, open for reading, once it is known to be a zip package."""
         try:
-            content = self.path.read_bytes()
+            source = self.path.open("rb")
         except FileNotFoundError as err:
             raise SheetError(f"{self.path}: no such file — check sheet.path in the config") from err
         except OSError as err:
             raise SheetError(f"{self.path}: cannot be read ({err.strerror})") from err
-        if not zipfile.is_zipfile(io.BytesIO(content)):
-            if content.startswith(b"PK\x03\x04"):
+        try:
+            if not zipfile.is_zipfile(source):
+                source.seek(0)
+                if source.read(4) == b"PK\x03\x04":
+                    raise SheetError(
+                        f"{self.path}: the Excel workbook is damaged or incomplete — "
+                        "restore it from a backup or save it again as .xlsx"
+                    )
                 raise SheetError(
-                    f"{self.path}: the Excel workbook is damaged or incomplete — "
-                    "restore it from a backup or save it again as .xlsx"
+                    f"{self.path}: not an Excel workbook (.xlsx) — save it as .xlsx and try again"
                 )
-            raise SheetError(
-                f"{self.path}: not an Excel workbook (.xlsx) — save it as .xlsx and try again"
-            )
-        return content
+            source.seek(0)
+        except BaseException:
+            source.close()
+            raise
+        return source
 
     def _stat(self) -> os.stat_result:
         try:
             return self.path.stat()
         except OSError:
-            self._content()  # says why, in the same words as read()
+            self._open().close()  # says why, in the same words as read()
             raise
 
     def _refuse_if_open(self) -> None:
@@ -162,38 +231,6 @@ class XlsxWorkbook:
                     "status columns will be written on a later cycle"
                 )
 
-    def _replace(
-        self,
-        package: zipfile.ZipFile,
-        patched: dict[str, bytes],
-        dropped: set[str],
-        before: os.stat_result,
-    ) -> None:
-        handle, temp_name = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-        )
-        temp = Path(temp_name)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                with zipfile.ZipFile(out, "w") as copy:
-                    for info in package.infolist():
-                        if info.filename in dropped:
-                            continue
-                        data = patched.get(info.filename)
-                        copy.writestr(info, package.read(info) if data is None else data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temp, stat.S_IMODE(before.st_mode))
-            now = self._stat()
-            if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
-                raise StaleSheetError(f"{self.path} changed while writing; read it again")
-            os.replace(temp, self.path)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        _fsync_folder(self.path.parent)
-        _remove_stale_temps(self.path)
-
 
 def _remove_stale_temps(path: Path) -> None:
     """A worker killed while writing leaves its temporary copy of the workbook (partner
@@ -205,8 +242,12 @@ def _remove_stale_temps(path: Path) -> None:
                 temp.unlink()
 
 
-def _version(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
+def _version(source: io.BufferedReader) -> str:
+    """The file's SHA-256, read in chunks; the file is left at its start."""
+    source.seek(0)
+    digest = hashlib.file_digest(source, "sha256").hexdigest()
+    source.seek(0)
+    return digest
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -225,14 +266,14 @@ def _fsync_folder(folder: Path) -> None:
 # -- reading ---------------------------------------------------------------------------
 
 
-def _table(sheet: Any) -> Table:
+def _table(sheet: Any, seen: dict[CellValue, CellValue]) -> Table:
     # The stored <dimension> may be stale or missing; without it openpyxl reads
     # every row and cell that is really there.
     sheet.reset_dimensions()
     header: tuple[CellValue, ...] = ()
     rows: list[tuple[int, tuple[CellValue, ...]]] = []
     for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-        values = _trim(tuple(_value(v) for v in cells))
+        values = _trim(tuple(_value(v, seen) for v in cells))
         if number == 1:
             header = values
         elif any(not _is_blank(v) for v in values):
@@ -240,10 +281,15 @@ def _table(sheet: Any) -> Table:
     return Table(sheet.title, header, tuple(rows))
 
 
-def _value(value: Any) -> CellValue:
+def _value(value: Any, seen: dict[CellValue, CellValue]) -> CellValue:
     # Date cells arrive as midnight datetimes; a date is what the partner typed.
     if isinstance(value, datetime) and value.time() == time(0, 0):
-        return value.date()
+        value = value.date()
+    # openpyxl makes a new object for every cell; a status, a group, an owner or a
+    # deadline repeats down a column, and the parsed rows keep these: one of each.
+    # Only exact str and date, whose equal values are interchangeable (1 == 1.0 == True).
+    if type(value) is str or type(value) is date:
+        return seen.setdefault(value, value)
     return value
 
 

@@ -1,339 +1,258 @@
-"""Patch cells in a worksheet's XML text, leaving every other byte as it was.
+"""Patch cells in a worksheet's XML, leaving every other byte as it was.
 
 A small scanner over the text rather than an XML tree: re-serialising a tree would
-rewrite namespace prefixes and every untouched cell. Rows and cells are found by
-their ``r`` references; a written cell becomes an inline string (always text, so a
-value starting with "=" never becomes a formula) and keeps its style.
+rewrite namespace prefixes and every untouched cell. Rows are found by their ``r``
+references; a row that gets a write is handed to xlsx_cells.RowPatch.
+
+The part streams from the package to the new one a chunk at a time: at 100,000 rows
+the Actions worksheet is some 40 MB of text, and holding it (and its pieces) whole
+cost more memory than the rest of a cycle. Only rows that get a write are taken
+apart; the text between them is copied through in spans.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
-import zipfile
 from collections.abc import Iterable
-from xml.etree import ElementTree
+from typing import IO
 
-from openpyxl.formula.translate import Translator
-from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils import get_column_letter
 
 from automation.errors import SheetError
+from automation.sheets.xlsx_cells import (
+    ATTRS,
+    MAX_COLUMN,
+    Master,
+    RowPatch,
+    SharedStrings,
+    attr,
+    promote_shared_formula,
+    set_attr,
+    split_ref,
+)
 
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-MAX_COLUMN, MAX_TEXT = 16_384, 32_767
-
-# Matches one element's attributes (quoted values may hold ">").
-_ATTRS = r"""((?:[^>"']|"[^"]*"|'[^']*')*?)"""
-_ATTR = re.compile(r"""([\w:.-]+)\s*=\s*("[^"]*"|'[^']*')""")
-_REF = re.compile(r"([A-Z]{1,3})([0-9]+)")
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_ESCAPED_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
+CHUNK_SIZE = 1 << 20  # bytes read (and characters written) at a time
+_ROOT = re.compile(r"<(\w+:)?worksheet\b")
 
 
 def patch_worksheet(
-    xml: str, cells: dict[tuple[int, int], str], shared: SharedStrings
-) -> tuple[str, int, bool]:
-    """The worksheet XML with ``cells`` set, how many changed, and whether a formula went."""
-    p = _prefix(xml)
-    data = re.search(rf"<{p}sheetData\b{_ATTRS}(/>|>(.*?)</{p}sheetData>)", xml, re.S)
-    if not data:
-        raise SheetError("a worksheet has no sheetData element")
-    pieces = _elements(data.group(3) or "", f"{p}row")  # (row number or 0, text)
-    by_row: dict[int, dict[int, str]] = {}
-    for (row, column), value in cells.items():
-        by_row.setdefault(row, {})[column] = value
-    column_styles = _column_styles(xml, p)
-    changed, replaced_formulas, formulas_removed = 0, [], False
-    # rows are patched in order, so each search starts where the last one ended: one
-    # pass over the sheet, not one per row written (100,000 rows took minutes)
-    index = 0
-    for number, values in sorted(by_row.items()):
-        index, exists = _place(pieces, number, index)
-        row_text = pieces[index][1] if exists else f'<{p}row r="{number}"/>'
-        patch = _RowPatch(p, number, shared, column_styles)
-        new_text = patch.apply(row_text, values)
-        if patch.changed:
-            changed += patch.changed
-            replaced_formulas += patch.replaced_formulas
-            formulas_removed = formulas_removed or patch.formulas_removed
-            if exists:
-                pieces[index] = (number, new_text)
-            else:
-                pieces.insert(index, (number, new_text))
-    if not changed:
-        return xml, 0, False
-    body = "".join(text for _, text in pieces)
-    for master in replaced_formulas:
-        body = _promote_shared_formula(body, p, master)
-    xml = (
-        f"{xml[: data.start()]}<{p}sheetData{data.group(1)}>{body}</{p}sheetData>"
-        f"{xml[data.end() :]}"
-    )
-    written = [key for key, value in cells.items() if value]
-    return _widen_dimension(xml, p, written), changed, formulas_removed
+    source: IO[bytes],
+    target: IO[bytes],
+    cells: dict[tuple[int, int], str],
+    shared: SharedStrings,
+    chunk_size: int = CHUNK_SIZE,
+) -> tuple[int, bool]:
+    """Copy the worksheet XML from ``source`` to ``target`` with ``cells`` set.
 
-
-def _prefix(xml: str) -> str:
-    root = re.search(r"<(\w+:)?worksheet\b", xml)
-    if not root:
-        raise SheetError("a worksheet part has no worksheet element")
-    return root.group(1) or ""
-
-
-def _elements(text: str, tag: str) -> list[tuple[int, str]]:
-    """Split ``text`` into its <row> or <c> elements and what lies between them.
-
-    An element comes with its row number or column index; what lies between
-    (whitespace, other elements) with -1, and is kept in place.
+    Returns how many cells changed and whether a formula went. When none changed,
+    ``target`` holds a copy of the part, which the caller throws away.
     """
-    pieces: list[tuple[int, str]] = []
-    position = 0
-    for match in re.finditer(rf"<{tag}\b{_ATTRS}(/>|>.*?</{tag}>)", text, re.S):
-        if match.start() > position:
-            pieces.append((-1, text[position : match.start()]))
-        ref = _attr(match.group(1), "r")
-        if ref is None:
+    text = _Text(source, chunk_size)
+    out = _Out(target, chunk_size)
+    root = text.find(_ROOT)
+    if root is None:
+        raise SheetError("a worksheet part has no worksheet element")
+    p = root.group(1) or ""
+    data = text.find(re.compile(rf"<{p}sheetData\b{ATTRS}(/?)>"))
+    if data is None:
+        raise SheetError("a worksheet has no sheetData element")
+    # Everything before the rows (<dimension>, <cols>) is small: it is patched whole.
+    head = text.text[: data.start()]
+    written = [key for key, value in cells.items() if value]
+    out.write(_widen_dimension(head, p, written))
+    sheet = _SheetPatch(p, shared, _column_styles(head, p), cells)
+    text.pos = data.end()
+    if data.group(2):  # <sheetData/>: every written row is a new one
+        rows = sheet.rows_before(None)
+        out.write(f"<{p}sheetData{data.group(1)}>{rows}</{p}sheetData>" if rows else data.group(0))
+    else:
+        out.write(data.group(0))
+        _patch_rows(text, out, sheet)
+    out.write(text.text[text.pos :])
+    text.text = ""
+    while text.more():  # the rest of the part, as it stands
+        out.write(text.text)
+        text.text = ""
+    out.flush()
+    return sheet.changed, sheet.formulas_removed
+
+
+def _patch_rows(text: _Text, out: _Out, sheet: _SheetPatch) -> None:
+    """Copy the rows up to and with </sheetData>, patching those that get a write.
+
+    Rows the patch does not touch are copied in spans (text.text[span:]) rather than
+    one by one; text.pos is always at the end of the last whole row.
+    """
+    p = sheet.p
+    next_tag = re.compile(rf"<{p}row\b|</{p}sheetData\s*>")
+    row_element = re.compile(rf"<{p}row\b{ATTRS}(/>|>.*?</{p}row>)", re.S)
+    span = text.pos
+    while not sheet.done():
+        tag = next_tag.search(text.text, text.pos)
+        is_row = tag is not None and tag.group(0)[1] != "/"
+        row = row_element.match(text.text, tag.start()) if tag and is_row else None
+        if tag is None or (is_row and row is None):
+            # the next element is not all here yet: read on
+            out.write(text.text[span : text.pos])
+            text.text, text.pos, span = text.text[text.pos :], 0, 0
+            if not text.more():
+                raise SheetError("a worksheet's rows end before </sheetData>")
+            continue
+        if row is None:  # </sheetData>: new rows go after the last row there is
+            out.write(text.text[span : text.pos])
+            out.write(sheet.rows_before(None))
+            span = text.pos
+            break
+        reference = attr(row.group(1), "r")
+        if reference is None or not reference.isdigit():
             raise SheetError("a worksheet has rows or cells without a reference (r)")
-        pieces.append((int(ref) if tag.endswith("row") else _split_ref(ref)[1], match.group(0)))
-        position = match.end()
-    if position < len(text):
-        pieces.append((-1, text[position:]))
-    return pieces
+        number = int(reference)
+        new_rows = sheet.rows_before(number)
+        patched = sheet.existing_row(number, row.group(0))
+        if new_rows or patched is not None:
+            out.write(text.text[span : row.start()])
+            out.write(new_rows)
+            out.write(row.group(0) if patched is None else patched)
+            span = row.end()
+        text.pos = row.end()
+    # no more writes here: what is left is copied as it stands
+    text.pos = span
 
 
-def _place(pieces: list[tuple[int, str]], number: int, start: int = 0) -> tuple[int, bool]:
-    """Where the element ``number`` is (True) or would go (False) among ``pieces``,
-    searching from ``start`` (no element before it has a number ≥ ``number``)."""
-    for index in range(start, len(pieces)):
-        n = pieces[index][0]
-        if n >= number:
-            return index, n == number
-    last = next((i for i in range(len(pieces) - 1, -1, -1) if pieces[i][0] >= 0), -1)
-    return last + 1, False
+class _Text:
+    """The part's text as far as it has been read; ``pos`` is where the scan stands."""
+
+    def __init__(self, source: IO[bytes], chunk_size: int) -> None:
+        self.source, self.chunk_size = source, chunk_size
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.text, self.pos, self.ended = "", 0, False
+
+    def more(self) -> bool:
+        """Read the next chunk onto the text; False when the part has ended."""
+        if self.ended:
+            return False
+        data = self.source.read(self.chunk_size)
+        self.ended = not data
+        self.text += self.decoder.decode(data, final=self.ended)
+        return True
+
+    def find(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
+        """The first match in the text, reading on until there is one."""
+        while (found := pattern.search(self.text)) is None and self.more():
+            pass
+        return found
 
 
-class _RowPatch:
-    """Set cells in one <row> element; counts the cells whose value changed."""
+class _Out:
+    """Text gathered into chunks before it is encoded and written."""
+
+    def __init__(self, target: IO[bytes], chunk_size: int) -> None:
+        self.target, self.chunk_size = target, chunk_size
+        self.pieces: list[str] = []
+        self.size = 0
+
+    def write(self, text: str) -> None:
+        if text:
+            self.pieces.append(text)
+            self.size += len(text)
+            if self.size >= self.chunk_size:
+                self.flush()
+
+    def flush(self) -> None:
+        self.target.write("".join(self.pieces).encode("utf-8"))
+        self.pieces, self.size = [], 0
+
+
+class _SheetPatch:
+    """The writes of one worksheet, taken row by row in the order of the rows."""
 
     def __init__(
-        self, p: str, row: int, shared: SharedStrings, column_styles: dict[int, str]
+        self,
+        p: str,
+        shared: SharedStrings,
+        column_styles: dict[int, str],
+        cells: dict[tuple[int, int], str],
     ) -> None:
-        self.p, self.row, self.shared, self.column_styles = p, row, shared, column_styles
-        self.changed = 0
-        self.replaced_formulas: list[tuple[str, str, str, str]] = []  # si, ref, formula, at
-        self.formulas_removed = False
+        self.p, self.shared, self.column_styles = p, shared, column_styles
+        # the cells in the order of the sheet, grouped into rows only as each is reached
+        # (a dict for each of 100,000 rows written costs tens of MB)
+        self.cells, self.order = cells, sorted(cells)
+        self.next = 0  # the first of self.order not yet written
+        self.changed, self.formulas_removed = 0, False
+        # Shared formulas whose first cell was overwritten: the next cell of the group
+        # (always further on) becomes the first.
+        self.masters: list[Master] = []
 
-    def apply(self, row_text: str, values: dict[int, str]) -> str:
-        p = self.p
-        match = re.fullmatch(rf"<{p}row\b{_ATTRS}(/>|>(.*)</{p}row>)", row_text, re.S)
-        assert match  # _elements matched the same pattern
-        attrs, body = match.group(1), match.group(3) or ""
-        row_style = _attr(attrs, "s") if _attr(attrs, "customFormat") in ("1", "true") else None
-        pieces = _elements(body, f"{p}c")
-        filled: list[int] = []
-        for column, value in sorted(values.items()):
-            index, exists = _place(pieces, column)
-            old = pieces[index][1] if exists else None
-            style = row_style or self.column_styles.get(column)
-            if old is None and self.row == 1 and not style:
-                # A column added to the header looks like the header cell before it.
-                left = [t for n, t in pieces[:index] if n >= 0]
-                style = _attr(_split_cell(left[-1], p)[0], "s") if left else None
-            new = self._cell(column, value, old, style)
-            if new == old or (old is None and new == ""):
-                continue
-            self.changed += 1
-            filled.append(column)
-            if exists:
-                pieces[index] = (column, new)
-            else:
-                pieces.insert(index, (column, new))
-        if not self.changed:
-            return row_text
-        attrs = _widen_spans(attrs, filled)
-        body = "".join(text for _, text in pieces)
-        return f"<{p}row{attrs}>{body}</{p}row>" if body else f"<{p}row{attrs}/>"
+    def done(self) -> bool:
+        return self.next == len(self.order) and not self.masters
 
-    def _cell(self, column: int, value: str, old: str | None, style: str | None) -> str:
-        """The new cell element ("" for none), or ``old`` itself when nothing changes.
+    def rows_before(self, number: int | None) -> str:
+        """New <row> elements for the written rows before ``number`` (all left: None)."""
+        texts = []
+        while self.next < len(self.order) and (number is None or self.order[self.next][0] < number):
+            row = self.order[self.next][0]
+            texts.append(self._patch(row, f'<{self.p}row r="{row}"/>', self._take(row)) or "")
+        return "".join(texts)
 
-        A new cell takes ``style``; an existing one keeps its own.
-        """
-        p = self.p
-        ref = f"{get_column_letter(column)}{self.row}"
-        if old is not None:
-            attrs, body = _split_cell(old, p)
-            if _current_text(attrs, body, p, self.shared) == value:
-                return old
-            style = _attr(attrs, "s")
-            self.formulas_removed = self.formulas_removed or f"<{p}f" in body
-            formula = re.search(rf"<{p}f\b{_ATTRS}>(.*?)</{p}f>", body, re.S)
-            if formula and _attr(formula.group(1), "t") == "shared":
-                si, area = _attr(formula.group(1), "si"), _attr(formula.group(1), "ref")
-                if si is not None and area is not None:
-                    self.replaced_formulas.append((si, area, formula.group(2), ref))
-        style_attr = f' s="{style}"' if style and style != "0" else ""
-        if not value:
-            return f'<{p}c r="{ref}"{style_attr}/>' if style_attr else ""
-        return (
-            f'<{p}c r="{ref}"{style_attr} t="inlineStr"><{p}is>'
-            f'<{p}t xml:space="preserve">{_escape(value)}</{p}t></{p}is></{p}c>'
-        )
+    def existing_row(self, number: int, text: str) -> str | None:
+        """The row's new text, or None when it stays as it is."""
+        new = text
+        if self.next < len(self.order) and self.order[self.next][0] == number:
+            new = self._patch(number, text, self._take(number)) or text
+        if self.masters:
+            new = self._promote(new)
+        return None if new == text else new
 
+    def _take(self, row: int) -> dict[int, str]:
+        """The values written in ``row``, by column."""
+        values = {}
+        while self.next < len(self.order) and self.order[self.next][0] == row:
+            key = self.order[self.next]
+            values[key[1]] = self.cells[key]
+            self.next += 1
+        return values
 
-def _split_cell(cell: str, p: str) -> tuple[str, str]:
-    match = re.fullmatch(rf"<{p}c\b{_ATTRS}(/>|>(.*)</{p}c>)", cell, re.S)
-    assert match  # _elements matched the same pattern
-    return match.group(1), match.group(3) or ""
+    def _patch(self, number: int, text: str, values: dict[int, str]) -> str | None:
+        patch = RowPatch(self.p, number, self.shared, self.column_styles)
+        new = patch.apply(text, values)
+        if not patch.changed:
+            return None
+        self.changed += patch.changed
+        self.masters += patch.replaced_formulas
+        self.formulas_removed = self.formulas_removed or patch.formulas_removed
+        return new
 
-
-def _current_text(attrs: str, body: str, p: str, shared: SharedStrings) -> str | None:
-    """The cell's text as the worker would have written it; None when it is not text."""
-    if re.search(rf"<{p}f\b", body):
-        return None  # a formula is never what the worker wrote
-    kind = _attr(attrs, "t") or "n"
-    if kind == "inlineStr":
-        body = re.sub(rf"<{p}rPh\b.*?</{p}rPh>", "", body, flags=re.S)
-        texts = re.findall(rf"<{p}t\b[^>]*>(.*?)</{p}t>", body, re.S)
-        return _unescape_chars(_unescape("".join(texts)))
-    value = re.search(rf"<{p}v>(.*?)</{p}v>", body, re.S)
-    if value is None:
-        return ""
-    if kind == "s":
-        return shared[int(value.group(1))]
-    if kind == "str":
-        return _unescape_chars(_unescape(value.group(1)))
-    return None
-
-
-def _promote_shared_formula(body: str, p: str, master: tuple[str, str, str, str]) -> str:
-    """Keep a shared formula's other cells working after its first cell was overwritten.
-
-    The first remaining cell of the group becomes its new first cell, holding the
-    formula translated to its own position.
-    """
-    si, area, formula, at = master
-    found = re.search(
-        rf'(<{p}c\b[^>]*?\br="([A-Z]+[0-9]+)"[^>]*>)<{p}f\b[^>]*\bsi="{si}"[^>]*?(/>|></{p}f>)',
-        body,
-    )
-    if not found:
-        return body
-    moved = Translator(f"={_unescape(formula)}", origin=at).translate_formula(found.group(2))
-    head = f'<{p}f t="shared" ref="{area}" si="{si}">{_escape(moved[1:])}</{p}f>'
-    return body[: found.start()] + found.group(1) + head + body[found.end() :]
+    def _promote(self, text: str) -> str:
+        for master in list(self.masters):
+            text, found = promote_shared_formula(text, self.p, master)
+            if found:
+                self.masters.remove(master)
+        return text
 
 
 def _column_styles(xml: str, p: str) -> dict[int, str]:
     """Styles of whole columns (<cols>), which a cell typed there would take."""
     styles: dict[int, str] = {}
-    for match in re.finditer(rf"<{p}col\b{_ATTRS}/?>", xml):
-        style, low, high = (_attr(match.group(1), k) for k in ("style", "min", "max"))
+    for match in re.finditer(rf"<{p}col\b{ATTRS}/?>", xml):
+        style, low, high = (attr(match.group(1), k) for k in ("style", "min", "max"))
         if style and low and high and int(high) - int(low) < MAX_COLUMN:
             for column in range(int(low), int(high) + 1):
                 styles[column] = style
     return styles
 
 
-def _widen_spans(attrs: str, columns: list[int]) -> str:
-    # spans="1:9" is only a hint to readers, but it must cover the row's cells.
-    spans = _attr(attrs, "spans")
-    if not spans or not re.fullmatch(r"\d+:\d+( \d+:\d+)*", spans):
-        return attrs
-    bounds = [int(n) for n in re.split(r"[: ]", spans)]
-    low, high = min([*bounds, *columns]), max([*bounds, *columns])
-    if (low, high) == (min(bounds), max(bounds)):
-        return attrs
-    return _set_attr(attrs, "spans", f"{low}:{high}")
-
-
 def _widen_dimension(xml: str, p: str, written: Iterable[tuple[int, int]]) -> str:
-    match = re.search(rf"<{p}dimension\b{_ATTRS}/>", xml)
-    area = _attr(match.group(1), "ref") if match else None
+    match = re.search(rf"<{p}dimension\b{ATTRS}/>", xml)
+    area = attr(match.group(1), "ref") if match else None
     if not match or not area or not re.fullmatch(r"[A-Z]+[0-9]+(:[A-Z]+[0-9]+)?", area):
         return xml
-    corners = [_split_ref(corner) for corner in area.split(":")]
-    rows = [r for r, _ in corners] + [r for r, _ in written]
-    columns = [c for _, c in corners] + [c for _, c in written]
+    corners = [split_ref(corner) for corner in area.split(":")] + list(written)
+    rows, columns = [r for r, _ in corners], [c for _, c in corners]
     first = f"{get_column_letter(min(columns))}{min(rows)}"
     last = f"{get_column_letter(max(columns))}{max(rows)}"
     new_area = first if first == last else f"{first}:{last}"
     if new_area == area:
         return xml
-    element = f"<{p}dimension{_set_attr(match.group(1), 'ref', new_area)}/>"
+    element = f"<{p}dimension{set_attr(match.group(1), 'ref', new_area)}/>"
     return xml[: match.start()] + element + xml[match.end() :]
-
-
-class SharedStrings:
-    """The shared string table, parsed only when a written cell refers to it."""
-
-    def __init__(self, package: zipfile.ZipFile, name: str | None) -> None:
-        self._package, self._name = package, name
-        self._texts: list[str] | None = None
-
-    def __getitem__(self, index: int) -> str:
-        if self._texts is None:
-            self._texts = []
-            if self._name:
-                root = ElementTree.fromstring(self._package.read(self._name))
-                for item in root.iter(f"{{{MAIN_NS}}}si"):
-                    self._texts.append(_unescape_chars(_plain_text(item)))
-        return self._texts[index] if 0 <= index < len(self._texts) else ""
-
-
-def _plain_text(item: ElementTree.Element) -> str:
-    # The visible text: <t> of the string and of rich-text runs, not phonetic hints.
-    texts = [item.findtext(f"{{{MAIN_NS}}}t") or ""]
-    texts += [run.findtext(f"{{{MAIN_NS}}}t") or "" for run in item.iter(f"{{{MAIN_NS}}}r")]
-    return "".join(texts)
-
-
-# -- small text helpers -----------------------------------------------------------------
-
-
-def _attr(attrs: str, name: str) -> str | None:
-    for key, quoted in _ATTR.findall(attrs):
-        if key == name:
-            return _unescape(quoted[1:-1])
-    return None
-
-
-def _set_attr(attrs: str, name: str, value: str) -> str:
-    for match in _ATTR.finditer(attrs):
-        if match.group(1) == name:
-            return f'{attrs[: match.start()]}{name}="{value}"{attrs[match.end() :]}'
-    return f'{attrs} {name}="{value}"'
-
-
-def _split_ref(ref: str) -> tuple[int, int]:
-    match = _REF.fullmatch(ref)
-    if not match:
-        raise SheetError(f"a worksheet has a cell reference rygrad cannot read: {ref!r}")
-    return int(match.group(2)), column_index_from_string(match.group(1))
-
-
-def clean_text(value: str) -> str:
-    """The text as it will stand in the cell: legal XML, Excel's length, \\n line ends."""
-    value = _ILLEGAL_XML.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
-    return value[:MAX_TEXT]
-
-
-def _escape(text: str) -> str:
-    # "_x0041_" in cell text means "A" to Excel and openpyxl; escape a literal one.
-    text = _ESCAPED_CHAR.sub(r"_x005F_x\1_", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _unescape(text: str) -> str:
-    def entity(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name.startswith("#x"):
-            return chr(int(name[2:], 16))
-        if name.startswith("#"):
-            return chr(int(name[1:]))
-        return {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}.get(name, "")
-
-    return re.sub(r"&(#x[0-9A-Fa-f]+|#[0-9]+|\w+);", entity, text)
-
-
-def _unescape_chars(text: str) -> str:
-    return _ESCAPED_CHAR.sub(lambda m: chr(int(m.group(1), 16)), text)
