@@ -25,6 +25,7 @@ LINE = 78  # RFC 5322 §2.1.1: lines SHOULD be no longer than 78 characters
 # base64 of 39 bytes is 52 characters, 64 with "=?utf-8?b?" and "?=": a word fits on a
 # line after the longest header name here ("X-Rygrad-Key: ") within 78
 WORD_BYTES = 39
+LONGEST_WORD = 60  # an ASCII word longer than this goes in encoded words too
 
 
 @dataclass(frozen=True)
@@ -105,10 +106,16 @@ def _part(headers: list[str], data: bytes) -> str:
 
 
 def _encoded(value: str) -> str:
-    """ASCII as it is; anything else as RFC 2047 encoded words, one per folded line."""
-    if value.isascii():
+    """Plain ASCII as it is; anything else as RFC 2047 encoded words, one per folded line."""
+    if _plain(value):
         return value
     return "\n ".join(_encoded_words(value))
+
+
+def _plain(value: str) -> bool:
+    """ASCII with no word too long to fold: a header line can only break at a space, so a
+    cell of 3,000 letters without one goes in encoded words, which can be split."""
+    return value.isascii() and all(len(word) <= LONGEST_WORD for word in value.split(" "))
 
 
 def _encoded_words(text: str) -> list[str]:
@@ -133,7 +140,7 @@ def _address(address: Address) -> str:
     local, _, domain = address.addr_spec.rpartition("@")  # the local part quoted if need be
     if not domain.isascii():
         domain = domain.encode("idna").decode("ascii")
-    if address.display_name.isascii():
+    if _plain(address.display_name):
         return formataddr((address.display_name, f"{local}@{domain}"))
     return f"{' '.join(_encoded_words(address.display_name))} <{local}@{domain}>"
 
