@@ -15,6 +15,8 @@ from typing import Any
 import openpyxl
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
 from automation.config import SheetSettings
 from automation.model import CellValue, Table
@@ -61,11 +63,22 @@ def lean_tables(body: bytes) -> dict[str, Table]:
             for s in answer.get("sheets", [])}
 
 
-def response(body: bytes) -> requests.Response:
+class Trickle(io.BytesIO):
+    """A body that arrives a few bytes at a time, cutting characters in two."""
+
+    def __init__(self, body: bytes, size: int) -> None:
+        super().__init__(body)
+        self.size = size
+
+    def read(self, size: int | None = -1) -> bytes:
+        return super().read(self.size)
+
+
+def response(body: bytes, chunk: int = 0) -> requests.Response:
     reply = requests.Response()
     reply.status_code = 200
     reply.encoding = "UTF-8"
-    reply.raw = io.BytesIO(body)
+    reply.raw = Trickle(body, chunk) if chunk else io.BytesIO(body)
     return reply
 
 
@@ -169,6 +182,20 @@ def test_a_body_cut_short_is_broken_json_which_the_api_retries() -> None:
         decode(response(body[: len(body) // 2]), _compact)
 
 
+@given(st.lists(st.text() | st.dictionaries(st.text(), st.text())), st.integers(1, 7))
+def test_any_text_decodes_as_json_loads_decodes_it(value: list[Any], chunk: int) -> None:
+    body = json.dumps(value, ensure_ascii=False).encode()
+    assert decode(response(body, chunk)) == json.loads(body)
+
+
+@pytest.mark.parametrize("word", [
+    "Søren Østergaard", "en – tankestreg", "“citat”", "Godt gået 👍", "\\ø\\\\👍", "\u2028",
+])
+def test_characters_beyond_ascii_come_back_as_they_were(word: str) -> None:
+    body = json.dumps(VARIED | {"note": word}, ensure_ascii=False).encode()
+    assert decode(response(body, 3), _compact)["note"] == word
+
+
 def big_answer(rows: int) -> bytes:
     """An Actions tab of `rows` rows shaped like bench/generate.py's."""
     row = {"values": [text("H-00001"), text("Start lektiecafé i Gellerup"), text("Gruppe 001"),
@@ -176,7 +203,7 @@ def big_answer(rows: int) -> bytes:
                       number(46300, "DATE"), text("Bemærkning"), number(3)]}
     sheet = {"properties": {"sheetId": 0, "title": "Handlinger"},
              "data": [{"rowData": [row] * rows}]}
-    return json.dumps({"sheets": [sheet]}, separators=(",", ":")).encode()
+    return json.dumps({"sheets": [sheet]}, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def test_the_lean_read_holds_a_fraction_of_the_whole_tree() -> None:
@@ -193,6 +220,10 @@ def test_the_lean_read_holds_a_fraction_of_the_whole_tree() -> None:
     whole = peak(lambda: tree_tables(response(body).json()))
     lean = peak(lambda: lean_tables(body))
     assert lean * 3 < whole, (lean, whole)
+    # one emoji would make a str of the whole answer take 4 bytes a character
+    emoji = body.replace(b"Bem\xc3\xa6rkning", "Godt gået 👍".encode(), 1)
+    assert emoji != body
+    assert peak(lambda: lean_tables(emoji)) < lean * 1.1
 
 
 # -- against the emulator: GoogleSheet.read() and the tree of the same answer -------------

@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -293,7 +294,7 @@ def _value(cell: dict[str, Any]) -> CellValue:
     if not value:
         return None
     if "stringValue" in value:
-        return str(value["stringValue"])
+        return sys.intern(str(value["stringValue"]))
     if "boolValue" in value:
         return bool(value["boolValue"])
     if "errorValue" in value:

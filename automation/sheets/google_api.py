@@ -14,6 +14,7 @@ Tokens and keys are never logged: only methods, paths and statuses are.
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import os
@@ -243,14 +244,38 @@ def decode(response: requests.Response, object_hook: ObjectHook | None = None) -
     ``response.json()`` keeps the bytes (``content``), the decoded text and the decoded
     tree all alive until it returns: at 100,000 actions 60 + 60 MB beside the tree. Here
     the bytes go as soon as they are text, and the text as soon as it is decoded.
+
+    The text is kept ASCII: a Python str takes 2 bytes a character for the whole string
+    once it holds one en dash or curly quote, 4 once it holds one emoji. So every other
+    character is written as the JSON escape it stands for (``ø`` → ``\\u00f8``), which
+    json.loads turns back into the same character.
     """
+    # as response.text does: the charset Google names (UTF-8), bad bytes replaced
+    decoder = codecs.getincrementaldecoder(response.encoding or "utf-8")(errors="replace")
     body = bytearray()
     for chunk in response.iter_content(1 << 20):
-        body += chunk
-    # as response.text does: the charset Google names (UTF-8), bad bytes replaced
-    text = body.decode(response.encoding or "utf-8", errors="replace")
+        body += decoder.decode(chunk).encode("ascii", JSON_ESCAPE)
+    body += decoder.decode(b"", final=True).encode("ascii", JSON_ESCAPE)
+    text = body.decode("ascii")
     del body
     return json.loads(text, object_hook=object_hook)
+
+
+def _json_escape(err: UnicodeError) -> tuple[str, int]:
+    """A run of non-ASCII characters as JSON escapes; above U+FFFF a surrogate pair.
+
+    Outside a string JSON allows only ASCII, so each run is inside a string, where an
+    escape means the same character.
+    """
+    if not isinstance(err, UnicodeEncodeError):
+        raise err
+    units = err.object[err.start:err.end].encode("utf-16-be")
+    return "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2)
+                   ), err.end
+
+
+JSON_ESCAPE = "rygrad-json-escape"
+codecs.register_error(JSON_ESCAPE, _json_escape)
 
 
 def _status(err: APIError) -> int:
