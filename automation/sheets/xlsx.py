@@ -3,7 +3,8 @@
 openpyxl's save drops the cached values of formulas, images and charts (after one
 save a partner's formula deadline reads as empty), so ``write`` never saves through
 it: it rewrites only the worksheet parts that hold a changed cell, and in them only
-those cells (see xlsx_patch and xlsx_cells). Every other member of the package is copied unchanged.
+those cells (see xlsx_patch and xlsx_cells). Every other member of the package is
+copied unchanged.
 """
 
 from __future__ import annotations
@@ -48,26 +49,27 @@ class XlsxWorkbook:
         self.path = Path(path)
 
     def read(self) -> Snapshot:
-        with self._open() as source:
-            version = _version(source)
-            try:
-                workbook = load_workbook(source, read_only=True, data_only=True)
-            except Exception as err:  # openpyxl raises many kinds for a damaged package
-                raise SheetError(
-                    f"{self.path}: cannot be read as an Excel workbook ({err}) — "
-                    "open it in Excel or LibreOffice, save it as .xlsx and try again"
-                ) from err
-            try:
-                seen: dict[CellValue, CellValue] = {}
-                tables = {sheet.title: _table(sheet, seen) for sheet in workbook.worksheets}
-            except Exception as err:
-                raise SheetError(
-                    f"{self.path}: a worksheet cannot be read ({err}) — "
-                    "open it in Excel or LibreOffice, save it as .xlsx and try again"
-                ) from err
-            finally:
-                workbook.close()
-        return Snapshot(tables, version=version)
+        # The file is read at once and closed (a few MB even at 100,000 rows): held
+        # open, Windows would refuse Excel's save over it.
+        content = self._content()
+        try:
+            workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        except Exception as err:  # openpyxl raises many kinds for a damaged package
+            raise SheetError(
+                f"{self.path}: cannot be read as an Excel workbook ({err}) — "
+                "open it in Excel or LibreOffice, save it as .xlsx and try again"
+            ) from err
+        try:
+            seen: dict[CellValue, CellValue] = {}
+            tables = {sheet.title: _table(sheet, seen) for sheet in workbook.worksheets}
+        except Exception as err:
+            raise SheetError(
+                f"{self.path}: a worksheet cannot be read ({err}) — "
+                "open it in Excel or LibreOffice, save it as .xlsx and try again"
+            ) from err
+        finally:
+            workbook.close()
+        return Snapshot(tables, version=_version(content))
 
     def write(self, writes: Sequence[CellWrite], version: str) -> int:
         """Set each cell to its text; return how many cells changed.
@@ -77,32 +79,32 @@ class XlsxWorkbook:
         cell's value would change.
         """
         self._refuse_if_open()
-        with self._open() as source:
-            before = os.fstat(source.fileno())
-            if _version(source) != version:
-                raise StaleSheetError(f"{self.path} changed since it was read; read it again")
-            wanted: dict[str, dict[tuple[int, int], str]] = {}
-            for write in writes:
-                _check_position(write)
-                cell = (write.row, write.column)
-                wanted.setdefault(write.tab, {})[cell] = clean_text(write.value)
-            if not wanted:
-                return 0
-            try:
-                with zipfile.ZipFile(source) as package:
-                    return self._patch(package, wanted, before)
-            except (
-                zipfile.BadZipFile,
-                KeyError,
-                ElementTree.ParseError,
-                UnicodeError,
-                zlib.error,
-                EOFError,
-            ) as err:
-                raise SheetError(
-                    f"{self.path}: the workbook's structure cannot be patched ({err}) — "
-                    "save it again in Excel or LibreOffice"
-                ) from err
+        before = self._stat()
+        content = self._content()
+        if _version(content) != version:
+            raise StaleSheetError(f"{self.path} changed since it was read; read it again")
+        wanted: dict[str, dict[tuple[int, int], str]] = {}
+        for write in writes:
+            _check_position(write)
+            wanted.setdefault(write.tab, {})[(write.row, write.column)] = clean_text(write.value)
+        if not wanted:
+            return 0
+        try:
+            # the zipped file is small; its worksheets, unzipped, are what is streamed
+            with zipfile.ZipFile(io.BytesIO(content)) as package:
+                return self._patch(package, wanted, before)
+        except (
+            zipfile.BadZipFile,
+            KeyError,
+            ElementTree.ParseError,
+            UnicodeError,
+            zlib.error,
+            EOFError,
+        ) as err:
+            raise SheetError(
+                f"{self.path}: the workbook's structure cannot be patched ({err}) — "
+                "save it again in Excel or LibreOffice"
+            ) from err
 
     def _patch(
         self,
@@ -187,36 +189,29 @@ class XlsxWorkbook:
                         shutil.copyfileobj(source, target, CHUNK_SIZE)
         return changed, formulas_removed
 
-    def _open(self) -> io.BufferedReader:
-        """The workbook file, open for reading, once it is known to be a zip package."""
+    def _content(self) -> bytes:
         try:
-            source = self.path.open("rb")
+            content = self.path.read_bytes()
         except FileNotFoundError as err:
             raise SheetError(f"{self.path}: no such file — check sheet.path in the config") from err
         except OSError as err:
             raise SheetError(f"{self.path}: cannot be read ({err.strerror})") from err
-        try:
-            if not zipfile.is_zipfile(source):
-                source.seek(0)
-                if source.read(4) == b"PK\x03\x04":
-                    raise SheetError(
-                        f"{self.path}: the Excel workbook is damaged or incomplete — "
-                        "restore it from a backup or save it again as .xlsx"
-                    )
+        if not zipfile.is_zipfile(io.BytesIO(content)):
+            if content.startswith(b"PK\x03\x04"):
                 raise SheetError(
-                    f"{self.path}: not an Excel workbook (.xlsx) — save it as .xlsx and try again"
+                    f"{self.path}: the Excel workbook is damaged or incomplete — "
+                    "restore it from a backup or save it again as .xlsx"
                 )
-            source.seek(0)
-        except BaseException:
-            source.close()
-            raise
-        return source
+            raise SheetError(
+                f"{self.path}: not an Excel workbook (.xlsx) — save it as .xlsx and try again"
+            )
+        return content
 
     def _stat(self) -> os.stat_result:
         try:
             return self.path.stat()
         except OSError:
-            self._open().close()  # says why, in the same words as read()
+            self._content()  # says why, in the same words as read()
             raise
 
     def _refuse_if_open(self) -> None:
@@ -242,12 +237,8 @@ def _remove_stale_temps(path: Path) -> None:
                 temp.unlink()
 
 
-def _version(source: io.BufferedReader) -> str:
-    """The file's SHA-256, read in chunks; the file is left at its start."""
-    source.seek(0)
-    digest = hashlib.file_digest(source, "sha256").hexdigest()
-    source.seek(0)
-    return digest
+def _version(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
 
 
 def _fsync_folder(folder: Path) -> None:
