@@ -19,14 +19,16 @@ import fcntl
 import json
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from automation.errors import LedgerError
-from automation.model import LedgerEntry, Message
+from automation.model import HISTORY_PAYLOAD_KINDS, LedgerEntry, Message
 
 LEDGER_FILE = "ledger.sqlite3"
 SCHEMA = """
@@ -160,12 +162,14 @@ class Ledger:
         self.db.close()
 
     def entries(self) -> list[LedgerEntry]:
+        kinds = sorted(HISTORY_PAYLOAD_KINDS)
         rows = self.db.execute(
-            "SELECT key, recipient, kind, subject_id, state, at, payload, error FROM deliveries"
-        )
+            "SELECT key, recipient, kind, subject_id, state, at, CASE WHEN kind IN "
+            f"({', '.join('?' * len(kinds))}) THEN payload END, error FROM deliveries", kinds)
+        moment = lru_cache(maxsize=1024)(datetime.fromisoformat)  # a cycle's rows share it
         return [
-            LedgerEntry(key, recipient, kind, subject_id, state, datetime.fromisoformat(at),
-                        json.loads(payload), error)
+            LedgerEntry(key, recipient, sys.intern(kind), subject_id, sys.intern(state),
+                        moment(at), json.loads(payload) if payload else {}, error)
             for key, recipient, kind, subject_id, state, at, payload, error in rows
         ]
 

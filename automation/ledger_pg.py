@@ -15,8 +15,10 @@ on without holding it.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -24,7 +26,7 @@ from psycopg.types.json import Jsonb
 
 from automation.errors import LedgerError
 from automation.ledger import CycleRecord, Uncertain
-from automation.model import LedgerEntry, Message
+from automation.model import HISTORY_PAYLOAD_KINDS, LedgerEntry, Message
 
 # the first key of rygrad's advisory locks, so that they cannot meet another
 # application's one-key locks in a shared database
@@ -131,11 +133,14 @@ class PgLedger:
 
     def entries(self) -> list[LedgerEntry]:
         rows = self._query(
-            "SELECT key, recipient, kind, subject_id, state, at, payload, error "
-            "FROM rygrad_deliveries WHERE initiative = %s", (self.initiative,))
+            "SELECT key, recipient, kind, subject_id, state, at, "
+            "CASE WHEN kind = ANY(%s) THEN payload END, error "
+            "FROM rygrad_deliveries WHERE initiative = %s",
+            (sorted(HISTORY_PAYLOAD_KINDS), self.initiative))
+        moment = lru_cache(maxsize=1024)(datetime.fromisoformat)  # a cycle's rows share it
         return [
-            LedgerEntry(key, recipient, kind, subject_id, state, datetime.fromisoformat(at),
-                        payload, error)
+            LedgerEntry(key, recipient, sys.intern(kind), subject_id, sys.intern(state),
+                        moment(at), payload or {}, error)
             for key, recipient, kind, subject_id, state, at, payload, error in rows
         ]
 

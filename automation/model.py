@@ -247,7 +247,10 @@ class CellUpdate:
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
-    """What the ledger knows of one (key, recipient)."""
+    """What the ledger knows of one (key, recipient).
+
+    ``payload`` is read back only for HISTORY_PAYLOAD_KINDS; for the others it is empty.
+    """
 
     key: str
     recipient: str  # e-mail address as sent to
@@ -257,6 +260,12 @@ class LedgerEntry:
     at: datetime  # the cycle's "now" when it was recorded (aware)
     payload: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+
+
+# The kinds whose payload the planner reads back: a meeting's calendar history (its
+# SEQUENCE, and the details an update is compared with). The ledger keeps every payload
+# for audit but loads only these: at 100,000 entries the others were ~90 MB of dicts.
+HISTORY_PAYLOAD_KINDS = frozenset({"invitation", "cancel"})
 
 
 @dataclass(frozen=True, slots=True)
