@@ -168,7 +168,8 @@ class Ledger:
             f"({', '.join('?' * len(kinds))}) THEN payload END, error FROM deliveries", kinds)
         moment = lru_cache(maxsize=1024)(datetime.fromisoformat)  # a cycle's rows share it
         return [
-            LedgerEntry(key, recipient, sys.intern(kind), subject_id, sys.intern(state),
+            LedgerEntry(key, sys.intern(recipient), sys.intern(kind), sys.intern(subject_id),
+                        sys.intern(state),
                         moment(at), json.loads(payload) if payload else {}, error)
             for key, recipient, kind, subject_id, state, at, payload, error in rows
         ]

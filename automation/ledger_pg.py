@@ -139,7 +139,8 @@ class PgLedger:
             (sorted(HISTORY_PAYLOAD_KINDS), self.initiative))
         moment = lru_cache(maxsize=1024)(datetime.fromisoformat)  # a cycle's rows share it
         return [
-            LedgerEntry(key, recipient, sys.intern(kind), subject_id, sys.intern(state),
+            LedgerEntry(key, sys.intern(recipient), sys.intern(kind), sys.intern(subject_id),
+                        sys.intern(state),
                         moment(at), payload or {}, error)
             for key, recipient, kind, subject_id, state, at, payload, error in rows
         ]

@@ -6,7 +6,7 @@ the cells whose text differs from what the sheet holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from automation.config import Settings
@@ -33,8 +33,11 @@ def overdue_flag(days: int, language: str) -> str:
 
 def worker_values(
     initiative: Initiative, entries: Iterable[LedgerEntry], now: datetime, settings: Settings
-) -> dict[tuple[str, int], dict[str, str]]:
-    """(tab key, row) → {W column key: the text it should hold}."""
+) -> Iterator[tuple[tuple[str, int], dict[str, str]]]:
+    """(tab key, row) and {W column key: the text it should hold}, row by row.
+
+    A generator: at 100,000 rows a dict of every row's values at once was ~30 MB.
+    """
     language = settings.initiative.language
     zone = settings.initiative.zone
     today = now.astimezone(zone).date()
@@ -44,42 +47,44 @@ def worker_values(
         times = [latest[(k, subject_id)] for k in kinds if (k, subject_id) in latest]
         return max(times).astimezone(zone).strftime("%Y-%m-%d %H:%M") if times else ""
 
-    values: dict[tuple[str, int], dict[str, str]] = {
-        place: {"note": ""} for place in initiative.worker_cells
-    }
+    notes: dict[tuple[str, int], list[str]] = {}
     for problem in initiative.problems:
         if problem.row:
-            add_note(values, (problem.tab_key, problem.row), problem.message)
+            notes.setdefault((problem.tab_key, problem.row), []).append(problem.message)
     for meeting in initiative.meetings:
         if meeting.start is None and not meeting.cancelled and (
                 0 <= (meeting.date - today).days <= settings.rules.invite_days_before):
-            add_note(values, ("meetings", meeting.row), text(
+            notes.setdefault(("meetings", meeting.row), []).append(text(
                 language, "no_start_time", column=MEETINGS.column("start").title(language)))
-        values[("meetings", meeting.row)].update(
-            invitation_sent=sent(["invitation"], meeting.id),
-            agenda_sent=sent(["agenda"], meeting.id),
-            followup_sent=sent(["followup"], meeting.id),
-        )
+
+    def note(place: tuple[str, int]) -> dict[str, str]:
+        return {"note": "; ".join(notes.get(place, ()))}
+
+    done: set[tuple[str, int]] = set()
+    for meeting in initiative.meetings:
+        place = ("meetings", meeting.row)
+        done.add(place)
+        yield place, {**note(place), "invitation_sent": sent(["invitation"], meeting.id),
+                      "agenda_sent": sent(["agenda"], meeting.id),
+                      "followup_sent": sent(["followup"], meeting.id)}
     for action in initiative.actions:
+        place = ("actions", action.row)
+        done.add(place)
         late = (today - action.due).days if action.due and not action.done else 0
-        values[("actions", action.row)].update(
-            overdue=overdue_flag(late, language) if late > 0 else "",
-            last_reminder=sent(ACTION_MAIL_KINDS, action.id),
-        )
+        yield place, {**note(place),
+                      "overdue": overdue_flag(late, language) if late > 0 else "",
+                      "last_reminder": sent(ACTION_MAIL_KINDS, action.id)}
     for indicator in initiative.indicators:
+        place = ("indicators", indicator.row)
+        done.add(place)
         due = next_update(indicator)
-        values[("indicators", indicator.row)].update(
-            next_update=due.isoformat() if due else "",
-            assessment=ASSESSMENT_LABELS[language][assess(indicator, today, settings.rules)],
-            last_reminder=sent(["indicator"], indicator.id),
-        )
-    return values
-
-
-def add_note(values: dict[tuple[str, int], dict[str, str]], place: tuple[str, int],
-             note: str) -> None:
-    if place in values:
-        values[place]["note"] = "; ".join(filter(None, (values[place]["note"], note)))
+        yield place, {**note(place), "next_update": due.isoformat() if due else "",
+                      "assessment": ASSESSMENT_LABELS[language][
+                          assess(indicator, today, settings.rules)],
+                      "last_reminder": sent(["indicator"], indicator.id)}
+    for place in initiative.worker_cells:  # people, groups, and rows skipped as invalid
+        if place not in done:
+            yield place, note(place)
 
 
 def cell_updates(
@@ -87,7 +92,7 @@ def cell_updates(
 ) -> list[CellUpdate]:
     """Only the W cells whose text changes."""
     updates = []
-    for place, wanted in worker_values(initiative, entries, now, settings).items():
+    for place, wanted in worker_values(initiative, entries, now, settings):
         current = initiative.worker_cells.get(place, {})
         for column, value in wanted.items():
             old = current.get(column, "")

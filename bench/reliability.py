@@ -93,7 +93,7 @@ def write_crash_section(kills: int, work: Path) -> list[str]:
         "## 2. SIGKILL during the xlsx write-back",
         "",
         "A workbook of 1,500 indicators (3,000 W cells to write, no mail); each run is "
-        "killed 0–160 ms after its temporary file appears beside the workbook, the "
+        "killed 0–300 ms after its temporary file appears beside the workbook, the "
         "workbook is checked and put back, and the next run does the same write again.",
         "",
         "| runs | killed | finished first | old file | whole new file | half-written | "

@@ -42,6 +42,9 @@ SECRETARIAT = "sekretariat@ungeloeftet.example"
 USER = "sekretariat@ungeloeftet.example"
 PASSWORD = "Hemmeligt-Bl\u00e5b\u00e6r-4711"  # the secret the logs must never show
 PASSWORD_ENV = "RYGRAD_FAULT_SMTP_PASSWORD"
+# the xlsx write-back of 1,500 indicators takes about 0.2–0.4 s here from its temporary
+# file to the rename: kills spread over this window land on both sides of the rename
+WRITE_KILL_WINDOW = 0.3
 FAST_BACKOFF = (0.01, 0.02)  # the transport's 1 s and 2 s, shortened; tries unchanged
 
 Pair = tuple[str, str]  # (X-Rygrad-Key, recipient)
@@ -591,7 +594,7 @@ class WriteCrash:
 
 def write_crash_trial(folder: Path, rng: Any, kills: int = 15,
                       indicators: int = 1500) -> WriteCrash:
-    """Each run writes 2 × `indicators` W cells; kill it 0–160 ms after its temporary file
+    """Each run writes 2 × `indicators` W cells; kill it 0–300 ms after its temporary file
     appears, check the file is the old one or the whole new one, put the old one back."""
     folder.mkdir(parents=True, exist_ok=True)
     workbook = indicators_workbook(folder / "indicators.xlsx", indicators)
@@ -601,7 +604,7 @@ def write_crash_trial(folder: Path, rng: Any, kills: int = 15,
     result = WriteCrash()
     for _ in range(kills):
         run = rygrad_process(config, "run", "--once", "--now", NOW,
-                             kill_after=rng.uniform(0.0, 0.16),
+                             kill_after=rng.uniform(0.0, WRITE_KILL_WINDOW),
                              kill_when=lambda: bool(temp_files(workbook)))
         result.kills += run.killed
         if not run.killed and run.status != 0:
