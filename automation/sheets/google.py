@@ -53,6 +53,7 @@ READ_FIELDS = (
     "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
     "data(rowData(values(effectiveValue,effectiveFormat/numberFormat/type))))"
 )
+DOUBLED = 0  # in the write-back's index: more than one row has this ID
 EPOCH = datetime(1899, 12, 30)  # serial 0 in Google Sheets (and Excel after 1900-03-01)
 ERRORS = {
     "NULL_VALUE": "#NULL!", "DIVIDE_BY_ZERO": "#DIV/0!", "VALUE": "#VALUE!", "REF": "#REF!",
@@ -146,13 +147,9 @@ class GoogleSheet:
             log.warning("not written: %s", skipped)
         if not cells:
             return 0
-        body = {
-            "valueInputOption": "RAW",
-            "data": [{"range": f"{quote(tab)}!{column_letter(column)}{row}", "values": [[value]]}
-                     for (tab, row, column), value in cells.items()],
-        }
         try:
-            self.api.values_batch_update(body)
+            self.api.write_cells((f"{quote(tab)}!{column_letter(column)}{row}", value)
+                                 for (tab, row, column), value in cells.items())
         except SheetError as err:
             raise SheetLockedError(f"{err}; status columns will be written on a later cycle"
                                    ) from err
@@ -178,7 +175,7 @@ class GoogleSheet:
         self, writes: Sequence[CellWrite], columns: dict[tuple[str, int], list[Any]]
     ) -> dict[tuple[str, int, int], str]:
         """Each write on the row that has its ID now; unchanged cells left out."""
-        rows_by_id: dict[tuple[str, int], dict[str, list[int]]] = {}
+        rows_by_id: dict[tuple[str, int], dict[str, int]] = {}
         cells: dict[tuple[str, int, int], str] = {}
         for w in writes:
             target = self._target(w, columns, rows_by_id)
@@ -196,7 +193,7 @@ class GoogleSheet:
         self,
         w: CellWrite,
         columns: dict[tuple[str, int], list[Any]],
-        rows_by_id: dict[tuple[str, int], dict[str, list[int]]],
+        rows_by_id: dict[tuple[str, int], dict[str, int]],
     ) -> int | None:
         if w.row == 1 and not w.row_id:  # a header added for a missing W column
             current = columns.get((w.tab, w.column), [])
@@ -215,18 +212,21 @@ class GoogleSheet:
             return w.row
         index = rows_by_id.get((w.tab, w.id_column))
         if index is None:
+            # ID → its row, or DOUBLED: an int per row, not a list (100,000 rows)
             index = {}
             for number, value in enumerate(ids[1:], start=2):
                 if key := _key(value):
-                    index.setdefault(key, []).append(number)
+                    index[key] = DOUBLED if key in index else number
             rows_by_id[(w.tab, w.id_column)] = index
-        rows = index.get(_key(w.row_id), [])
-        if not rows:
+        wanted = _key(w.row_id)
+        row = index.get(wanted)
+        if row is None:
             return self._skip(w, f"no row has the ID {w.row_id!r} any more")
-        if len(rows) > 1:
+        if row == DOUBLED:
+            rows = [n for n, value in enumerate(ids[1:], start=2) if _key(value) == wanted]
             return self._skip(w, f"the ID {w.row_id!r} is now on rows "
                                  f"{', '.join(map(str, rows))}")
-        return rows[0]
+        return row
 
     def _skip(self, w: CellWrite, reason: str) -> int | None:
         self.skipped.append(Skipped(w, reason))
