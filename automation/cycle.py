@@ -124,6 +124,9 @@ class Cycle:
                 self.ledger.finish_cycle(cycle_id, self.clock(), 2,
                                          {**outcome.as_dict(), "error": str(err)})
                 raise
+        # the write-back works from the ledger; a burst's or a record-only run's messages
+        # (92,000 at 100k rows, with their payloads) need not stay in memory meanwhile
+        del messages
         outcome.uncertain = len(self.ledger.uncertain())
         self.write_back(version, initiative, now, outcome)
         self.ledger.finish_cycle(cycle_id, self.clock(), outcome.exit_status, outcome.as_dict())

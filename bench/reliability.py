@@ -53,7 +53,7 @@ def crash_section(trials: int, kills: int, owners: int, work: Path) -> list[str]
         "",
         f"Each trial: a workbook with {owners} actions five days overdue, each with its own "
         "owner (a cycle of one overdue notice each plus the digest), aiosmtpd on "
-        "127.0.0.1 with 1 ms before every reply, and `python -m automation run --once` "
+        "127.0.0.1 with 5 ms before every reply, and `python -m automation run --once` "
         f"killed with SIGKILL {kills} times in a row at the same `--now`: once during "
         "start-up, then right after the server accepted a random n-th message plus "
         "0–30 ms (so every step of a message gets hit: rendering, the `sending` commit, "

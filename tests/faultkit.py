@@ -493,8 +493,12 @@ class CrashTrial:
 
 
 def crash_trial(folder: Path, rng: Any, owners: int = 200, kills: int = 10,
-                delay: float = 0.001) -> CrashTrial:
-    """SIGKILL `kills` runs of one cycle at NOW, then let one finish, then resend."""
+                delay: float = 0.005) -> CrashTrial:
+    """SIGKILL `kills` runs of one cycle at NOW, then let one finish, then resend.
+
+    The server waits `delay` before every reply (about 20 ms a message), so that a kill
+    0–30 ms after the n-th acceptance lands within a message or two of it rather than
+    after the run has ended."""
     folder.mkdir(parents=True, exist_ok=True)
     workbook = owners_workbook(folder / "initiative.xlsx", owners)
     state = folder / "state"
