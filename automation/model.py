@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -129,9 +129,9 @@ class Initiative:
     actions: list[Action] = field(default_factory=list)
     indicators: list[Indicator] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    # (tab key, sheet row) → {W column key: current text ("" when empty or absent)};
+    # (tab key, sheet row) → {W column key: current text} for the W cells that hold text;
     # every data row of the five tabs is present, valid or not
-    worker_cells: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)
+    worker_cells: dict[tuple[str, int], Mapping[str, str]] = field(default_factory=dict)
     # (tab key, sheet row) → the row's ID text as typed ("" when empty)
     row_ids: dict[tuple[str, int], str] = field(default_factory=dict)
     # tab key → the tab's title in the sheet

@@ -104,9 +104,8 @@ def test_layout_is_recorded_for_write_back():
                                           "invitation_sent": 5}
     assert result.header_width["meetings"] == 6
     assert result.row_ids[("meetings", 2)] == "M-01"
-    assert result.worker_cells[("meetings", 2)] == {
-        "invitation_sent": "2026-11-27 10:15", "agenda_sent": "", "followup_sent": "",
-        "note": ""}
+    # only the W cells that hold text
+    assert result.worker_cells[("meetings", 2)] == {"invitation_sent": "2026-11-27 10:15"}
     assert result.row_ids[("people", 3)] == "Bo.Berg@Skole.example"
     assert result.row_ids[("groups", 2)] == "Styregruppen"
 
@@ -430,8 +429,7 @@ def test_missing_optional_and_worker_columns():
         for names in ['"Gruppe" (eller "Group")', '"Frist" (eller "Due")', '"Status"',
                       '"Møde-ID" (eller "Meeting ID")']]
     assert result.columns["actions"] == {"action_id": 1, "action": 2, "owner": 3}
-    assert result.worker_cells[("actions", 2)] == {"overdue": "", "last_reminder": "",
-                                                   "note": ""}
+    assert result.worker_cells[("actions", 2)] == {}
     assert result.actions[0].due is None
 
 
