@@ -143,6 +143,7 @@ class GoogleSheet:
             columns[(tab, column)] = values[0]
         self._check_headers(writes, columns)
         cells = self._place(writes, columns)
+        del reply, found, columns  # the re-read columns are done with (100,000 rows each)
         for skipped in self.skipped:
             log.warning("not written: %s", skipped)
         if not cells:

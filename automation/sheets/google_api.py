@@ -15,6 +15,7 @@ Tokens and keys are never logged: only methods, paths and statuses are.
 from __future__ import annotations
 
 import codecs
+import io
 import json
 import logging
 import os
@@ -174,10 +175,14 @@ class SheetsApi:
         """One ``values:batchUpdate`` of (A1 cell, text) pairs, RAW (nothing becomes a
         formula). The body is written as JSON text directly and the answer's per-range
         replies are dropped as they are decoded: 30,000 cells were ~35 MB of dicts."""
-        data = ",".join(json.dumps({"range": cell, "values": [[value]]})
-                        for cell, value in cells)
-        body = f'{{"valueInputOption":"RAW","data":[{data}]}}'.encode("ascii")
-        del data
+        buffer = io.BytesIO()
+        buffer.write(b'{"valueInputOption":"RAW","data":[')
+        for number, (cell, value) in enumerate(cells):
+            buffer.write(b"," if number else b"")
+            buffer.write(json.dumps({"range": cell, "values": [[value]]}).encode("ascii"))
+        buffer.write(b"]}")
+        body = buffer.getvalue()
+        del buffer
         url = SPREADSHEET_VALUES_BATCH_UPDATE_URL % self.spreadsheet_id
         self.call("values:batchUpdate", lambda: self._post(url, body))
 
