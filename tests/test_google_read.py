@@ -20,7 +20,15 @@ from hypothesis import strategies as st
 
 from automation.config import SheetSettings
 from automation.model import CellValue, Table
-from automation.sheets.google import READ_FIELDS, GoogleSheet, _compact, _table, _value
+from automation.sheets.google import (
+    READ_FIELDS,
+    ROWS,
+    GoogleSheet,
+    _compact,
+    _row,
+    _table,
+    _value,
+)
 from automation.sheets.google_api import decode
 from automation.testing import start_emulator
 from automation.testing.sheets_emulator import Emulator
@@ -55,9 +63,10 @@ def tree_tables(answer: dict[str, Any]) -> dict[str, Table]:
     return tables
 
 
-def lean_tables(body: bytes) -> dict[str, Table]:
-    """The new path on a body: streamed, decoded with _compact, each tab by _table."""
-    answer = decode(response(body), _compact)
+def lean_tables(body: bytes, chunk: int = 0) -> dict[str, Table]:
+    """The read's path on a body: streamed, a row at a time (_compact, _row), each tab by
+    _table."""
+    answer = decode(response(body, chunk), _compact, ROWS, _row)
     return {str(s["properties"]["title"]): _table(str(s["properties"]["title"]),
                                                   s.get("data") or [{}])
             for s in answer.get("sheets", [])}
@@ -144,9 +153,10 @@ VARIED = {"sheets": [
 ]}
 
 
-def test_the_lean_read_gives_exactly_the_tables_of_the_whole_tree() -> None:
+@pytest.mark.parametrize("chunk", [0, 1, 2, 7, 100])
+def test_the_lean_read_gives_exactly_the_tables_of_the_whole_tree(chunk: int) -> None:
     body = json.dumps(VARIED, ensure_ascii=False).encode()
-    assert typed(lean_tables(body)) == typed(tree_tables(json.loads(body)))
+    assert typed(lean_tables(body, chunk)) == typed(tree_tables(json.loads(body)))
 
 
 @pytest.mark.parametrize(("row", "expected"), [
@@ -178,8 +188,9 @@ def test_blank_rows_are_left_out_and_the_header_is_trimmed() -> None:
 
 def test_a_body_cut_short_is_broken_json_which_the_api_retries() -> None:
     body = json.dumps(VARIED).encode()
-    with pytest.raises(json.JSONDecodeError):
-        decode(response(body[: len(body) // 2]), _compact)
+    for cut in (1, len(body) // 2, len(body) - 1):
+        with pytest.raises(json.JSONDecodeError):
+            decode(response(body[:cut], 5), _compact, ROWS, _row)
 
 
 @given(st.lists(st.text() | st.dictionaries(st.text(), st.text())), st.integers(1, 7))
@@ -207,23 +218,29 @@ def big_answer(rows: int) -> bytes:
 
 
 def test_the_lean_read_holds_a_fraction_of_the_whole_tree() -> None:
-    body = big_answer(5_000)
+    body = big_answer(20_000)
 
-    def peak(read: Any) -> int:
+    def traced(read: Any) -> tuple[int, int]:
+        """(memory still held by what read() returned, peak while it ran)"""
         tracemalloc.start()
         try:
-            read()
-            return tracemalloc.get_traced_memory()[1]
+            kept = read()
+            held, peak = tracemalloc.get_traced_memory()
+            del kept
+            return held, peak
         finally:
             tracemalloc.stop()
 
-    whole = peak(lambda: tree_tables(response(body).json()))
-    lean = peak(lambda: lean_tables(body))
+    _, whole = traced(lambda: tree_tables(response(body).json()))
+    tables, lean = traced(lambda: lean_tables(body))
     assert lean * 3 < whole, (lean, whole)
+    # read as it arrives: beside the tables, a few chunks (1 MiB each), never the whole
+    # answer as one text
+    assert lean - tables < 4 << 20 < len(body) // 3, (lean, tables, len(body))
     # one emoji would make a str of the whole answer take 4 bytes a character
     emoji = body.replace(b"Bem\xc3\xa6rkning", "Godt gået 👍".encode(), 1)
     assert emoji != body
-    assert peak(lambda: lean_tables(emoji)) < lean * 1.1
+    assert traced(lambda: lean_tables(emoji))[1] < lean * 1.1
 
 
 # -- against the emulator: GoogleSheet.read() and the tree of the same answer -------------

@@ -22,7 +22,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,8 @@ from gspread.urls import (
 
 from automation.config import SheetSettings
 from automation.errors import SheetError
+from automation.sheets import json_stream
+from automation.sheets.json_stream import ObjectHook
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,6 @@ GOOGLE_ORIGINS = (
 )
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_WAIT = 60.0  # seconds; a longer Retry-After is left to the next cycle
-ObjectHook = Callable[[dict[str, Any]], Any]  # as json.loads's object_hook
 _ID = re.compile(r"[A-Za-z0-9_-]{20,}")
 _URL_ID = re.compile(r"/spreadsheets/(?:u/\d+/)?d/([A-Za-z0-9_-]+)")
 
@@ -150,20 +151,33 @@ class SheetsApi:
 
     # -- the calls ---------------------------------------------------------------------
 
-    def get(self, params: Mapping[str, Any], *, object_hook: ObjectHook | None = None) -> Any:
-        """``spreadsheets.get``; ``object_hook`` gets each JSON object as soon as it is
-        decoded, as in ``json.loads``, so that a whole sheet need never exist as a tree."""
+    def get(
+        self,
+        params: Mapping[str, Any],
+        *,
+        object_hook: ObjectHook | None = None,
+        path: tuple[str, ...] = (),
+        each: Callable[[Any], Any] = lambda element: element,
+    ) -> Any:
+        """``spreadsheets.get``, decoded as it arrives (see ``decode``), so that a whole
+        sheet need never exist as one text or as a tree."""
         return self.call("spreadsheets.get", lambda: self._get(
-            SPREADSHEET_URL % self.spreadsheet_id, params, object_hook))
+            SPREADSHEET_URL % self.spreadsheet_id, params, object_hook, path, each))
 
-    def _get(self, url: str, params: Mapping[str, Any] | list[tuple[str, Any]],
-             object_hook: ObjectHook | None = None) -> Any:
+    def _get(
+        self,
+        url: str,
+        params: Mapping[str, Any] | list[tuple[str, Any]],
+        object_hook: ObjectHook | None = None,
+        path: tuple[str, ...] = (),
+        each: Callable[[Any], Any] = lambda element: element,
+    ) -> Any:
         response = self.http.session.request(
             "get", url, params=params, timeout=self.http.timeout, stream=True)
         with response:
             if not response.ok:
                 raise APIError(response)
-            return decode(response, object_hook)
+            return decode(response, object_hook, path, each)
 
     def values_batch_get(self, ranges: list[str], params: Mapping[str, Any]) -> Any:
         # decoded as the read is: at 100,000 rows the ID columns are megabytes of JSON
@@ -266,27 +280,34 @@ class SheetsApi:
         return SheetError(f"Google Sheets refused the request ({status}: {message})")
 
 
-def decode(response: requests.Response, object_hook: ObjectHook | None = None) -> Any:
-    """The JSON body of a streamed response, with at most two copies of it alive at once.
-
-    ``response.json()`` keeps the bytes (``content``), the decoded text and the decoded
-    tree all alive until it returns: at 100,000 actions 60 + 60 MB beside the tree. Here
-    the bytes go as soon as they are text, and the text as soon as it is decoded.
+def decode(
+    response: requests.Response,
+    object_hook: ObjectHook | None = None,
+    path: tuple[str, ...] = (),
+    each: Callable[[Any], Any] = lambda element: element,
+) -> Any:
+    """The JSON body of a streamed response, decoded as it arrives (``json_stream.load``:
+    with a ``path``, the elements of the arrays there one at a time, each through
+    ``each``).
 
     The text is kept ASCII: a Python str takes 2 bytes a character for the whole string
     once it holds one en dash or curly quote, 4 once it holds one emoji. So every other
     character is written as the JSON escape it stands for (``ø`` → ``\\u00f8``), which
-    json.loads turns back into the same character.
+    json's decoder turns back into the same character.
     """
     # as response.text does: the charset Google names (UTF-8), bad bytes replaced
     decoder = codecs.getincrementaldecoder(response.encoding or "utf-8")(errors="replace")
-    body = bytearray()
-    for chunk in response.iter_content(1 << 20):
-        body += decoder.decode(chunk).encode("ascii", JSON_ESCAPE)
-    body += decoder.decode(b"", final=True).encode("ascii", JSON_ESCAPE)
-    text = body.decode("ascii")
-    del body
-    return json.loads(text, object_hook=object_hook)
+
+    def chunks() -> Iterator[str]:
+        for chunk in response.iter_content(1 << 20):
+            yield _ascii(decoder.decode(chunk))
+        yield _ascii(decoder.decode(b"", final=True))
+
+    return json_stream.load(chunks(), object_hook, path, each)
+
+
+def _ascii(text: str) -> str:
+    return text if text.isascii() else text.encode("ascii", JSON_ESCAPE).decode("ascii")
 
 
 def _json_escape(err: UnicodeError) -> tuple[str, int]:
