@@ -11,6 +11,7 @@ fails that one message, not the cycle.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -35,6 +36,7 @@ from automation.mailcontext import context_for
 from automation.mime import Envelope, Invite, mail_bytes
 from automation.model import Initiative, Message, Recipient
 
+DICT_ATTRIBUTES = frozenset(dir(dict))
 SUBJECT_MAX = 200
 CALENDAR_KINDS = {"invitation": "REQUEST", "cancel": "CANCEL"}
 CALENDAR_CACHE = 1000
@@ -48,13 +50,44 @@ def builtin_templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
+class Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, answering its two commonest questions faster.
+
+    In templates, ``action.due`` is mostly a key of a plain dict (the views of
+    mailcontext): that is looked up first, exactly when Jinja would come to it
+    (a plain dict has no attributes but dict's own). And whether an attribute is safe
+    depends only on the object's type and the attribute's name (``is_internal_attribute``
+    and ``modifies_known_mutable`` in jinja2.sandbox), so each verdict is kept per
+    (type, name). Together they were a third of an agenda's rendering time.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.verdicts: dict[tuple[type, str], bool] = {}
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        key = (type(obj), attr)
+        verdict = self.verdicts.get(key)
+        if verdict is None:
+            verdict = self.verdicts[key] = super().is_safe_attribute(obj, attr, value)
+        return verdict
+
+
 class Renderer:
     """Renders messages with the templates of one configuration."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.search_path = [p for p in (settings.templates_dir, builtin_templates_dir()) if p]
-        self.env = ImmutableSandboxedEnvironment(
+        self.env = Sandbox(
             loader=ChoiceLoader([FileSystemLoader(str(p)) for p in self.search_path]),
             undefined=StrictUndefined,
             autoescape=jinja2.select_autoescape(
@@ -151,9 +184,14 @@ def _subject(text: str) -> str:
 
 def _address(name: str, email: str, key: str) -> Address:
     try:
-        return Address(display_name=formatting.one_line(name), addr_spec=email)
+        return _parsed_address(name, email)
     except (ValueError, IndexError) as err:
         raise RygradError(f"{key}: {email!r} is not an address a mail can go to ({err})") from err
+
+
+@functools.lru_cache(maxsize=4096)  # the same few people get many mails; Address parses
+def _parsed_address(name: str, email: str) -> Address:
+    return Address(display_name=formatting.one_line(name), addr_spec=email)
 
 
 def _template_error(err: Exception, fallback: str) -> TemplateError:

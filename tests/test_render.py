@@ -467,6 +467,46 @@ def test_the_sandbox_refuses_internals(tmp_path: Path) -> None:
         Renderer(settings).render(message("reminder"), initiative(), NOW)
 
 
+SANDBOX_EXPRESSIONS = [
+    "{{ view.due }}", "{{ view.missing is defined }}", "{{ view['due'] }}",
+    "{{ view.items()|list }}", "{{ view.get('owner') }}", "{{ view.items is callable }}",
+    "{{ view.__class__ }}", "{{ view.update({'x': 1}) }}", "{{ view.clear() }}",
+    "{{ view.pop('due') }}", "{{ view.setdefault('a', 1) }}", "{{ rows.append(1) }}",
+    "{{ rows[0].due }}", "{{ rows.__len__() }}", "{{ text.upper() }}",
+    "{{ text.format(1) }}", "{{ text.__class__.__mro__ }}", "{{ day.isoformat() }}",
+    "{{ day.__class__.__subclasses__() }}", "{{ person.name }}", "{{ person._secret }}",
+    "{{ person.__dict__ }}", "{{ view.values()|first }}", "{{ view['__class__'] }}",
+]
+
+
+@pytest.mark.parametrize("source", SANDBOX_EXPRESSIONS)
+def test_the_faster_sandbox_answers_as_jinjas_own(source: str) -> None:
+    """render.Sandbox looks up dict keys first and keeps its verdicts per (type, name):
+    every expression must give what jinja2's ImmutableSandboxedEnvironment gives, or
+    fail as it fails."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class Person:
+        def __init__(self) -> None:
+            self.name = "Anne"
+            self._secret = "x"
+
+    def outcome(env: Any) -> str:
+        context = {"view": {"due": date(2026, 12, 3), "owner": "Anne", "items": "key"},
+                   "rows": [{"due": 1}], "text": "tekst", "day": date(2026, 12, 3),
+                   "person": Person()}
+        try:
+            return "= " + env.from_string(source).render(context)
+        except Exception as err:
+            return f"! {type(err).__name__}"
+
+    faster = render.Sandbox(undefined=StrictUndefined)
+    jinjas = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
+    for _ in range(2):  # the second time, from the kept verdicts
+        assert outcome(faster) == outcome(jinjas)
+
+
 def test_a_kind_without_templates_is_a_template_error() -> None:
     msg = Message("nonsense", "nonsense:1", Recipient("A", "anne@ung.example", "da"))
     with pytest.raises(TemplateError, match=r"da/nonsense\.subject\.txt.* not found"):
