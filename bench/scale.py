@@ -19,6 +19,9 @@ alive at a time (the snapshot is let go once parsed), so that the peak is a cycl
     send 100    those 100 through the ledger (begin, sent; SQLite) into the outbox
     write back  W cells computed from the ledger and written to the sheet
     idle        a whole second cycle (Cycle.run) once nothing is due and nothing changed
+    plan next day, render next day
+                the day after (the clock a day on, everything of the first day in
+                the ledger): what a daily cycle plans and renders in its steady state
 
 API calls are the emulator's own counts (/_emulator/stats) for the first cycle
 (read … write back) and for the idle one. Nothing leaves the machine. Results: a
@@ -34,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,7 +49,7 @@ NOW = datetime(2026, 12, 2, 9, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
 SPREADSHEET = "1RygradScaleBench000000000000000000000000"
 RENDER_ALL_LIMIT = 5_000  # more due than this: render a sample of 5,000 and scale up
 STAGES = ("read", "parse", "plan", "render all", "render 100", "send 100", "write back",
-          "idle")
+          "idle", "plan next day", "render next day")
 
 
 def proportions(actions: int) -> dict[str, int]:
@@ -120,10 +123,11 @@ def measure(workbook: Path, backend: str, api_base: str, folder: Path,
     def render(messages: list[Any], initiative: Any) -> list[bytes]:
         return [renderer.render(m, initiative, NOW) for m in messages]
 
-    def render_all(messages: list[Any], initiative: Any) -> None:
+    def render_all(messages: list[Any], initiative: Any, step: int = 1,
+                   now: datetime = NOW) -> None:
         # each rendered mail is dropped at once: no cycle holds thousands of them
         for message in messages[::step]:
-            renderer.render(message, initiative, NOW)
+            renderer.render(message, initiative, now)
 
     # The stages run as Cycle.run runs them: read, parse, let the snapshot go (only its
     # version is needed for the write-back), plan, render, send, write back; one
@@ -141,7 +145,7 @@ def measure(workbook: Path, backend: str, api_base: str, folder: Path,
         messages = timed("plan", plan, initiative, [], NOW, settings).messages
         # past RENDER_ALL_LIMIT, every step-th message is rendered and the time scaled
         step = max(1, len(messages) // RENDER_ALL_LIMIT)
-        timed("render all", render_all, messages, initiative)
+        timed("render all", render_all, messages, initiative, step)
         best["render all"] *= step
     assert initiative is not None and messages is not None
     one_cycle = [m for m in messages if m.kind not in ("digest", "burst")][
@@ -181,10 +185,23 @@ def measure(workbook: Path, backend: str, api_base: str, folder: Path,
     _reset(api_base)
     outcome = timed("idle", cycle.run, NOW)
     idle_calls = _stats(api_base)
+
+    # the day after: what a daily cycle plans and renders once the first one is history
+    del cycle
+    snapshot = sheet.read()
+    initiative = parse(snapshot, settings)
+    del snapshot
+    tomorrow = NOW + timedelta(days=1)
+    history = ledger.entries()
+    messages = timed("plan next day", plan, initiative, history, tomorrow, settings).messages
+    del history
+    next_day = len(messages)
+    timed("render next day", render_all, messages, initiative, 1, tomorrow)
     return {
         "seconds": best, "messages due": due, "cells written": cells,
         "render all sampled every": step,
         "idle due": outcome.due, "idle cells written": outcome.cells_written,
+        "next day due": next_day,
         "peak RSS MB": peak_rss_mb(),
         "peak RSS MB after": peaks,
         "API calls, first cycle": first_calls, "API calls, idle cycle": idle_calls,
@@ -250,7 +267,8 @@ def mark(result: dict[str, Any], stage: str) -> str:
 def table(results: list[dict[str, Any]]) -> str:
     head = (f"{'backend':7} {'actions':>7} {'due':>6} "
             + " ".join(f"{s:>10}" for s in STAGES)
-            + f" {'plan+render all':>15} {'plan+render 100':>15} {'peak RSS':>9} "
+            + f" {'plan+render all':>15} {'plan+render 100':>15} {'next day due':>12}"
+            f" {'plan+render next day':>20} {'peak RSS':>9} "
             f"{'API 1st':>8} {'API idle':>9}")
     lines = [head]
     for r in results:
@@ -263,7 +281,8 @@ def table(results: list[dict[str, Any]]) -> str:
             f"{r['backend']:7} {r['actions']:7} {r['messages due']:6} "
             + " ".join(f"{mark(r, stage)}{s[stage]:9.3f}" for stage in STAGES)
             + f" {mark(r, 'render all')}{s['plan'] + s['render all']:14.3f}"
-            f" {s['plan'] + s['render 100']:15.3f}"
+            f" {s['plan'] + s['render 100']:15.3f} {r['next day due']:12}"
+            f" {s['plan next day'] + s['render next day']:20.3f}"
             f" {r['peak RSS MB']:6.0f} MB {calls(r['API calls, first cycle']):>8}"
             f" {calls(r['API calls, idle cycle']):>9}")
     return "\n".join(lines)
