@@ -96,6 +96,7 @@ def day_count(days: int, lang: str) -> str:
     return f"{days} {'day' if days == 1 else 'days'}"
 
 
+@lru_cache(maxsize=CACHED, typed=True)  # babel parses its pattern on every call
 def number(value: float | int | None, lang: str) -> str:
     """``12,5`` and ``1.200`` / ``12.5`` and ``1,200``; whole numbers without decimals."""
     if value is None:
