@@ -69,7 +69,8 @@ def test_the_object_hook_sees_every_object_as_json_loads_shows_it() -> None:
     assert sorted(map(repr, streamed)) == sorted(map(repr, seen))
 
 
-@pytest.mark.parametrize("text", ['{"n": 12345}', "[1.5e10, 2]", "123456"])
+@pytest.mark.parametrize("text", ['{"n": 12345}', "[1.5e10, 2]", "123456", "1e+16",
+                                  '{"n": -0.5E-3}', "[2.5, 1e16]"])
 def test_a_number_cut_at_the_end_of_a_chunk_is_read_whole(text: str) -> None:
     for cut in range(1, len(text)):
         assert load([text[:cut], text[cut:]], path=("n",)) == json.loads(text)

@@ -41,7 +41,7 @@ from gspread.urls import (
 from automation.config import SheetSettings
 from automation.errors import SheetError
 from automation.sheets import json_stream
-from automation.sheets.json_stream import ObjectHook
+from automation.sheets.json_stream import ObjectHook, unchanged
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ class SheetsApi:
         *,
         object_hook: ObjectHook | None = None,
         path: tuple[str, ...] = (),
-        each: Callable[[Any], Any] = lambda element: element,
+        each: Callable[[Any], Any] = unchanged,
     ) -> Any:
         """``spreadsheets.get``, decoded as it arrives (see ``decode``), so that a whole
         sheet need never exist as one text or as a tree."""
@@ -170,7 +170,7 @@ class SheetsApi:
         params: Mapping[str, Any] | list[tuple[str, Any]],
         object_hook: ObjectHook | None = None,
         path: tuple[str, ...] = (),
-        each: Callable[[Any], Any] = lambda element: element,
+        each: Callable[[Any], Any] = unchanged,
     ) -> Any:
         response = self.http.session.request(
             "get", url, params=params, timeout=self.http.timeout, stream=True)
@@ -284,7 +284,7 @@ def decode(
     response: requests.Response,
     object_hook: ObjectHook | None = None,
     path: tuple[str, ...] = (),
-    each: Callable[[Any], Any] = lambda element: element,
+    each: Callable[[Any], Any] = unchanged,
 ) -> Any:
     """The JSON body of a streamed response, decoded as it arrives (``json_stream.load``:
     with a ``path``, the elements of the arrays there one at a time, each through

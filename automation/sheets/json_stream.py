@@ -20,6 +20,12 @@ from typing import Any
 
 ObjectHook = Callable[[dict[str, Any]], Any]  # as json.loads's object_hook
 _SPACE = re.compile(r"[ \t\n\r]*")
+NUMBER_GOES_ON = frozenset("0123456789.eE+-")
+
+
+def unchanged(element: Any) -> Any:
+    """The default ``each``: every element as decoded."""
+    return element
 
 
 class JsonStream:
@@ -70,8 +76,10 @@ class JsonStream:
                 if not self.more(len(self.text) - self.at):
                     raise
                 continue
-            # a number that ends where the text ends may go on in the next chunk
-            if end < len(self.text) or not self.more():
+            # a number may go on in the next chunk ("1" of "1e+16"): valid JSON has none
+            # of these characters right after a complete value
+            if (end < len(self.text) and self.text[end] not in NUMBER_GOES_ON
+                    ) or not self.more():
                 self.at = end
                 return value
 
@@ -118,7 +126,7 @@ def load(
     chunks: Iterable[str],
     object_hook: ObjectHook | None = None,
     path: tuple[str, ...] = (),
-    each: Callable[[Any], Any] = lambda element: element,
+    each: Callable[[Any], Any] = unchanged,
 ) -> Any:
     """What ``json.loads`` of the joined chunks gives, except that each element of
     the arrays reached by ``path`` (a key per level; arrays of objects in between are
