@@ -22,9 +22,9 @@ from automation.config_values import (
     Base,
     Reader,
     every_minutes,
+    send_window,
     state_url,
     weekdays,
-    window_time,
 )
 from automation.errors import ConfigError
 
@@ -301,15 +301,7 @@ def _rules(reader: Reader, value: Any) -> Rules:
 def _schedule(reader: Reader, value: Any) -> ScheduleSettings:
     names = {f.name for f in fields(ScheduleSettings)}
     section = reader.section("schedule", value, names)
-    window_text = reader.string(section, "schedule.send_window", "07:30-17:00")
-    match = re.fullmatch(r"\s*(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})\s*", window_text)
-    if not match or int(match[1]) > 24 or int(match[3]) > 24:
-        reader.fail("schedule.send_window",
-                    f"{window_text!r} is not a window; write it as \"07:30-17:00\" "
-                    "(or \"00:00-24:00\" for any hour)")
-    assert match
-    start = window_time(int(match[1]), int(match[2]))
-    end = window_time(int(match[3]), int(match[4]))
+    window = send_window(reader, reader.string(section, "schedule.send_window", "07:30-17:00"))
     days_text = reader.string(section, "schedule.send_days", "mon-fri")
     days = weekdays(days_text)
     if days is None:
@@ -319,7 +311,7 @@ def _schedule(reader: Reader, value: Any) -> ScheduleSettings:
     weekday = reader.choice(section, "schedule.digest_weekday", "monday", WEEKDAYS)
     return ScheduleSettings(
         every_minutes=every_minutes(reader, section.get("every_minutes", 15)),
-        send_window=(start, end),
+        send_window=window,
         send_days=frozenset(days or ()),
         skip_holidays=reader.boolean(section, "schedule.skip_holidays", True),
         digest_weekday=WEEKDAYS.index(weekday),

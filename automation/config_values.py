@@ -128,9 +128,35 @@ def state_url(reader: Reader, url: str, base: Base) -> str:
     return url
 
 
-def window_time(hour: int, minute: int) -> time:
-    # "24:00" closes a window at midnight
-    return time.max if hour == 24 else time(hour, minute)
+_WINDOW = re.compile(r"\s*(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})\s*")
+
+
+def send_window(reader: Reader, text: str) -> tuple[time, time]:
+    """"07:30-17:00" → (start, end), the end exclusive; "24:00" (time.max) ends a day.
+
+    An end before the start is a window across midnight ("20:00-06:00"); a window that
+    opens and closes at the same time would hold every mail for ever, so it is refused.
+    """
+    key = "schedule.send_window"
+    match = _WINDOW.fullmatch(text)
+    start = _window_time(match[1], match[2], end=False) if match else None
+    end = _window_time(match[3], match[4], end=True) if match else None
+    if start is None or end is None:
+        reader.fail(key, f"{text!r} is not a window; write it as \"07:30-17:00\" "
+                    "(or \"00:00-24:00\" for any hour)")
+    if start == end:
+        reader.fail(key, f"{text!r} opens and closes at the same time, so no mail could ever "
+                    "go out; write e.g. \"07:30-17:00\", \"20:00-06:00\" across midnight, "
+                    "or \"00:00-24:00\" for any hour")
+    assert start is not None and end is not None  # reader.fail raised otherwise
+    return start, end
+
+
+def _window_time(hour: str, minute: str, *, end: bool) -> time | None:
+    """A window's start or end, None when it is no time of day; "24:00" only ends one."""
+    if end and (int(hour), int(minute)) == (24, 0):
+        return time.max
+    return time(int(hour), int(minute)) if int(hour) < 24 and int(minute) < 60 else None
 
 
 def weekdays(text: str) -> set[int] | None:

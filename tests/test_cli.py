@@ -192,6 +192,36 @@ def test_send_window_holds_mail_but_writes_flags(on_both, capsys):
     assert actions["H-2"]["Forsinket"] == "FORSINKET (12 dage)"
 
 
+def test_overnight_send_window_sends_in_the_evening_and_early_morning(initiative, capsys):
+    folder, workbook, _ = initiative
+    config = write_config(folder, workbook, schedule={"send_window": "20:00-06:00",
+                                                       "send_days": "mon-fri"})
+    noon = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                  "2026-12-02T12:00")
+    assert noon.status == 0 and "outside the send window 20:00-06:00" in noon.out
+    assert not list((folder / "outbox").glob("*.eml"))
+    evening = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                     "2026-12-02T22:00")
+    assert evening.status == 0 and "held" not in evening.out
+    assert ("invitation:AGU-1:0", "bo@ngo.example") in by_key(read_outbox(folder / "outbox"))
+    # Friday's window runs into Saturday's early morning; Sunday's into Monday's does not
+    saturday = rygrad(capsys, "plan", "--config", str(config), "--now", "2026-12-05T05:00")
+    assert "held" not in saturday.out.splitlines()[0]
+    monday = rygrad(capsys, "plan", "--config", str(config), "--now", "2026-12-07T05:00")
+    assert "held: not a send day (the window opened on a Sunday)" in monday.out
+
+
+def test_empty_send_window_refused_at_config_load(initiative, capsys):
+    folder, workbook, _ = initiative
+    config = write_config(folder, workbook, schedule={"send_window": "09:00-09:00"})
+    refused = rygrad(capsys, "check", "--config", str(config))
+    assert refused.status == 2
+    assert refused.err.strip() == (
+        f"rygrad: {config}: schedule.send_window: '09:00-09:00' opens and closes at the same time, "
+        "so no mail could ever go out; write e.g. \"07:30-17:00\", \"20:00-06:00\" across "
+        "midnight, or \"00:00-24:00\" for any hour")
+
+
 def test_record_only_then_nothing_sent(on_both, capsys):
     folder, _sheet, config = on_both
     recorded = rygrad(capsys, "run", "--once", "--record-only", "--config", str(config),
