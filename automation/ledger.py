@@ -53,9 +53,13 @@ CREATE TABLE IF NOT EXISTS cycles (
     started TEXT NOT NULL,
     finished TEXT,
     exit_status INTEGER,
-    summary TEXT NOT NULL DEFAULT '{}'
+    summary TEXT NOT NULL DEFAULT '{}',
+    reason TEXT NOT NULL DEFAULT ''     -- why a cycle could not run (exit status 2)
 );
 """
+# columns added since the first release: (table, column, definition), added to an
+# older ledger file when it is opened
+MIGRATIONS = (("cycles", "reason", "TEXT NOT NULL DEFAULT ''"),)
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class CycleRecord:
     finished: str | None
     exit_status: int | None
     summary: dict[str, Any]
+    reason: str = ""  # why it could not run (exit status 2), in one sentence
 
 
 class DeliveryLedger(Protocol):
@@ -104,7 +109,7 @@ class DeliveryLedger(Protocol):
     def has_key(self, key: str) -> bool: ...
     def start_cycle(self, now: datetime, real: datetime) -> int: ...
     def finish_cycle(self, cycle: int, real: datetime, status: int,
-                     summary: dict[str, Any]) -> None: ...
+                     summary: dict[str, Any], reason: str = "") -> None: ...
     def last_cycles(self, limit: int = 10) -> list[CycleRecord]: ...
 
 
@@ -122,8 +127,25 @@ class Ledger:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(SCHEMA)
+            self._migrate()
         except (OSError, sqlite3.Error) as err:
             raise LedgerError(f"{path}: cannot open the ledger ({err})") from err
+
+    def _migrate(self) -> None:
+        """Add the columns an older ledger file lacks. Checked again inside a write
+        transaction, so that two processes opening it at once (serve and status) do not
+        both add them."""
+        if not self._missing_columns():
+            return
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            for table, column, definition in self._missing_columns():
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+    def _missing_columns(self) -> list[tuple[str, str, str]]:
+        return [(table, column, definition) for table, column, definition in MIGRATIONS
+                if column not in {row[1] for row in
+                                  self.db.execute(f"PRAGMA table_info({table})")}]
 
     @classmethod
     def in_dir(cls, state_dir: Path) -> Ledger:
@@ -256,16 +278,17 @@ class Ledger:
         return int(cursor.lastrowid or 0)
 
     def finish_cycle(self, cycle: int, real: datetime, status: int,
-                     summary: dict[str, Any]) -> None:
-        self._write("UPDATE cycles SET finished = ?, exit_status = ?, summary = ? WHERE id = ?",
-                    (real.isoformat(), status, json.dumps(summary, ensure_ascii=False), cycle))
+                     summary: dict[str, Any], reason: str = "") -> None:
+        self._write("UPDATE cycles SET finished = ?, exit_status = ?, summary = ?, reason = ? "
+                    "WHERE id = ?", (real.isoformat(), status,
+                                     json.dumps(summary, ensure_ascii=False), reason, cycle))
 
     def last_cycles(self, limit: int = 10) -> list[CycleRecord]:
         rows = self.db.execute(
-            "SELECT id, now, started, finished, exit_status, summary FROM cycles "
+            "SELECT id, now, started, finished, exit_status, summary, reason FROM cycles "
             "ORDER BY id DESC LIMIT ?", (limit,))
-        return [CycleRecord(i, n, s, f, e, json.loads(summary))
-                for i, n, s, f, e, summary in rows]
+        return [CycleRecord(i, n, s, f, e, json.loads(summary), reason)
+                for i, n, s, f, e, summary, reason in rows]
 
     def _write(self, sql: str, parameters: tuple[Any, ...]) -> sqlite3.Cursor:
         try:

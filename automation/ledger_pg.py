@@ -56,9 +56,12 @@ CREATE TABLE IF NOT EXISTS rygrad_cycles (
     started TIMESTAMPTZ NOT NULL,
     finished TIMESTAMPTZ,
     exit_status INTEGER,
-    summary JSONB NOT NULL DEFAULT '{}'
+    summary JSONB NOT NULL DEFAULT '{}',
+    reason TEXT NOT NULL DEFAULT ''     -- why a cycle could not run (exit status 2)
 );
 CREATE INDEX IF NOT EXISTS rygrad_cycles_initiative ON rygrad_cycles (initiative, id);
+-- columns added since the first release, for tables an older rygrad created
+ALTER TABLE rygrad_cycles ADD COLUMN IF NOT EXISTS reason TEXT NOT NULL DEFAULT '';
 """
 
 
@@ -231,17 +234,19 @@ class PgLedger:
         return int(row[0])
 
     def finish_cycle(self, cycle: int, real: datetime, status: int,
-                     summary: dict[str, Any]) -> None:
+                     summary: dict[str, Any], reason: str = "") -> None:
         self._query(
-            "UPDATE rygrad_cycles SET finished = %s, exit_status = %s, summary = %s "
-            "WHERE id = %s", (real, status, Jsonb(summary), cycle))
+            "UPDATE rygrad_cycles SET finished = %s, exit_status = %s, summary = %s, "
+            "reason = %s WHERE id = %s", (real, status, Jsonb(summary), reason, cycle))
 
     def last_cycles(self, limit: int = 10) -> list[CycleRecord]:
         rows = self._query(
-            "SELECT id, now, started, finished, exit_status, summary FROM rygrad_cycles "
-            "WHERE initiative = %s ORDER BY id DESC LIMIT %s", (self.initiative, limit))
-        return [CycleRecord(i, n, s.isoformat(), f.isoformat() if f else None, e, summary)
-                for i, n, s, f, e, summary in rows]
+            "SELECT id, now, started, finished, exit_status, summary, reason "
+            "FROM rygrad_cycles WHERE initiative = %s ORDER BY id DESC LIMIT %s",
+            (self.initiative, limit))
+        return [CycleRecord(i, n, s.isoformat(), f.isoformat() if f else None, e, summary,
+                            reason)
+                for i, n, s, f, e, summary, reason in rows]
 
     def _query(self, sql: str, parameters: tuple[Any, ...]) -> psycopg.Cursor[Any]:
         try:
