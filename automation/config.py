@@ -7,6 +7,7 @@ is read and checked (typed, with the file and key in every error) is config_valu
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -21,12 +22,16 @@ from email_validator import EmailNotValidError, validate_email
 from automation.config_values import (
     Base,
     Reader,
+    decode,
     every_minutes,
     send_window,
     state_url,
+    toml_error,
     weekdays,
 )
 from automation.errors import ConfigError
+from automation.i18n import text
+from automation.schema import TABS, normalise_header
 
 DEFAULT_CONFIG = Path("config/rygrad.toml")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -122,12 +127,12 @@ class Settings:
 
 def config_path(explicit: str | None) -> Path:
     """--config, else RYGRAD_CONFIG, else config/rygrad.toml."""
-    return Path(explicit or os.environ.get("RYGRAD_CONFIG") or DEFAULT_CONFIG)
+    return Path(explicit or os.environ.get("RYGRAD_CONFIG") or DEFAULT_CONFIG).expanduser()
 
 
 def load(path: Path) -> Settings:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: config file not found; create one with `rygrad init` "
@@ -136,9 +141,9 @@ def load(path: Path) -> Settings:
     except OSError as err:
         raise ConfigError(f"{path}: cannot read the config file ({err.strerror})") from err
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(decode(raw, path))
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML ({err})") from err
+        raise ConfigError(toml_error(path, raw, err)) from err
     return parse(data, path)
 
 
@@ -150,13 +155,12 @@ def parse(data: dict[str, Any], path: Path) -> Settings:
         if name not in sections:
             reader.fail(name, f"unknown section; allowed: {', '.join(sorted(sections))}")
     initiative = _initiative(reader, data.get("initiative"))
-    sheet = _sheet(reader, data.get("sheet", {}), base)
+    sheet = _sheet(reader, data.get("sheet", {}), base, initiative.language)
     mail = _mail(reader, data.get("mail", {}), base)
     rules = _rules(reader, data.get("rules", {}))
     schedule = _schedule(reader, data.get("schedule", {}))
     state = reader.section("state", data.get("state", {}), {"dir", "url"})
     templates = reader.section("templates", data.get("templates", {}), {"dir"})
-    templates_dir = reader.string(templates, "templates.dir", "")
     return Settings(
         file=path,
         initiative=initiative,
@@ -164,8 +168,8 @@ def parse(data: dict[str, Any], path: Path) -> Settings:
         mail=mail,
         rules=rules,
         schedule=schedule,
-        state_dir=base / reader.string(state, "state.dir", "state"),
-        templates_dir=base / templates_dir if templates_dir else None,
+        state_dir=reader.location(state, "state.dir", base, "state") or base / "state",
+        templates_dir=reader.location(templates, "templates.dir", base),
         state_url=state_url(reader, reader.string(state, "state.url", ""), base),
     )
 
@@ -214,20 +218,19 @@ def _initiative(reader: Reader, value: Any) -> InitiativeSettings:
     )
 
 
-def _sheet(reader: Reader, value: Any, base: Base) -> SheetSettings:
+def _sheet(reader: Reader, value: Any, base: Base, language: str) -> SheetSettings:
     section = reader.section(
         "sheet", value,
         {"backend", "path", "spreadsheet", "credentials", "api_base", "aliases", "date_order"},
     )
     backend = reader.choice(section, "sheet.backend", "xlsx", ("xlsx", "google"))
-    path = reader.string(section, "sheet.path", "")
+    path = reader.location(section, "sheet.path", base)
     spreadsheet = reader.string(section, "sheet.spreadsheet", "")
     if backend == "xlsx" and not path:
         reader.fail("sheet.path", "is required when backend = \"xlsx\" (the workbook's path)")
     if backend == "google" and not spreadsheet:
         reader.fail("sheet.spreadsheet",
                     "is required when backend = \"google\" (the sheet's id or URL)")
-    credentials = reader.string(section, "sheet.credentials", "")
     aliases_raw = section.get("aliases", {})
     if not isinstance(aliases_raw, dict):
         reader.fail("sheet.aliases", "must be a table of header = [\"alias\", …]")
@@ -235,34 +238,59 @@ def _sheet(reader: Reader, value: Any, base: Base) -> SheetSettings:
     for header, names in aliases_raw.items():
         if isinstance(names, str):
             names = [names]
+        if isinstance(names, dict):  # Handlinger.Frist = […] without quotes: a TOML table
+            reader.fail(f"sheet.aliases.{header}", "write a tab and a header in quotes: "
+                        f'"{header}.{next(iter(names), "Column")}" = ["other name"]')
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             reader.fail(f"sheet.aliases.{header}", "must be a list of header names in quotes")
+        _check_alias_target(reader, header, language)
         aliases[header] = tuple(names)
     return SheetSettings(
         backend=backend,
-        path=base / path if path else None,
+        path=path,
         spreadsheet=spreadsheet,
-        credentials=base / credentials if credentials else None,
+        credentials=reader.location(section, "sheet.credentials", base),
         api_base=reader.string(section, "sheet.api_base", ""),
         aliases=aliases,
         date_order=reader.choice(section, "sheet.date_order", "dmy", ("dmy", "mdy", "ymd")),
     )
 
 
+def _check_alias_target(reader: Reader, target: str, language: str) -> None:
+    """An alias names a column of the workbook contract (schema.py): its Danish or English
+    header ("Ansvarlig"), or a tab's and a header ("Handlinger.Frist"), as
+    layout.header_names reads them. Any other name would be ignored without a word."""
+    columns = {normalise_header(title): title
+               for tab in TABS for column in tab.columns for title in (column.da, column.en)}
+    wanted = normalise_header(target)
+    if wanted in columns:
+        return
+    qualified = {normalise_header(f"{tab_title}.{title}"): f"{tab_title}.{title}"
+                 for tab in TABS for tab_title in (tab.da, tab.en)
+                 for column in tab.columns for title in (column.da, column.en)}
+    if "." in target and wanted in qualified:
+        return
+    candidates = qualified if "." in target else columns
+    found = difflib.get_close_matches(wanted, list(candidates), n=1, cutoff=0.6)
+    if found:
+        reader.fail(f"sheet.aliases.{target}",
+                    text(language, "alias_unknown_hint", name=target, hint=candidates[found[0]]))
+    reader.fail(f"sheet.aliases.{target}", text(language, "alias_unknown", name=target))
+
+
 def _mail(reader: Reader, value: Any, base: Base) -> MailSettings:
     names = {f.name for f in fields(MailSettings)}
     section = reader.section("mail", value, names)
-    optional_path = {
-        key: (base / text if (text := reader.string(section, f"mail.{key}", "")) else None)
-        for key in ("password_file", "ca_file")
-    }
+    optional_path = {key: reader.location(section, f"mail.{key}", base)
+                     for key in ("password_file", "ca_file")}
     transport = reader.choice(section, "mail.transport", "outbox", ("outbox", "smtp"))
     host = reader.string(section, "mail.host", "")
     if transport == "smtp" and not host:
         reader.fail("mail.host", "is required when transport = \"smtp\"")
     return MailSettings(
         transport=transport,
-        outbox_dir=base / reader.string(section, "mail.outbox_dir", "outbox"),
+        outbox_dir=(reader.location(section, "mail.outbox_dir", base, "outbox")
+                    or base / "outbox"),
         host=host,
         port=reader.integer(section, "mail.port", 587, minimum=1),
         security=reader.choice(section, "mail.security", "starttls", ("starttls", "ssl", "none")),

@@ -8,8 +8,10 @@ each section allows; nothing here knows a settings class.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
+import tomllib
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,41 @@ from typing import Any
 from automation.errors import ConfigError
 
 DAY_ABBREVIATIONS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# "C:\new\table.xlsx" in double quotes is valid TOML: its \n and \t became a line break
+# and a tab, which no real path holds
+_PATH_ESCAPES = re.compile(r"[\x00-\x1f]")
+WINDOWS_PATH_HINT = ("in double quotes a backslash starts an escape (\\n, \\t, \\U …): "
+                     "write Windows paths with / (\"C:/Users/anne/initiative.xlsx\") or in "
+                     "single quotes ('C:\\Users\\anne\\initiative.xlsx')")
+
+
+def decode(raw: bytes, path: Path) -> str:
+    """The config file's text: UTF-8, with or without the byte-order mark that Windows
+    Notepad writes. Anything else is one sentence that says to save it as UTF-8."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in raw:
+        found = "UTF-16"
+    else:
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            found = "Latin-1 (or another legacy encoding)"
+    raise ConfigError(f"{path}: the config file is saved as {found}, not UTF-8; save the "
+                      "file as UTF-8 (in Notepad: Save as → Encoding: UTF-8) and try again")
+
+
+def toml_error(path: Path, raw: bytes, err: tomllib.TOMLDecodeError) -> str:
+    """`path, line 3: not valid TOML: …`, with a hint for a Windows path in "…"."""
+    match = re.fullmatch(r"(.*?)\s*\(at line (\d+), column (\d+)\)", str(err), re.S)
+    if not match:
+        reason = re.sub(r"\s*\((at end of document)\)$", r" \1", str(err))
+        return f"{path}: not valid TOML: {reason[:1].lower()}{reason[1:]}"
+    reason, number = match[1], int(match[2])
+    message = f"{path}, line {number}: not valid TOML: {reason[:1].lower()}{reason[1:]}"
+    lines = raw.decode("utf-8-sig", "replace").splitlines()
+    line = lines[number - 1] if 0 < number <= len(lines) else ""
+    if re.search(r'"[^"]*\\', line):
+        message += f"; {WINDOWS_PATH_HINT}"
+    return message
 
 
 class Reader:
@@ -77,6 +114,16 @@ class Reader:
             self.fail(key, f"must be true or false, not {value!r}")
         return bool(value)
 
+    def location(self, section: dict[str, Any], key: str, base: Base, default: str = ""
+             ) -> Path | None:
+        """A path relative to the config's folder (``~`` is the home folder); None if empty."""
+        value = self.string(section, key, default)
+        if not value:
+            return None
+        if _PATH_ESCAPES.search(value):
+            self.fail(key, f"{value!r} holds a line break or a tab; {WINDOWS_PATH_HINT}")
+        return base / value
+
     def clock(self, section: dict[str, Any], key: str, default: str) -> time:
         value = self.string(section, key, default)
         match = re.fullmatch(r"(\d{1,2})[:.](\d{2})", value.strip())
@@ -93,7 +140,8 @@ class Base:
         self.folder = folder
 
     def __truediv__(self, relative: str) -> Path:
-        return Path(os.path.normpath(self.folder / relative))
+        # "~/initiative.xlsx": the home folder, as in a shell; an absolute path stays one
+        return Path(os.path.normpath(self.folder / Path(relative).expanduser()))
 
 
 def _closest(word: str, candidates: set[str]) -> str:

@@ -35,6 +35,17 @@ CATALOGUE: dict[str, dict[str, str]] = {
               'Did you mean "{hint}"? Rename it or add it to [sheet.aliases] in the config.',
     },
     "none_found": {"da": "(ingen)", "en": "(none)"},
+    # --- config: [sheet.aliases] naming a column the workbook contract does not have ---
+    "alias_unknown_hint": {
+        "da": 'der er ingen kolonne, der hedder "{name}". Mente du "{hint}"?',
+        "en": 'no column is called "{name}". Did you mean "{hint}"?',
+    },
+    "alias_unknown": {
+        "da": 'der er ingen kolonne, der hedder "{name}"; skriv en kolonnes overskrift '
+              '(fx "Ansvarlig") eller fane og overskrift (fx "Handlinger.Frist")',
+        "en": 'no column is called "{name}"; write a column\'s header (e.g. "Owner") '
+              'or a tab and a header (e.g. "Actions.Due")',
+    },
     # --- plan: rows the rules cannot act on ---
     "no_start_time": {
         "da": "{column} mangler; der sendes ingen invitation, før mødet har et starttidspunkt",

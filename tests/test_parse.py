@@ -140,7 +140,6 @@ def test_english_titles_odd_spacing_and_an_alias():
     ("Handlinger.Ansvarlig", True, False),
     ("actions.owner", True, False),
     ("Indikatorer.Ansvarlig", False, True),
-    ("Grupper.Ansvarlig", False, False),
 ])
 def test_an_alias_applies_to_every_tab_or_the_one_named(key, actions_found, indicators_found):
     tabs = workbook(
