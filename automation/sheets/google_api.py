@@ -40,6 +40,7 @@ from gspread.urls import (
 
 from automation.config import SheetSettings
 from automation.errors import SheetError
+from automation.files import check_secret_file
 from automation.sheets import json_stream
 from automation.sheets.json_stream import ObjectHook, unchanged
 
@@ -95,6 +96,8 @@ def load_key(settings: SheetSettings) -> tuple[Path, dict[str, Any]]:
             "GOOGLE_APPLICATION_CREDENTIALS) to the JSON key file of the service account"
         )
     path = Path(named)
+    check_secret_file(path, "sheet.credentials" if settings.credentials
+                      else "GOOGLE_APPLICATION_CREDENTIALS")
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -23,6 +23,7 @@ from typing import Any
 
 from automation.config import Settings
 from automation.errors import SheetError
+from automation.files import keep_access
 from automation.model import CellValue
 from automation.schema import TABS, Tab, normalise_header
 from automation.sheets.google import column_letter
@@ -316,6 +317,8 @@ def _save(book: Any, path: Path) -> None:
     os.close(handle)
     try:
         book.save(temp)
+        if path.exists():  # a shared workbook stays its owner's and its group's
+            keep_access(Path(temp), path.stat())
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

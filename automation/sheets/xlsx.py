@@ -18,7 +18,6 @@ import os
 import posixpath
 import re
 import shutil
-import stat
 import tempfile
 import time as clock
 import zipfile
@@ -33,6 +32,7 @@ from xml.etree import ElementTree
 from openpyxl import load_workbook
 
 from automation.errors import SheetError, SheetLockedError, StaleSheetError
+from automation.files import keep_access
 from automation.model import CellValue, CellWrite, Snapshot, Table
 from automation.sheets.xlsx_cells import MAIN_NS, SharedStrings, clean_text
 from automation.sheets.xlsx_patch import CHUNK_SIZE, patch_worksheet
@@ -137,7 +137,7 @@ class XlsxWorkbook:
             if not changed:
                 temp.unlink()
                 return 0
-            os.chmod(temp, stat.S_IMODE(before.st_mode))
+            keep_access(temp, before)  # mkstemp made it 0600 and the worker's
             now = self._stat()
             if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
                 raise StaleSheetError(f"{self.path} changed while writing; read it again")

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 
 from automation.config import MailSettings
 from automation.errors import ConfigError, DeliveryError
+from automation.files import check_secret_file
 
 
 def smtp_password(settings: MailSettings, environ: Mapping[str, str] | None = None) -> str | None:
@@ -32,6 +33,7 @@ def smtp_password(settings: MailSettings, environ: Mapping[str, str] | None = No
                               f"{settings.password_env} is not set or empty")
         return password
     if settings.password_file is not None:
+        check_secret_file(settings.password_file, "mail.password_file")
         try:
             text = settings.password_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
