@@ -1,5 +1,7 @@
 """One exception tree. Adapters re-raise library errors as these, naming what failed."""
 
+import re
+
 
 class RygradError(Exception):
     """Anything rygrad can explain in one sentence; the CLI prints it and exits 2."""
@@ -31,3 +33,18 @@ class DeliveryError(RygradError):
 
 class LedgerError(RygradError):
     """The ledger database cannot be opened or written."""
+
+
+def error_text(error: BaseException | str) -> str:
+    """An error's own text, to quote in parentheses in one of our sentences.
+
+    On one line; without OpenSSL's place in its source ("(_ssl.c:1000)"), which says
+    nothing to a person; and with a parenthesis of its own at the end made a clause
+    ("Invalid value (at line 3)" → "Invalid value, at line 3"), so that the sentence
+    never ends in "))".
+    """
+    text = " ".join(str(error).split())
+    if not text and isinstance(error, BaseException):
+        text = type(error).__name__
+    text = re.sub(r"\s*\(_ssl\.c:\d+\)$", "", text)
+    return re.sub(r"\s*\(([^()]*)\)$", r", \1", text)

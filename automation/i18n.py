@@ -16,9 +16,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
     # --- parse: the workbook's layout (SheetError and tab/header problems) ---
     "missing_tab": {
         "da": 'Regnearket har ingen fane {names}; fundne faner: {found}. '
-              "Tilføj fanen, eller omdøb en af dem.",
+              "Tilføj den med `rygrad init-sheet`, eller omdøb en af dem.",
         "en": 'The workbook has no tab {names}; tabs found: {found}. '
-              "Add the tab or rename one.",
+              "Add it with `rygrad init-sheet` or rename one.",
     },
     "missing_column": {
         "da": '{tab}: den påkrævede kolonne {names} mangler; '

@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from automation.errors import LedgerError
+from automation.errors import LedgerError, error_text
 from automation.model import HISTORY_PAYLOAD_KINDS, LedgerEntry, Message
 
 LEDGER_FILE = "ledger.sqlite3"
@@ -116,20 +116,27 @@ class DeliveryLedger(Protocol):
 class Ledger:
     """The SQLite ledger: one file per initiative, for one worker."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        """``read_only``: for the commands that only read (plan, status), which then
+        create and change nothing and work on a ledger this user may only read."""
         self.path = path
         self._lock_file: IO[bytes] | None = None
+        if read_only:
+            self.db = _open_read_only(path)
+            return
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not path.exists():
                 path.touch(mode=0o600)
+            elif not os.access(path, os.W_OK):  # SQLite would open it, and fail at a write
+                raise PermissionError(path)
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(SCHEMA)
             self._migrate()
         except (OSError, sqlite3.Error) as err:
-            raise LedgerError(f"{path}: cannot open the ledger ({err})") from err
+            raise LedgerError(_cannot_open(path, err)) from err
 
     def _migrate(self) -> None:
         """Add the columns an older ledger file lacks. Checked again inside a write
@@ -164,7 +171,8 @@ class Ledger:
         try:
             handle = open(lock_path, "ab")  # noqa: SIM115 (held open while the lock is)
         except OSError as err:
-            raise LedgerError(f"{lock_path}: cannot open the cycle lock ({err})") from err
+            raise LedgerError(f"{lock_path}: cannot open the cycle lock "
+                              f"({error_text(err)})") from err
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -246,7 +254,7 @@ class Ledger:
                          at = excluded.at, real_at = excluded.real_at,
                          payload = excluded.payload, record_only = 1""", rows)
         except sqlite3.Error as err:
-            raise LedgerError(f"{self.path}: cannot write the ledger ({err})") from err
+            raise LedgerError(f"{self.path}: cannot write the ledger ({error_text(err)})") from err
 
     def uncertain(self) -> list[Uncertain]:
         rows = self.db.execute(
@@ -294,7 +302,73 @@ class Ledger:
         try:
             return self.db.execute(sql, parameters)
         except sqlite3.Error as err:
-            raise LedgerError(f"{self.path}: cannot write the ledger ({err})") from err
+            raise LedgerError(f"{self.path}: cannot write the ledger ({error_text(err)})") from err
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """The ledger opened read-only (``mode=ro``): nothing is created, migrated or locked.
+
+    A ledger in WAL mode is read through a shared-memory file beside it, which SQLite
+    cannot create in a folder this user may not write; with no writer running (no
+    ``-wal`` file left), the file is then read as it stands (``immutable``).
+    """
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    try:
+        db = _connect(uri)
+    except sqlite3.Error as err:
+        if path.with_name(path.name + "-wal").exists():
+            raise LedgerError(_cannot_open(path, err, reading=True)) from err
+        try:
+            db = _connect(uri + "&immutable=1")
+        except sqlite3.Error as err:
+            raise LedgerError(_cannot_open(path, err, reading=True)) from err
+    try:
+        present = {name for (name,) in db.execute("SELECT name FROM main.sqlite_master")}
+        if not {"deliveries", "cycles"} <= present:  # a file a crash left before its tables
+            db.executescript(SCHEMA.replace("CREATE TABLE", "CREATE TEMP TABLE"))
+        # an older ledger, read by a newer rygrad: the columns it lacks read as their default
+        for table, column, definition in MIGRATIONS:
+            columns = {row[1] for row in db.execute(f"PRAGMA main.table_info({table})")}
+            default = definition.partition(" DEFAULT ")[2] or "NULL"
+            if columns and column not in columns:
+                db.execute(f"CREATE TEMP VIEW {table} AS "
+                           f"SELECT *, {default} AS {column} FROM main.{table}")
+    except sqlite3.Error as err:
+        db.close()
+        raise LedgerError(_cannot_open(path, err, reading=True)) from err
+    return db
+
+
+def _connect(uri: str) -> sqlite3.Connection:
+    db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
+    try:
+        db.execute("SELECT count(*) FROM main.sqlite_master").fetchone()
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
+
+
+def _cannot_open(path: Path, err: Exception, reading: bool = False) -> str:
+    """Why the ledger cannot be opened, in one sentence: most often a folder or file
+    this user may not write (a state folder copied as another user, a read-only mount)."""
+    folder = path.parent
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), folder)
+    if not reading and not os.access(existing, os.W_OK | os.X_OK):
+        what = ("the state folder is read-only for this user, and rygrad keeps its ledger "
+                "there (state.dir)" if existing == folder else
+                f"the state folder {folder} (state.dir) cannot be created: this folder is "
+                "read-only for this user")
+        return (f"{existing}: {what}; make it writable (chmod u+w {existing}), run rygrad "
+                "as the folder's owner, or set state.dir to another folder")
+    if not reading and path.exists() and not os.access(path, os.W_OK):
+        return (f"{path}: the ledger is read-only for this user; make it writable "
+                f"(chmod u+w {path}) or run rygrad as its owner")
+    if reading and not os.access(path, os.R_OK):
+        return (f"{path}: this user may not read the ledger; run rygrad as its owner "
+                "or let this user read it")
+    verb = "read" if reading else "open"
+    return f"{path}: cannot {verb} the ledger ({error_text(err)})"
 
 
 def secure_dir(path: Path) -> None:
@@ -331,4 +405,4 @@ def find_ledger(url: str, initiative: str, state_dir: Path) -> DeliveryLedger | 
     if is_postgres(url):
         return open_ledger(url, initiative, state_dir)
     path = sqlite_path(url) if url else state_dir / LEDGER_FILE
-    return Ledger(path) if path.exists() else None
+    return Ledger(path, read_only=True) if path.exists() else None

@@ -387,9 +387,11 @@ def test_indicator_problems():
 
 @pytest.mark.parametrize(("language", "message"), [
     ("da", 'Regnearket har ingen fane "Handlinger" (eller "Actions"); fundne faner: '
-           "Personer, Grupper, Møder, Indikatorer. Tilføj fanen, eller omdøb en af dem."),
+           "Personer, Grupper, Møder, Indikatorer. Tilføj den med `rygrad init-sheet`, "
+           "eller omdøb en af dem."),
     ("en", 'The workbook has no tab "Actions" (or "Handlinger"); tabs found: '
-           "Personer, Grupper, Møder, Indikatorer. Add the tab or rename one."),
+           "Personer, Grupper, Møder, Indikatorer. Add it with `rygrad init-sheet` or "
+           "rename one."),
 ])
 def test_a_missing_tab_stops_the_run(language, message):
     snap = snapshot(workbook())

@@ -39,7 +39,7 @@ from gspread.urls import (
 )
 
 from automation.config import SheetSettings
-from automation.errors import SheetError
+from automation.errors import SheetError, error_text
 from automation.files import check_secret_file
 from automation.sheets import json_stream
 from automation.sheets.json_stream import ObjectHook, unchanged
@@ -139,8 +139,9 @@ class SheetsApi:
             credentials = service_account.Credentials.from_service_account_info(
                 info, scopes=SCOPES)
         except (ValueError, GoogleAuthError) as err:
-            raise SheetError(f"{self.key_path}: the service account key is damaged ({err}) — "
-                             "create a new key in the Google Cloud console") from None
+            raise SheetError(f"{self.key_path}: the service account key is damaged "
+                             f"({error_text(err)}) — create a new key in the Google Cloud "
+                             "console") from None
         token_session = requests.Session()
         session = AuthorizedSession(credentials, auth_request=Request(token_session),
                                     refresh_timeout=timeout)

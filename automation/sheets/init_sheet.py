@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from automation.config import Settings
-from automation.errors import SheetError
+from automation.errors import SheetError, error_text
 from automation.files import keep_access
 from automation.model import CellValue
 from automation.schema import TABS, Tab, normalise_header
@@ -245,7 +245,8 @@ def init_xlsx(settings: Settings, path: Path) -> list[str]:
         try:
             book = openpyxl.load_workbook(path)
         except Exception as err:  # openpyxl raises many kinds for a damaged package
-            raise SheetError(f"{path}: cannot be read as an Excel workbook ({err})") from err
+            raise SheetError(f"{path}: cannot be read as an Excel workbook "
+                             f"({error_text(err)})") from err
         _refuse_unsafe(book, path)
     present = {ws.title: tuple(c.value for c in ws[1]) if ws.max_row else ()
                for ws in book.worksheets}

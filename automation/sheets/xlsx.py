@@ -31,7 +31,7 @@ from xml.etree import ElementTree
 
 from openpyxl import load_workbook
 
-from automation.errors import SheetError, SheetLockedError, StaleSheetError
+from automation.errors import SheetError, SheetLockedError, StaleSheetError, error_text
 from automation.files import keep_access
 from automation.model import CellValue, CellWrite, Snapshot, Table
 from automation.sheets.xlsx_cells import MAIN_NS, SharedStrings, clean_text
@@ -56,7 +56,7 @@ class XlsxWorkbook:
             workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         except Exception as err:  # openpyxl raises many kinds for a damaged package
             raise SheetError(
-                f"{self.path}: cannot be read as an Excel workbook ({err}) — "
+                f"{self.path}: cannot be read as an Excel workbook ({error_text(err)}) — "
                 "open it in Excel or LibreOffice, save it as .xlsx and try again"
             ) from err
         try:
@@ -64,7 +64,7 @@ class XlsxWorkbook:
             tables = {sheet.title: _table(sheet, seen) for sheet in workbook.worksheets}
         except Exception as err:
             raise SheetError(
-                f"{self.path}: a worksheet cannot be read ({err}) — "
+                f"{self.path}: a worksheet cannot be read ({error_text(err)}) — "
                 "open it in Excel or LibreOffice, save it as .xlsx and try again"
             ) from err
         finally:
@@ -102,7 +102,7 @@ class XlsxWorkbook:
             EOFError,
         ) as err:
             raise SheetError(
-                f"{self.path}: the workbook's structure cannot be patched ({err}) — "
+                f"{self.path}: the workbook's structure cannot be patched ({error_text(err)}) — "
                 "save it again in Excel or LibreOffice"
             ) from err
 

@@ -17,8 +17,20 @@ class Outbox:
         self.directory = directory
 
     def open(self) -> None:
+        link = _dangling_link(self.directory)
+        if link is not None:
+            # not created at the link's target: a drive not mounted today would get the mail
+            raise DeliveryError(
+                f"{link} (mail.outbox_dir) is a symbolic link to {os.readlink(link)}, which "
+                "does not exist; create that folder (or mount the drive it is on), or set "
+                "mail.outbox_dir to a folder that exists")
         try:
             secure_dir(self.directory)
+        except PermissionError as err:
+            raise DeliveryError(
+                f"{err.filename or self.directory}: this user may not create or write the "
+                "outbox folder (mail.outbox_dir); make it writable or set mail.outbox_dir to "
+                "another folder") from err
         except OSError as err:
             raise DeliveryError(f"{self.directory}: cannot create the outbox folder "
                                 f"({err.strerror})") from err
@@ -40,3 +52,13 @@ class Outbox:
 
     def close(self) -> None:
         pass
+
+
+def _dangling_link(path: Path) -> Path | None:
+    """The folder itself or the first folder above it that is a link to nothing."""
+    for candidate in (path, *path.parents):
+        if candidate.is_symlink() and not candidate.exists():
+            return candidate
+        if candidate.exists():
+            return None
+    return None

@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 
 from automation.config import MailSettings
-from automation.errors import ConfigError, DeliveryError
+from automation.errors import ConfigError, DeliveryError, error_text
 from automation.transports import PermanentFailure, TemporaryFailure, UncertainDelivery
 from automation.transports.smtp_connect import connect, server_reply
 
@@ -296,4 +296,4 @@ def _lost(err: BaseException, timeout: float) -> str:
     # smtplib turns a read timeout into SMTPServerDisconnected; the cause stays in context
     if isinstance(err, TimeoutError) or isinstance(err.__context__, TimeoutError):
         return f"no reply within {timeout:g} s"
-    return f"connection lost ({err or type(err).__name__})"
+    return f"connection lost ({error_text(err)})"

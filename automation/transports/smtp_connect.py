@@ -19,7 +19,7 @@ import ssl
 from collections.abc import Mapping
 
 from automation.config import MailSettings
-from automation.errors import ConfigError, DeliveryError
+from automation.errors import ConfigError, DeliveryError, error_text
 from automation.files import check_secret_file
 
 
@@ -110,7 +110,7 @@ def _tls_context(settings: MailSettings) -> ssl.SSLContext:
             context.load_verify_locations(cafile=str(cafile))
     except (OSError, ssl.SSLError) as err:
         raise ConfigError(f"mail.ca_file: cannot load {cafile} as PEM certificates "
-                          f"({getattr(err, 'strerror', None) or err})") from None
+                          f"({error_text(getattr(err, 'strerror', None) or err)})") from None
     return context
 
 
@@ -126,7 +126,7 @@ def _cannot_connect(settings: MailSettings, err: Exception) -> str:
                 f"({err.verify_message}); check mail.host, or mail.ca_file for a "
                 f"company CA")
     if isinstance(err, ssl.SSLError):
-        return (f"{where}: the TLS handshake failed ({err.reason or err}); check "
+        return (f"{where}: the TLS handshake failed ({error_text(err.reason or err)}); check "
                 f"mail.security and mail.port (usually 587 for starttls, 465 for ssl)")
     if isinstance(err, smtplib.SMTPNotSupportedError):
         wanted = "STARTTLS" if "STARTTLS" in str(err) else "AUTH"
@@ -142,10 +142,10 @@ def _cannot_connect(settings: MailSettings, err: Exception) -> str:
         return (f"{where}: no answer within {settings.timeout:g} s; check mail.host, "
                 f"mail.port and the firewall")
     if isinstance(err, OSError):
-        reason = err.strerror or str(err) or type(err).__name__
+        reason = error_text(err.strerror or err)
         return (f"{where}: cannot connect ({reason}); check mail.host, mail.port and "
                 f"mail.security")
-    return f"{where}: cannot connect ({err or type(err).__name__}); check mail.host"
+    return f"{where}: cannot connect ({error_text(err)}); check mail.host"
 
 
 def server_reply(code: int, text: bytes | str) -> str:
