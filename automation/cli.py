@@ -4,15 +4,20 @@ and the one place that builds the adapters from the config."""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from automation import __version__, config
-from automation.cycle import Cycle, Options, Outcome
+from automation.cycle import Cycle, Options, Outcome, record_failure
 from automation.errors import ConfigError, LedgerError, RygradError
+from automation.health import Health, cycle_state, judge
+from automation.heartbeat import ping
 from automation.layout import column_letter
 from automation.ledger import DeliveryLedger, find_ledger, open_ledger
 from automation.model import LedgerEntry, Message, Snapshot
@@ -41,19 +46,75 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args.config or ()) > 1 and args.command not in MANY_CONFIGS:
         parser.error(f"--config was given {len(args.config)} times; `{args.command}` takes "
                      f"one config (only {' and '.join(MANY_CONFIGS)} take several)")
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    # serve's log is its output (a line per cycle); the other commands print what they
+    # did and log only warnings and errors, so that cron mails nothing on a good cycle
+    level = logging.DEBUG if args.debug else \
+        logging.INFO if args.command == "serve" else logging.WARNING
+    with logging_to_stderr(level, journal=logs_to_journal(os.environ)):
+        try:
+            return int(args.handler(args))
+        except RygradError as err:
+            if args.debug:
+                raise
+            print(f"rygrad: {err}", file=sys.stderr)
+            return EXIT_CANNOT_RUN
+        except KeyboardInterrupt:
+            return EXIT_CANNOT_RUN
+
+
+# -- logging --------------------------------------------------------------------
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+JOURNAL_FORMAT = "%(levelname)s %(name)s: %(message)s"  # the journal adds the time itself
+SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3,
+                   logging.CRITICAL: 2}
+
+
+class JournalFormatter(logging.Formatter):
+    """No timestamp, and the level as a "<N>" prefix the journal reads as the line's
+    priority (sd-daemon(3)), so that `journalctl -p warning -u rygrad` finds warnings."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"<{SYSLOG_PRIORITY.get(record.levelno, 6)}>{super().format(record)}"
+
+
+def logs_to_journal(environ: Mapping[str, str]) -> bool:
+    """True when stderr is systemd's journal: JOURNAL_STREAM holds the device and inode
+    of the stream systemd connected (systemd.exec(5)); a child whose stderr was
+    redirected elsewhere inherits the variable, hence the comparison."""
     try:
-        return int(args.handler(args))
-    except RygradError as err:
-        if args.debug:
-            raise
-        print(f"rygrad: {err}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    except KeyboardInterrupt:
-        return EXIT_CANNOT_RUN
+        device, inode = (int(part) for part in environ["JOURNAL_STREAM"].split(":"))
+        stream = os.fstat(sys.stderr.fileno())
+    except (KeyError, ValueError, OSError):  # unset, malformed, or no file behind stderr
+        return False
+    return (stream.st_dev, stream.st_ino) == (device, inode)
+
+
+@contextmanager
+def logging_to_stderr(level: int, journal: bool) -> Iterator[None]:
+    """Our log lines on stderr, with a timestamp unless the journal adds its own, while
+    a command runs; libraries log only their warnings unless --debug. When logging is
+    already set up (a program that calls main(), or pytest), it is left as it is, as
+    logging.basicConfig would."""
+    root = logging.getLogger()
+    if root.handlers:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JournalFormatter(JOURNAL_FORMAT) if journal
+                         else logging.Formatter(LOG_FORMAT, "%Y-%m-%d %H:%M:%S"))
+    ours = [logging.getLogger(name) for name in ("rygrad", "automation")]
+    before = [logger.level for logger in (root, *ours)]
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if level == logging.DEBUG else logging.WARNING)
+    for logger in ours:
+        logger.setLevel(level)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        for logger, previous in zip((root, *ours), before, strict=True):
+            logger.setLevel(previous)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,7 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="send even when more than mail.max_per_cycle are due")
     command("serve", cmd_serve, "run each initiative's cycles every schedule.every_minutes "
             "until SIGTERM/SIGINT")
-    command("status", cmd_status, "last cycles, counts, failures, uncertain deliveries")
+    status = command("status", cmd_status,
+                     "last cycles, counts, failures, uncertain deliveries; exit status 1 when "
+                     "something is wrong")
+    status.add_argument("--json", action="store_true",
+                        help="the same as JSON, for monitoring tools")
+    status.add_argument("--now", type=parse_now, metavar="T",
+                        help="judge as at this moment (ISO 8601, local time by default)")
     command("init-sheet", cmd_init_sheet,
             "add missing tabs, headers, dropdowns and shading to the sheet; idempotent")
     test = command("send-test", cmd_send_test, "send one sample of each (or one) kind to ADDR")
@@ -185,9 +252,16 @@ def build_transport(settings: config.Settings) -> Transport:
         raise ConfigError(f"{settings.file}: {err}") from err
 
 
-def build_cycle(settings: config.Settings, ledger: DeliveryLedger, **extra: object) -> Cycle:
-    return Cycle(settings, build_sheet(settings), ledger, build_transport(settings),
-                 Renderer(settings), real_clock, **extra)  # type: ignore[arg-type]
+def build_cycle(settings: config.Settings, ledger: DeliveryLedger, now: datetime,
+                **extra: object) -> Cycle:
+    """The cycle's adapters; when one cannot be built (no SMTP password, a template
+    folder missing), that is a cycle that could not run, recorded as such."""
+    try:
+        return Cycle(settings, build_sheet(settings), ledger, build_transport(settings),
+                     Renderer(settings), real_clock, **extra)  # type: ignore[arg-type]
+    except Exception as err:
+        record_failure(ledger, now, real_clock(), err)
+        raise
 
 
 # -- commands -------------------------------------------------------------------
@@ -267,11 +341,37 @@ def cmd_run(args: argparse.Namespace) -> int:
                               f"initiative's cycle now ({ledger.where}); try again when it "
                               "has finished")
     try:
-        outcome = build_cycle(settings, ledger).run(now, options)
+        outcome = build_cycle(settings, ledger, now).run(now, options)
     finally:
         ledger.unlock()
     print(summary(settings, now, outcome))
+    after_cycle(settings, now, outcome)
     return outcome.exit_status
+
+
+def after_cycle(settings: config.Settings, now: datetime, outcome: Outcome) -> None:
+    """A cycle ran: its one log line (a warning when it left problems), and the
+    heartbeat. A cycle that could not run raised instead, and gets neither."""
+    log.log(logging.WARNING if outcome.exit_status else logging.INFO, "%s",
+            cycle_line(settings, now, outcome))
+    if settings.schedule.heartbeat_url:
+        ping(settings.schedule.heartbeat_url)
+
+
+def cycle_line(settings: config.Settings, now: datetime, outcome: Outcome) -> str:
+    """One line for the log; `summary` is the longer report `run --once` prints."""
+    counts = [f"{outcome.due} due", f"{outcome.sent} sent"]
+    counts += [f"{n} {text}" for n, text in (
+        (outcome.recorded, "recorded without sending"), (outcome.resent, "resent"),
+        (len(outcome.failed), "failed"), (len(outcome.retry), "will retry"),
+        (len(outcome.not_rendered), "not rendered"), (outcome.uncertain, "uncertain"),
+        (outcome.held_window, "held by the send window"),
+        (outcome.held_cap, "held by mail.max_per_cycle")) if n]
+    written = f"write-back skipped ({outcome.write_skipped})" if outcome.write_skipped \
+        else f"{outcome.cells_written} cells written"
+    line = (f"{settings.initiative.name}: cycle at {now:%Y-%m-%d %H:%M}: "
+            f"{', '.join(counts)}; {written}")
+    return line + ("; see `rygrad status`" if outcome.exit_status else "")
 
 
 def summary(settings: config.Settings, now: datetime, outcome: Outcome) -> str:
@@ -325,34 +425,58 @@ def cmd_serve(args: argparse.Namespace) -> int:
         def build(stop: Callable[[], bool]) -> tuple[DeliveryLedger, Cycle]:
             ledger = build_ledger(settings)
             try:
-                return ledger, build_cycle(settings, ledger, should_stop=stop)
+                return ledger, build_cycle(settings, ledger, local_now(settings, None),
+                                           should_stop=stop)
             except BaseException:
                 ledger.close()
                 raise
 
         return Job(settings.initiative.name, settings.schedule.every_minutes * 60, build,
                    lambda: local_now(settings, None),
-                   lambda now, outcome: print(summary(settings, now, outcome), flush=True))
+                   lambda now, outcome: after_cycle(settings, now, outcome))
 
     return serve([job(settings) for settings in load_all_settings(args)])
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    """Exit status 0 when every initiative is well, 1 when one is not (see health.py),
+    2 when a ledger cannot be read; --json prints the same for monitoring tools."""
+    checked: list[tuple[config.Settings, Health]] = []
+    unreadable = False
     for settings in load_all_settings(args):
-        ledger = find_ledger(settings.state_url, settings.initiative.name, settings.state_dir)
-        if ledger is None:
-            print(f"{settings.initiative.name}: no cycle has run yet "
-                  f"(no ledger in {settings.state_dir})")
-            continue
+        now = local_now(settings, args.now)
+        name = settings.initiative.name
         try:
-            show_status(settings, ledger)
-        finally:
-            ledger.close()
-    return EXIT_OK
+            ledger = find_ledger(settings.state_url, name, settings.state_dir)
+            if ledger is None:
+                health = Health(name, None)
+            else:
+                try:
+                    health = judge(name, ledger, now, settings.schedule.every_minutes)
+                    if not args.json:
+                        show_status(settings, ledger, health)
+                finally:
+                    ledger.close()
+        except LedgerError as err:  # one unreadable ledger must not hide the others
+            unreadable = True
+            health = Health(name, None, problems=[f"cannot read the ledger: {err}"])
+            if not args.json:
+                print(f"rygrad: {err}", file=sys.stderr)
+        if not args.json and health.ledger is None and not health.problems:
+            print(f"{name}: no cycle has run yet (no ledger in {settings.state_dir})")
+        checked.append((settings, health))
+    well = all(health.ok for _, health in checked)
+    if args.json:
+        print(json.dumps({
+            "ok": well,
+            "checked_at": local_now(checked[0][0], args.now).isoformat(),
+            "initiatives": [health.as_json() for _, health in checked],
+        }, ensure_ascii=False, indent=2))
+    return EXIT_CANNOT_RUN if unreadable else EXIT_OK if well else EXIT_PROBLEMS
 
 
-def show_status(settings: config.Settings, ledger: DeliveryLedger) -> None:
-    counts = ledger.counts()
+def show_status(settings: config.Settings, ledger: DeliveryLedger, health: Health) -> None:
+    counts = health.counts
     print(f"{settings.initiative.name}: ledger {ledger.where}")
     print("  " + ", ".join(f"{counts.get(s, 0)} {s}"
                            for s in ("sent", "failed", "retry", "sending")))
@@ -361,17 +485,28 @@ def show_status(settings: config.Settings, ledger: DeliveryLedger) -> None:
         print("  no cycles yet")
     for record in cycles:
         info = record.summary
-        state = "running or crashed" if record.finished is None else f"exit {record.exit_status}"
+        state = cycle_state(record)
+        if state == "could_not_run":
+            print(f"  cycle {record.id} at {record.now[:16]} (exit 2): could not run: "
+                  f"{record.reason}")
+            continue
+        state = "running or crashed" if state == "running_or_crashed" \
+            else f"exit {record.exit_status}"
         print(f"  cycle {record.id} at {record.now[:16]} ({state}): "
               f"{info.get('sent', 0)} sent, {info.get('due', 0)} due, "
               f"{info.get('cells_written', 0)} cells written")
-    names = {"failed": "failed", "retry": "will retry", "sending": "UNCERTAIN"}
-    problems = list(ledger.problems())
-    for state, key, recipient, error in problems:
-        print(f"  {names[state]}: {key} → {recipient}" + (f": {error}" if error else ""))
-    if any(state == "sending" for state, *_ in problems):
+    for label, deliveries in (("failed", health.failed), ("will retry", health.retrying),
+                              ("UNCERTAIN", health.uncertain)):
+        for item in deliveries:
+            print(f"  {label}: {item.key} → {item.recipient}"
+                  + (f": {item.error}" if item.error else ""))
+    if health.uncertain:
         print("  Uncertain messages may or may not have arrived; resend them with "
               "`rygrad run --once --resend-uncertain`")
+    for problem in health.problems:
+        print(f"  NOT OK: {problem}")
+    if health.ok:
+        print("  OK")
 
 
 def cmd_init_sheet(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from datetime import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
@@ -109,6 +110,7 @@ class ScheduleSettings:
     skip_holidays: bool = True
     digest_weekday: int = 0
     digest_time: time = time(8, 0)
+    heartbeat_url: str = ""  # requested after every cycle that ran (a push monitor)
 
 
 @dataclass(frozen=True)
@@ -344,4 +346,20 @@ def _schedule(reader: Reader, value: Any) -> ScheduleSettings:
         skip_holidays=reader.boolean(section, "schedule.skip_holidays", True),
         digest_weekday=WEEKDAYS.index(weekday),
         digest_time=reader.clock(section, "schedule.digest_time", "08:00"),
+        heartbeat_url=_heartbeat_url(reader, reader.string(section, "schedule.heartbeat_url",
+                                                           "")),
     )
+
+
+def _heartbeat_url(reader: Reader, url: str) -> str:
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (raises ValueError on a port that is not a number)
+    except ValueError:
+        parts = urlsplit("")
+    if url and (parts.scheme not in ("http", "https") or not parts.hostname
+                or any(c.isspace() for c in url)):
+        reader.fail("schedule.heartbeat_url",
+                    f"{url!r} is not an http:// or https:// address; write e.g. "
+                    "\"https://hc-ping.com/your-check-uuid\"")
+    return url

@@ -32,6 +32,7 @@ from automation.window import held_reason
 
 log = logging.getLogger(__name__)
 
+CANNOT_RUN = 2  # the exit status of a cycle that could not run (DESIGN §4)
 UNCAPPED_KINDS = ("digest", "burst")  # mail to the secretariat is never held by the cap
 STALE_RETRIES = 3
 
@@ -96,14 +97,32 @@ class Cycle:
         self.should_stop = should_stop
 
     def run(self, now: datetime, options: Options | None = None) -> Outcome:
+        """One cycle. One that cannot run (the sheet unreadable, a required column
+        missing, the mail server refusing the login) is recorded in the ledger with its
+        reason, for `status`, and its error raised."""
         options = options or Options()
         outcome = Outcome()
-        snapshot = self.sheet.read()
-        initiative = parse(snapshot, self.settings)
+        try:
+            snapshot = self.sheet.read()
+            initiative = parse(snapshot, self.settings)
+        except Exception as err:
+            record_failure(self.ledger, now, self.clock(), err)
+            raise
         # only the version is needed from here on; the raw cells need not stay in memory
         version = snapshot.version
         del snapshot
         cycle_id = self.ledger.start_cycle(now, self.clock())
+        try:
+            self.run_started(initiative, version, now, options, outcome)
+        except Exception as err:
+            # close the cycle's record, or `status` shows it as running or crashed for ever
+            record_failure(self.ledger, now, self.clock(), err, cycle_id, outcome)
+            raise
+        self.ledger.finish_cycle(cycle_id, self.clock(), outcome.exit_status, outcome.as_dict())
+        return outcome
+
+    def run_started(self, initiative: Initiative, version: str, now: datetime,
+                    options: Options, outcome: Outcome) -> None:
         outcome.problems = sum(p.severity == "error" for p in initiative.problems)
         messages = plan(initiative, self.ledger.entries(), now, self.settings).messages
         outcome.due = len(messages)
@@ -116,21 +135,12 @@ class Cycle:
         elif outcome.held_reason:
             outcome.held_window = len(messages)
         else:
-            try:
-                self.deliver(initiative, messages, now, options, outcome)
-            except RygradError as err:
-                # the transport broke (server unreachable, login refused): close the
-                # cycle's record, or `status` shows it as running or crashed for ever
-                self.ledger.finish_cycle(cycle_id, self.clock(), 2,
-                                         {**outcome.as_dict(), "error": str(err)})
-                raise
+            self.deliver(initiative, messages, now, options, outcome)
         # the write-back works from the ledger; a burst's or a record-only run's messages
         # (92,000 at 100k rows, with their payloads) need not stay in memory meanwhile
         del messages
         outcome.uncertain = len(self.ledger.uncertain())
         self.write_back(version, initiative, now, outcome)
-        self.ledger.finish_cycle(cycle_id, self.clock(), outcome.exit_status, outcome.as_dict())
-        return outcome
 
     def deliver(
         self,
@@ -268,3 +278,19 @@ class Cycle:
     def writes_for(self, initiative: Initiative, now: datetime) -> list[CellWrite]:
         updates = cell_updates(initiative, self.ledger.entries(), now, self.settings)
         return resolve(updates, initiative, self.settings.initiative.language)
+
+
+def record_failure(ledger: DeliveryLedger, now: datetime, real: datetime, err: BaseException,
+                   cycle: int | None = None, outcome: Outcome | None = None) -> None:
+    """Record a cycle that could not run (exit status 2) with its one-sentence reason;
+    `cycle` is its record if it had started. A ledger that cannot take it (the database
+    is what failed) is only logged: the error being raised says what went wrong."""
+    reason = str(err) if isinstance(err, RygradError) \
+        else f"unexpected error ({type(err).__name__}: {err})"
+    try:
+        if cycle is None:
+            cycle = ledger.start_cycle(now, real)
+        ledger.finish_cycle(cycle, real, CANNOT_RUN, outcome.as_dict() if outcome else {},
+                            reason=reason)
+    except Exception as failure:  # the cycle's own error matters more
+        log.warning("could not record the failed cycle in the ledger: %s", failure)
