@@ -227,7 +227,11 @@ def real_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def build_sheet(settings: config.Settings) -> SheetBackend:
+def build_sheet(
+    settings: config.Settings, *, sleep: Callable[[float], None] | None = None
+) -> SheetBackend:
+    """The configured sheet; a Google Sheet waits ``sleep`` between retries (tests
+    record the waits instead of waiting) and ``sheet.timeout`` for each request."""
     if settings.sheet.backend == "xlsx":
         from automation.sheets.xlsx import XlsxWorkbook
 
@@ -235,7 +239,7 @@ def build_sheet(settings: config.Settings) -> SheetBackend:
         return XlsxWorkbook(settings.sheet.path)
     from automation.sheets.google import GoogleSheet
 
-    return GoogleSheet(settings.sheet)
+    return GoogleSheet(settings.sheet, sleep=sleep)
 
 
 def build_transport(settings: config.Settings) -> Transport:

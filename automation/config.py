@@ -65,6 +65,7 @@ class SheetSettings:
     api_base: str = ""
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     date_order: str = "dmy"
+    timeout: float = 30.0  # seconds for each Sheets API request (google)
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,8 @@ def _initiative(reader: Reader, value: Any) -> InitiativeSettings:
 def _sheet(reader: Reader, value: Any, base: Base, language: str) -> SheetSettings:
     section = reader.section(
         "sheet", value,
-        {"backend", "path", "spreadsheet", "credentials", "api_base", "aliases", "date_order"},
+        {"backend", "path", "spreadsheet", "credentials", "api_base", "aliases", "date_order",
+         "timeout"},
     )
     backend = reader.choice(section, "sheet.backend", "xlsx", ("xlsx", "google"))
     path = reader.location(section, "sheet.path", base)
@@ -255,7 +257,15 @@ def _sheet(reader: Reader, value: Any, base: Base, language: str) -> SheetSettin
         api_base=reader.string(section, "sheet.api_base", ""),
         aliases=aliases,
         date_order=reader.choice(section, "sheet.date_order", "dmy", ("dmy", "mdy", "ymd")),
+        timeout=_timeout(reader, section, "sheet.timeout"),
     )
+
+
+def _timeout(reader: Reader, section: dict[str, Any], key: str) -> float:
+    seconds = reader.number(section, key, 30.0)
+    if seconds <= 0:
+        reader.fail(key, "must be a number of seconds > 0 (a request waits that long at most)")
+    return seconds
 
 
 def _check_alias_target(reader: Reader, target: str, language: str) -> None:

@@ -45,6 +45,7 @@ path = "../examples/initiative.xlsx"    # xlsx: the workbook
 # credentials = "../secrets/service-account.json"  # google: a service account's key file;
 #                                       # default: GOOGLE_APPLICATION_CREDENTIALS
 # api_base = "http://127.0.0.1:8765"    # google: another Sheets API origin (tests, the emulator)
+# timeout = 30                          # google: seconds per Sheets API request (default 30)
 date_order = "dmy"                      # how to read 4/12/2026: dmy | mdy | ymd (default dmy)
 
 # Extra header names, if your sheet calls a column something else:
@@ -94,6 +95,9 @@ skip_holidays = false                   # true: also wait on public holidays and
                                         # closed days (Grundlovsdag, juleaften, nytårsaften)
 digest_weekday = "monday"               # the secretariat's weekly digest: monday … sunday
 digest_time = "08:00"                   # from this local time on that day
+# A push monitor (healthchecks.io, Uptime Kuma): requested after every cycle that ran,
+# so the monitor raises the alarm when they stop (default: none).
+# heartbeat_url = "https://hc-ping.com/your-check-uuid"
 
 [state]
 dir = "../state"                        # the ledger of what was sent (SQLite); default "state"

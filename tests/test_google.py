@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,10 @@ def key_file(emulator: Emulator, tmp_path: Path) -> Path:
 def settings(emulator: Emulator, key_file: Path, spreadsheet: str = SHEET) -> SheetSettings:
     return SheetSettings(backend="google", spreadsheet=spreadsheet, credentials=key_file,
                          api_base=emulator.base_url)
+
+
+def api_log(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "automation.sheets.google_api"]
 
 
 class Sleeps(list[float]):
@@ -230,15 +235,31 @@ def test_statuses_follow_their_rows_by_id(
             "Handlinger!F2: no row has the ID 'H-1' any more"]
 
 
-def test_a_doubled_id_skips_the_write(
-    emulator: Emulator, key_file: Path, sheet: GoogleSheet
+@pytest.mark.parametrize("inserted, doubled_at, written, skipped", [
+    # H-1 is still on row 2 and now also on row 4: row 2 gets its cell (DESIGN §7)
+    (0, "A4", {"F2": "A", "F4": None}, []),
+    # a row inserted above, then H-1 typed on row 6: row 2 no longer holds H-1, and
+    # which of rows 3 and 6 was the row read cannot be told, so nothing is written
+    (1, "A6", {"F2": None, "F3": None, "F6": None},
+     ["Handlinger!F2: the ID 'H-1' is now on rows 3, 6"]),
+])
+def test_a_doubled_id_is_written_only_where_id_and_row_still_match(
+    emulator: Emulator, key_file: Path, sheet: GoogleSheet, inserted: int, doubled_at: str,
+    written: dict[str, str | None], skipped: list[str],
 ) -> None:
     sheet.read()
+    if inserted:
+        partner(emulator, key_file, [{"insertDimension": {"range": {
+            "sheetId": sheet_id(emulator, "Handlinger"), "dimension": "ROWS",
+            "startIndex": 1, "endIndex": 1 + inserted}}}])
     other = GoogleSheet(settings(emulator, key_file))
     other.api.values_batch_update({"valueInputOption": "RAW", "data": [
-        {"range": "'Handlinger'!A4", "values": [[" h-1 "]]}]})
-    assert sheet.write([status_write(2, "H-1", "A")], "") == 0
-    assert "now on rows 2, 4" in str(sheet.skipped[0])
+        {"range": f"'Handlinger'!{doubled_at}", "values": [[" h-1 "]]}]})
+    count = sheet.write([status_write(2, "H-1", "A")], "")
+    cells = download(emulator)["Handlinger"]
+    assert {ref: cells[ref].value for ref in written} == written
+    assert count == sum(v is not None for v in written.values())
+    assert [str(s) for s in sheet.skipped] == skipped
 
 
 def test_a_moved_column_means_read_again(
@@ -255,7 +276,10 @@ def test_a_moved_column_means_read_again(
 # -- failures --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status, count", [(429, 3), (500, 1), (503, 2), (408, 1)])
+# every status rygrad retries: dropping one from RETRY_STATUSES fails its case here
+@pytest.mark.parametrize("status, count", [
+    (408, 1), (429, 3), (500, 1), (502, 1), (503, 2), (504, 1),
+])
 def test_temporary_failures_are_retried(
     emulator: Emulator, key_file: Path, status: int, count: int
 ) -> None:
@@ -268,12 +292,104 @@ def test_temporary_failures_are_retried(
     assert all(0 <= s <= 60 for s in sleeps)
 
 
-def test_retry_after_is_honoured(emulator: Emulator, key_file: Path) -> None:
+# every broken answer rygrad retries, each reaching a different except clause of
+# SheetsApi.call: dropping one of its classes fails its case here
+BROKEN_ANSWERS = {
+    # held past the client's timeout: requests.Timeout (ReadTimeout, no ConnectionError)
+    "timeout": ({"delay": 3.0}, "ReadTimeout"),
+    # the line closed without an answer: requests.ConnectionError
+    "dropped": ({"drop": True}, "ConnectionError"),
+    # a Content-Length longer than the body: requests' ChunkedEncodingError
+    "cut short": ({"cut": True}, "ChunkedEncodingError"),
+    # a whole answer of broken JSON: json.JSONDecodeError
+    "truncated JSON": ({"truncate": True}, "JSONDecodeError"),
+}
+
+
+@pytest.mark.parametrize("name", list(BROKEN_ANSWERS))
+def test_broken_answers_are_retried(
+    emulator: Emulator, key_file: Path, caplog: pytest.LogCaptureFixture, name: str
+) -> None:
+    spec, error = BROKEN_ANSWERS[name]
+    upload(emulator, workbook(ACTIONS))
+    sleeps = Sleeps()
+    sheet = GoogleSheet(settings(emulator, key_file), sleep=sleeps, timeout=0.5)
+    fault(emulator, count=1, **spec)
+    with caplog.at_level(logging.INFO, logger="automation.sheets.google_api"):
+        assert "Handlinger" in sheet.read().tables
+    assert len(sleeps) == 1
+    assert [r.getMessage().split(";")[0] for r in api_log(caplog)] == [
+        f"spreadsheets.get: {error}"]
+
+
+@pytest.mark.parametrize("name", list(BROKEN_ANSWERS))
+def test_broken_answers_beyond_the_retries_give_up_in_one_sentence(
+    emulator: Emulator, key_file: Path, name: str
+) -> None:
+    spec, error = BROKEN_ANSWERS[name]
+    upload(emulator, workbook(ACTIONS))
+    sleeps = Sleeps()
+    sheet = GoogleSheet(settings(emulator, key_file), sleep=sleeps, timeout=0.5, retries=1)
+    fault(emulator, count=2, **spec)
+    with pytest.raises(SheetError) as caught:
+        sheet.read()
+    assert str(caught.value) == (
+        f"cannot reach the Google Sheets API at {emulator.base_url} after 2 tries "
+        f"({error}); the next cycle tries again")
+    assert len(sleeps) == 1
+
+
+def test_retry_after_is_honoured_and_a_long_wait_is_a_warning(
+    emulator: Emulator, key_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     upload(emulator, workbook(ACTIONS))
     sleeps = Sleeps()
     fault(emulator, status=429, count=1, retry_after=7)
-    GoogleSheet(settings(emulator, key_file), sleep=sleeps).read()
+    with caplog.at_level(logging.INFO, logger="automation.sheets.google_api"):
+        GoogleSheet(settings(emulator, key_file), sleep=sleeps).read()
     assert sleeps == [7.0]
+    assert [(r.levelno, r.getMessage()) for r in api_log(caplog)] == [
+        (logging.WARNING, "spreadsheets.get: Google Sheets answered 429; try 2 of 5 in 7.0 s")]
+
+
+def test_a_short_wait_is_logged_as_info(
+    emulator: Emulator, key_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    upload(emulator, workbook(ACTIONS))
+    fault(emulator, status=503, count=1)
+    with caplog.at_level(logging.INFO, logger="automation.sheets.google_api"):
+        GoogleSheet(settings(emulator, key_file), sleep=Sleeps()).read()
+    [record] = api_log(caplog)  # the first backoff is at most 1 s
+    assert record.levelno == logging.INFO and "answered 503; try 2 of 5" in record.getMessage()
+
+
+@pytest.mark.parametrize("retry_after, said", [
+    (61, "61 seconds"), (3600, "60 minutes"), (86400, "24 hours"),
+])
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_retry_after_beyond_the_longest_wait_ends_the_cycle_at_once(
+    emulator: Emulator, key_file: Path, status: int, retry_after: int, said: str
+) -> None:
+    upload(emulator, workbook(ACTIONS))
+    sleeps = Sleeps()
+    sheet = GoogleSheet(settings(emulator, key_file), sleep=sleeps)
+    fault(emulator, status=status, count=1, retry_after=retry_after)
+    with pytest.raises(SheetError) as caught:
+        sheet.read()
+    assert str(caught.value) == f"Google asks us to wait {said}; the next cycle tries again"
+    assert sleeps == []  # not waited out in one-minute pieces, nor tried again
+    assert stats(emulator)["reads"] == 0
+    assert "Handlinger" in sheet.read().tables  # the next cycle
+
+
+def test_a_retry_after_of_the_longest_wait_is_waited(
+    emulator: Emulator, key_file: Path
+) -> None:
+    upload(emulator, workbook(ACTIONS))
+    sleeps = Sleeps()
+    fault(emulator, status=429, count=1, retry_after=60)
+    GoogleSheet(settings(emulator, key_file), sleep=sleeps).read()
+    assert sleeps == [60.0]
 
 
 def test_quota_exhausted_beyond_the_retries(emulator: Emulator, key_file: Path) -> None:
@@ -345,9 +461,27 @@ def test_the_key_may_come_from_the_environment(
 
 
 def test_an_unreachable_api_gives_up(key_file: Path) -> None:
+    """Nothing listens at the API's origin (the token endpoint answers): requests'
+    ConnectionError, retried, then one sentence."""
     sleeps = Sleeps()
     sheet = GoogleSheet(SheetSettings(backend="google", spreadsheet=SHEET, credentials=key_file,
                                       api_base="http://127.0.0.1:9"), retries=1, sleep=sleeps,
                         timeout=2)
-    with pytest.raises(SheetError, match="after 2 tries"):
+    with pytest.raises(SheetError) as caught:
         sheet.read()
+    assert str(caught.value) == ("cannot reach the Google Sheets API at http://127.0.0.1:9 "
+                                 "after 2 tries (ConnectionError); the next cycle tries again")
+    assert len(sleeps) == 1
+
+
+def test_an_unreachable_token_endpoint_gives_up(emulator: Emulator, key_file: Path) -> None:
+    """google-auth cannot fetch a token: its TransportError, retried, then one sentence."""
+    key = json.loads(key_file.read_text())
+    key_file.write_text(json.dumps({**key, "token_uri": "http://127.0.0.1:9/token"}))
+    sleeps = Sleeps()
+    sheet = GoogleSheet(settings(emulator, key_file), retries=1, sleep=sleeps, timeout=2)
+    with pytest.raises(SheetError) as caught:
+        sheet.read()
+    assert str(caught.value) == (f"cannot reach the Google Sheets API at {emulator.base_url} "
+                                 "after 2 tries (TransportError); the next cycle tries again")
+    assert len(sleeps) == 1

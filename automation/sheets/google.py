@@ -76,18 +76,21 @@ class Skipped:
 class GoogleSheet:
     """A Google Sheet; the SheetBackend of ``sheet.backend = "google"``.
 
-    After ``write``, ``skipped`` lists the writes it left out (each also logged).
+    Each request waits ``timeout`` seconds at most (``sheet.timeout`` unless given);
+    ``sleep`` (``time.sleep`` unless given) waits between retries. After ``write``,
+    ``skipped`` lists the writes it left out (each also logged).
     """
 
     def __init__(
         self,
         settings: SheetSettings,
         *,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         retries: int = 4,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self.api = SheetsApi(settings, timeout=timeout, retries=retries, sleep=sleep)
+        self.api = SheetsApi(settings, timeout=timeout, retries=retries,
+                             sleep=time.sleep if sleep is None else sleep)
         self.skipped: list[Skipped] = []
         self._headers: dict[str, tuple[CellValue, ...]] = {}  # as of the last read
         self._columns: dict[str, int] = {}  # grid width per tab, as of the last read
@@ -225,6 +228,11 @@ class GoogleSheet:
         if row is None:
             return self._skip(w, f"no row has the ID {w.row_id!r} any more")
         if row == DOUBLED:
+            # DESIGN §7: a doubled ID's rows still get their cells (above all the note that
+            # says so) where the row read is still that row; a row that moved is skipped,
+            # since which of them it became cannot be told
+            if 2 <= w.row <= len(ids) and _key(ids[w.row - 1]) == wanted:
+                return w.row
             rows = [n for n, value in enumerate(ids[1:], start=2) if _key(value) == wanted]
             return self._skip(w, f"the ID {w.row_id!r} is now on rows "
                                  f"{', '.join(map(str, rows))}")

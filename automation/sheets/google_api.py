@@ -5,6 +5,8 @@ with a timeout on every one; gspread sets none by default. Its ``BackOffHTTPClie
 is not used: in gspread 6.2.1 it retries forever. Here a request is tried at most
 ``retries + 1`` times on 408, 429, 5xx, connection errors and timeouts, waiting
 ``Retry-After`` when Google sends it, else an exponential backoff with full jitter.
+A ``Retry-After`` longer than ``MAX_WAIT`` is not waited out: the cycle ends at once
+and the next one tries again. A wait over ``LONG_WAIT`` is logged as a warning.
 Every failure becomes one ``SheetError`` sentence that says what to do.
 
 ``api_base`` sends the requests meant for Google's origins (Sheets, Drive and the
@@ -18,6 +20,7 @@ import codecs
 import io
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -54,6 +57,7 @@ GOOGLE_ORIGINS = (
 )
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_WAIT = 60.0  # seconds; a longer Retry-After is left to the next cycle
+LONG_WAIT = 5.0  # seconds; a longer wait is logged as a warning, a shorter one as info
 _ID = re.compile(r"[A-Za-z0-9_-]{20,}")
 _URL_ID = re.compile(r"/spreadsheets/(?:u/\d+/)?d/([A-Za-z0-9_-]+)")
 
@@ -126,11 +130,13 @@ class SheetsApi:
         self,
         settings: SheetSettings,
         *,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         retries: int = 4,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[float, float], float] = random.uniform,
     ) -> None:
+        """``timeout`` (seconds for each request) is ``sheet.timeout`` unless given."""
+        timeout = settings.timeout if timeout is None else timeout
         self.spreadsheet_id = spreadsheet_id(settings.spreadsheet)
         self.key_path, info = load_key(settings)
         self.email = str(info["client_email"])
@@ -228,12 +234,16 @@ class SheetsApi:
                 return request()
             except APIError as err:
                 status = _status(err)
+                asked = _retry_after(err.response) if status in RETRY_STATUSES else None
+                if asked is not None and asked > MAX_WAIT:
+                    # waiting that out inside one cycle would hold every initiative up
+                    raise SheetError(f"Google asks us to wait {_duration(asked)}; the next "
+                                     "cycle tries again") from None
                 if status not in RETRY_STATUSES or attempt == tries:
                     raise self.failure(err, status, attempt) from None
-                asked = _retry_after(err.response)
                 wait = self.backoff(attempt) if asked is None else asked
-                log.info("%s: Google Sheets answered %s; try %d of %d in %.1f s",
-                         what, status, attempt + 1, tries, wait)
+                _log_wait(wait, "%s: Google Sheets answered %s; try %d of %d in %.1f s",
+                          what, status, attempt + 1, tries, wait)
             except RefreshError as err:
                 raise SheetError(
                     f"Google refused the service account key {self.key_path} "
@@ -252,8 +262,8 @@ class SheetsApi:
                         f"cannot reach the Google Sheets API at {self.origin} after {tries} "
                         f"tries ({type(err).__name__}); the next cycle tries again") from None
                 wait = self.backoff(attempt)
-                log.info("%s: %s; try %d of %d in %.1f s", what, type(err).__name__,
-                         attempt + 1, tries, wait)
+                _log_wait(wait, "%s: %s; try %d of %d in %.1f s", what, type(err).__name__,
+                          attempt + 1, tries, wait)
             self.sleep(min(wait, MAX_WAIT))
         raise AssertionError("unreachable")
 
@@ -342,6 +352,19 @@ def _retry_after(response: requests.Response | None) -> float | None:
         return max(float(text), 0.0) if text.strip() else None
     except ValueError:  # an HTTP date: rare from Google; back off as usual
         return None
+
+
+def _log_wait(wait: float, message: str, *args: object) -> None:
+    log.log(logging.WARNING if wait > LONG_WAIT else logging.INFO, message, *args)
+
+
+def _duration(seconds: float) -> str:
+    """A wait as a person says it: "45 seconds", "60 minutes", "3 hours" (rounded up)."""
+    if seconds < 120:
+        return f"{math.ceil(seconds)} seconds"
+    if seconds < 120 * 60:
+        return f"{math.ceil(seconds / 60)} minutes"
+    return f"{math.ceil(seconds / 3600)} hours"
 
 
 def _first_line(value: object) -> str:

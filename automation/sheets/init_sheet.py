@@ -98,7 +98,8 @@ def _header_names(settings: Settings, tab: Tab) -> dict[str, str]:
 
 
 def init_sheet(
-    settings: Settings, *, timeout: float = 30.0, sleep: Callable[[float], None] = time.sleep
+    settings: Settings, *, timeout: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> list[str]:
     """Bring the configured sheet up to the schema; return what was changed, one line each.
 
@@ -114,9 +115,11 @@ def init_sheet(
 
 
 def init_google(
-    settings: Settings, *, timeout: float = 30.0, sleep: Callable[[float], None] = time.sleep
+    settings: Settings, *, timeout: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> list[str]:
-    """Two reads (the tabs, then their first two rows) and at most one batchUpdate."""
+    """Two reads (the tabs, then their first two rows) and at most one batchUpdate;
+    each request waits ``timeout`` seconds at most (``sheet.timeout`` unless given)."""
     from automation.sheets.google_api import SheetsApi
 
     api = SheetsApi(settings.sheet, timeout=timeout, sleep=sleep)
@@ -237,11 +240,15 @@ def init_xlsx(settings: Settings, path: Path) -> list[str]:
     from openpyxl.styles import PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
 
+    from automation.sheets.xlsx import check_unpacked_size
+
     new = not path.exists()
     if new:
         book = openpyxl.Workbook()
         book.remove(book.active)
     else:
+        # openpyxl holds all of it: refuse a workbook that unpacks to far too much first
+        check_unpacked_size(path.read_bytes(), path, settings.sheet.max_xml_mb)
         try:
             book = openpyxl.load_workbook(path)
         except Exception as err:  # openpyxl raises many kinds for a damaged package

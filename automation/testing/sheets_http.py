@@ -98,12 +98,12 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
         params = parse_qs(url.query, keep_blank_values=True)
-        truncate = False
+        fault: Fault | None = None
         try:
             if url.path == "/token" or url.path.startswith("/_emulator/"):
                 reply = self._control(method, url.path, body)
             else:
-                reply, truncate = self._api(method, url.path, params, body)
+                reply, fault = self._api(method, url.path, params, body)
         except ApiError as err:
             reply = Reply(err.code, err.body())
         except TokenError as err:
@@ -111,12 +111,18 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, TypeError) as err:
             reply = Reply(400, bad_request(f"Invalid request: {err}").body())
         reply.pretty = params.get("prettyPrint", ["true"])[-1].lower() != "false"
-        self._send(reply, truncate)
+        if fault is not None and fault.drop:
+            self.close_connection = True  # no answer at all: the client sees the line go
+            return
+        self._send(reply, fault)
 
-    def _send(self, reply: Reply, truncate: bool) -> None:
+    def _send(self, reply: Reply, fault: Fault | None = None) -> None:
         payload = reply.payload()
-        if truncate:
+        length = len(payload)
+        if fault is not None and (fault.truncate or fault.cut):
             payload = payload[: len(payload) // 2]
+            length = length if fault.cut else len(payload)
+            self.close_connection = fault.cut
         self.send_response(reply.status)
         content_type = reply.content_type
         if content_type == "application/json":
@@ -124,7 +130,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/html" if reply.status == 204 else content_type)
         for name, value in reply.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Content-Length", str(length))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
@@ -206,11 +212,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _api(
         self, method: str, path: str, params: dict[str, list[str]], body: bytes
-    ) -> tuple[Reply, bool]:
+    ) -> tuple[Reply, Fault | None]:
         state = self.state
         header = self.headers.get("Authorization")
         if not state.authorised(header):
-            return Reply(401, unauthenticated(missing=not header)), False
+            return Reply(401, unauthenticated(missing=not header)), None
         writing = method != "GET"
         fault = state.next_fault()
         if fault is not None:
@@ -220,20 +226,16 @@ class Handler(BaseHTTPRequestHandler):
                 reply = Reply(fault.status, fault_error(fault.status, writing).body())
                 if fault.retry_after is not None:
                     reply.headers["Retry-After"] = str(fault.retry_after)
-                return reply, fault.truncate
+                return reply, fault
         with state.lock:
             if path.startswith("/drive/v3/files"):
-                return self._drive(method, path[len("/drive/v3/files") :], params, body), bool(
-                    fault and fault.truncate
-                )
+                return self._drive(method, path[len("/drive/v3/files") :], params, body), fault
             if path.startswith("/v4/spreadsheets"):
                 if writing:
                     state.writes += 1
                 else:
                     state.reads += 1
-                return self._sheets(method, path[len("/v4/spreadsheets") :], params, body), bool(
-                    fault and fault.truncate
-                )
+                return self._sheets(method, path[len("/v4/spreadsheets") :], params, body), fault
         raise not_found()
 
     def _drive(self, method: str, rest: str, params: dict[str, list[str]], body: bytes) -> Reply:

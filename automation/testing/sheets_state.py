@@ -66,13 +66,21 @@ def fault_error(status: int, writing: bool) -> ApiError:
 
 @dataclass
 class Fault:
-    """One injected misbehaviour, applied to the next ``count`` API requests."""
+    """One injected misbehaviour, applied to the next ``count`` API requests.
+
+    ``delay``: seconds before answering (a client with a shorter timeout gives up);
+    ``truncate``: half of the body, with a Content-Length that says so (broken JSON);
+    ``cut``: the whole body's Content-Length, half of it, then the connection closed;
+    ``drop``: the connection closed without an answer.
+    """
 
     count: int = 1
     status: int | None = None
     delay: float = 0.0
     truncate: bool = False
     retry_after: int | None = None
+    cut: bool = False
+    drop: bool = False
 
     @classmethod
     def parse(cls, spec: dict[str, Any]) -> Fault:
@@ -84,6 +92,8 @@ class Fault:
             float(spec.get("delay", 0)),
             bool(spec.get("truncate", False)),
             None if retry_after is None else int(retry_after),
+            bool(spec.get("cut", False)),
+            bool(spec.get("drop", False)),
         )
 
 
