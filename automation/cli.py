@@ -236,7 +236,7 @@ def build_sheet(
         from automation.sheets.xlsx import XlsxWorkbook
 
         assert settings.sheet.path
-        return XlsxWorkbook(settings.sheet.path)
+        return XlsxWorkbook(settings.sheet.path, settings.sheet.max_xml_mb)
     from automation.sheets.google import GoogleSheet
 
     return GoogleSheet(settings.sheet, sleep=sleep)

@@ -65,6 +65,7 @@ class SheetSettings:
     api_base: str = ""
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     date_order: str = "dmy"
+    max_xml_mb: float = 100.0  # xlsx: what the workbook may unpack to (sheets/xlsx.py)
     timeout: float = 30.0  # seconds for each Sheets API request (google)
 
 
@@ -225,7 +226,7 @@ def _sheet(reader: Reader, value: Any, base: Base, language: str) -> SheetSettin
     section = reader.section(
         "sheet", value,
         {"backend", "path", "spreadsheet", "credentials", "api_base", "aliases", "date_order",
-         "timeout"},
+         "timeout", "max_xml_mb"},
     )
     backend = reader.choice(section, "sheet.backend", "xlsx", ("xlsx", "google"))
     path = reader.location(section, "sheet.path", base)
@@ -257,6 +258,7 @@ def _sheet(reader: Reader, value: Any, base: Base, language: str) -> SheetSettin
         api_base=reader.string(section, "sheet.api_base", ""),
         aliases=aliases,
         date_order=reader.choice(section, "sheet.date_order", "dmy", ("dmy", "mdy", "ymd")),
+        max_xml_mb=_max_xml_mb(reader, section),
         timeout=_timeout(reader, section, "sheet.timeout"),
     )
 
@@ -266,6 +268,14 @@ def _timeout(reader: Reader, section: dict[str, Any], key: str) -> float:
     if seconds <= 0:
         reader.fail(key, "must be a number of seconds > 0 (a request waits that long at most)")
     return seconds
+
+
+def _max_xml_mb(reader: Reader, section: dict[str, Any]) -> float:
+    megabytes = reader.number(section, "sheet.max_xml_mb", 100.0)
+    if megabytes <= 0:
+        reader.fail("sheet.max_xml_mb", "must be a number of MB > 0 (what the workbook may "
+                    "unpack to; 100 is far more than an initiative's workbook holds)")
+    return megabytes
 
 
 def _check_alias_target(reader: Reader, target: str, language: str) -> None:

@@ -240,11 +240,15 @@ def init_xlsx(settings: Settings, path: Path) -> list[str]:
     from openpyxl.styles import PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
 
+    from automation.sheets.xlsx import check_unpacked_size
+
     new = not path.exists()
     if new:
         book = openpyxl.Workbook()
         book.remove(book.active)
     else:
+        # openpyxl holds all of it: refuse a workbook that unpacks to far too much first
+        check_unpacked_size(path.read_bytes(), path, settings.sheet.max_xml_mb)
         try:
             book = openpyxl.load_workbook(path)
         except Exception as err:  # openpyxl raises many kinds for a damaged package

@@ -40,18 +40,26 @@ from automation.sheets.xlsx_patch import CHUNK_SIZE, patch_worksheet
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 MAX_ROW, MAX_COLUMN = 1_048_576, 16_384
 STALE_TEMP_SECONDS = 60.0  # a write takes well under a second
+MB = 1 << 20
+# What the package may unpack to (sheet.max_xml_mb). A workbook of 100,000 actions
+# unpacks to some 50 MB; a few hundred rows to well under 1 MB.
+DEFAULT_MAX_XML_MB = 100.0
 
 
 class XlsxWorkbook:
     """A workbook file on disk; ``read`` and ``write`` open it anew each time."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_xml_mb: float = DEFAULT_MAX_XML_MB) -> None:
         self.path = Path(path)
+        self.max_xml_mb = max_xml_mb
 
     def read(self) -> Snapshot:
         # The file is read at once and closed (a few MB even at 100,000 rows): held
         # open, Windows would refuse Excel's save over it.
         content = self._content()
+        # write() patches only content whose hash equals a read's (``version``): what
+        # it unpacks has passed this check too
+        check_unpacked_size(content, self.path, self.max_xml_mb)
         try:
             workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         except Exception as err:  # openpyxl raises many kinds for a damaged package
@@ -225,6 +233,62 @@ class XlsxWorkbook:
                     f"{self.path} is open in Excel or LibreOffice (lock file {lock}); "
                     "status columns will be written on a later cycle"
                 )
+
+
+def check_unpacked_size(content: bytes, path: Path, max_xml_mb: float) -> None:
+    """Refuse a package that unpacks to more than ``max_xml_mb`` before openpyxl opens it.
+
+    A 1.5 MB file can hold 1.5 GB of worksheet XML (a million empty rows compress to
+    almost nothing), and openpyxl would spend memory on all of it. First the sizes the
+    zip declares (ZipInfo.file_size, free to read), then the bytes each part really
+    inflates to, counted while decompressing and never more than the limit: a zip can
+    declare less than it holds.
+    """
+    limit = int(max_xml_mb * MB)
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as package:
+            members = package.infolist()
+            declared = sum(info.file_size for info in members)
+            if declared > limit:
+                raise SheetError(_too_large(
+                    path, f"{_size(declared)} of XML, more than sheet.max_xml_mb = "
+                          f"{max_xml_mb:g} MB allows"))
+            left = limit
+            for info in members:
+                left -= _inflated_size(package, info, left + 1)
+                if left < 0:
+                    raise SheetError(_too_large(
+                        path, f"more than sheet.max_xml_mb = {max_xml_mb:g} MB of XML, though "
+                              f"its zip headers claim {_size(declared)}"))
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as err:
+        raise SheetError(
+            f"{path}: the Excel workbook is damaged ({error_text(err)}) — "
+            "restore it from a backup or save it again as .xlsx"
+        ) from err
+
+
+def _inflated_size(package: zipfile.ZipFile, info: zipfile.ZipInfo, most: int) -> int:
+    """How many bytes the part ``info`` inflates to, counted up to ``most``."""
+    # zipfile stops at the declared file_size and checks the checksum there: let it read
+    # on past ``most`` (the data's own end still checks it), so the count is of what the
+    # data holds
+    claimed = copy_module.copy(info)
+    claimed.file_size = most + 1
+    count = 0
+    with package.open(claimed) as part:
+        while count < most and (chunk := part.read(min(CHUNK_SIZE, most - count))):
+            count += len(chunk)
+    return count
+
+
+def _size(count: int) -> str:
+    return f"{count / MB:,.0f} MB" if count >= MB else f"{count / 1024:,.0f} KB"
+
+
+def _too_large(path: Path, size: str) -> str:
+    return (f"{path}: the workbook unpacks to {size} — an initiative's workbook unpacks to a "
+            "few MB, so this one is damaged or made to exhaust memory; save it again in Excel "
+            "or LibreOffice, or raise sheet.max_xml_mb if it really holds that much")
 
 
 def _remove_stale_temps(path: Path) -> None:
