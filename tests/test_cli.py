@@ -135,7 +135,13 @@ def test_cycle_sends_due_mail_writes_cells_and_rerun_sends_nothing(on_both, caps
 def test_partner_cells_are_unchanged(on_both, capsys):
     _folder, sheet, config = on_both
     before = {tab: backends.cells(sheet, tab) for tab in ("Personer", "Møder", "Handlinger")}
-    rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-02T09:00")
+    run = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                 "2026-12-02T09:00")
+    # the cycle ran and wrote its own cells, so the partners' cells had a chance to change
+    assert run.status == 0, run.out + run.err
+    assert "cells written" in run.out
+    actions = {row["Handling-ID"]: row for row in backends.cells(sheet, "Handlinger")}
+    assert actions["H-2"]["Forsinket"] == "FORSINKET (12 dage)"
     worker = {"Invitation sendt", "Dagsorden sendt", "Opfølgning sendt", "Bemærkning",
               "Forsinket", "Sidste påmindelse"}
     for tab, rows in before.items():
@@ -143,6 +149,31 @@ def test_partner_cells_are_unchanged(on_both, capsys):
         for old, new in zip(rows, after, strict=True):
             assert {k: v for k, v in old.items() if k not in worker} == {
                 k: v for k, v in new.items() if k not in worker}
+
+
+def test_a_doubled_id_gets_its_note_on_both_rows(tmp_path, sheet, capsys):
+    """DESIGN §7: a row whose ID is on two rows still gets its W cells, above all the note
+    that says so, on each backend; the sheet shows the problem, not only `check`."""
+    tabs = small_initiative()
+    tabs["Handlinger"] = [*tabs["Handlinger"], {
+        "Handling-ID": "h-1 ", "Gruppe": "AG Uddannelse", "Handling": "Ring til skolerne",
+        "Ansvarlig": "Bo Berg", "Frist": date(2026, 11, 25), "Status": "I gang"}]
+    workbook = write_workbook(tmp_path / "source.xlsx", tabs)
+    config = write_config(tmp_path, workbook, sheet=sheet.sheet_settings(workbook))
+    run = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                 "2026-12-02T09:00")
+    assert run.status == 0, run.out + run.err
+    assert "not written" not in run.out
+    rows = backends.cells(sheet, "Handlinger")
+    notes = {row["Handling"]: row["Bemærkning"] for row in rows}
+    for action, written in (("Kortlæg tilbud", "H-1"), ("Ring til skolerne", "h-1")):
+        assert notes[action] == (f'Handling-ID "{written}" står flere gange (rækkerne 2 og '
+                                 "5); rækkerne springes over, til det er rettet"), notes
+    # skipped: neither row gets a reminder or an overdue flag, the others do
+    assert {row["Handling"]: row["Forsinket"] or "" for row in rows} == {
+        "Kortlæg tilbud": "", "Aftal datadeling": "FORSINKET (12 dage)", "Budget": "",
+        "Ring til skolerne": ""}
+    assert notes["Aftal datadeling"] in (None, "")
 
 
 def test_reschedule_sends_update_and_cancel_sends_cancel(on_both, capsys):
