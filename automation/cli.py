@@ -4,6 +4,7 @@ and the one place that builds the adapters from the config."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -14,7 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from automation import __version__, config
-from automation.cycle import Cycle, Options, Outcome, record_failure
+from automation.cycle import (
+    UNCAPPED_KINDS,
+    Cycle,
+    Options,
+    Outcome,
+    check_history,
+    record_failure,
+    tab_warnings,
+)
 from automation.errors import ConfigError, LedgerError, RygradError
 from automation.health import Health, cycle_state, judge
 from automation.heartbeat import ping
@@ -25,6 +34,7 @@ from automation.parse import parse
 from automation.plan import plan
 from automation.projection import cell_updates, resolve
 from automation.render import Renderer, builtin_templates_dir
+from automation.samples import KINDS as SAMPLE_KINDS
 from automation.sheets import SheetBackend
 from automation.transports import Transport
 from automation.window import held_reason
@@ -32,6 +42,9 @@ from automation.window import held_reason
 log = logging.getLogger("rygrad")
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_RUN = 0, 1, 2
+# output cut short because its reader went away (`rygrad plan | head -1`): what a shell
+# reports for a program that SIGPIPE ended (128 + 13), as for other Unix tools
+EXIT_CLOSED_PIPE = 141
 SHOWN = 10  # failures listed in a summary before "… and N more"
 MANY_CONFIGS = ("serve", "status")  # the commands that take one --config per initiative
 
@@ -52,7 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.INFO if args.command == "serve" else logging.WARNING
     with logging_to_stderr(level, journal=logs_to_journal(os.environ)):
         try:
-            return int(args.handler(args))
+            status = int(args.handler(args))
+            sys.stdout.flush()  # a reader that went away shows here, not at the exit
+            return status
+        except BrokenPipeError:
+            return closed_pipe()
         except RygradError as err:
             if args.debug:
                 raise
@@ -60,6 +77,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_CANNOT_RUN
         except KeyboardInterrupt:
             return EXIT_CANNOT_RUN
+
+
+def closed_pipe() -> int:
+    """The reader of our output went away (`rygrad status | head -1`): stop quietly.
+
+    stdout is pointed at /dev/null, so that the interpreter's last flush at the exit
+    cannot fail again ("Exception ignored … BrokenPipeError"). What the command did is
+    done (a `run` has sent and written); only the rest of its report is lost.
+    """
+    with contextlib.suppress(OSError, ValueError):  # no file behind stdout (pytest)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return EXIT_CLOSED_PIPE
+
+
+def counted(number: int, noun: str) -> str:
+    """"1 cell", "2 cells", "0 cells"."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 # -- logging --------------------------------------------------------------------
@@ -140,7 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = command("init", cmd_init,
                    "write a config, an example workbook and the templates; never overwrites")
-    init.add_argument("directory", nargs="?", default=".", type=Path)
+    init.add_argument("directory", nargs="?", default=".", type=Path, metavar="DIR",
+                      help="the folder to set up (default: the current folder): "
+                           "config/rygrad.toml, examples/initiative.xlsx and templates/ "
+                           "go in it, and a run puts outbox/ and state/ there; a file that "
+                           "is already there is kept")
     command("check", cmd_check, "validate the workbook; each problem as Tab!Cell: message")
     plan_cmd = command("plan", cmd_plan,
                        "show what a cycle would send and write; sends and writes nothing")
@@ -168,8 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     command("init-sheet", cmd_init_sheet,
             "add missing tabs, headers, dropdowns and shading to the sheet; idempotent")
     test = command("send-test", cmd_send_test, "send one sample of each (or one) kind to ADDR")
-    test.add_argument("--to", required=True, metavar="ADDR")
-    test.add_argument("--kind", metavar="K", help="only this kind (e.g. invitation, reminder)")
+    test.add_argument("--to", required=True, metavar="ADDR",
+                      help="the address that gets the samples (and only it)")
+    test.add_argument("--kind", metavar="KIND", choices=SAMPLE_KINDS,
+                      help=f"only this kind: {', '.join(SAMPLE_KINDS)}")
     return parser
 
 
@@ -296,7 +338,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{problem}{marker}")
     errors = sum(p.severity == "error" for p in initiative.problems)
     warnings = len(initiative.problems) - errors
-    print(f"{errors} errors, {warnings} warnings in {describe_sheet(settings)}")
+    print(f"{counted(errors, 'error')}, {counted(warnings, 'warning')} in "
+          f"{describe_sheet(settings)}")
     return EXIT_PROBLEMS if errors else EXIT_OK
 
 
@@ -308,10 +351,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
     # plan writes nothing, not even an empty ledger
     ledger = find_ledger(settings.state_url, settings.initiative.name, settings.state_dir)
     entries = ledger.entries() if ledger else []
+    where = ledger.where if ledger else str(settings.state_dir)
+    check_history(initiative, entries, settings, where)
     messages = plan(initiative, entries, now, settings).messages
     held = held_reason(now, settings.schedule, settings.initiative.country)
+    for warning in tab_warnings(initiative):
+        print(f"warning: {warning}")
     print(f"At {now:%Y-%m-%d %H:%M} ({settings.initiative.timezone}): "
-          f"{len(messages)} messages due" + (f", held: {held}" if held else ""))
+          f"{counted(len(messages), 'message')} due" + (f", held: {held}" if held else ""))
+    capped = sum(m.kind not in UNCAPPED_KINDS for m in messages)
+    if not held and capped > settings.mail.max_per_cycle:
+        print(f"{capped} due to partners; more than mail.max_per_cycle = "
+              f"{settings.mail.max_per_cycle}: a run holds them and alerts the secretariat "
+              "(release them with `rygrad run --once --allow-burst`)")
     for message in messages:
         cc = f" (cc {', '.join(c.email for c in message.cc)})" if message.cc else ""
         print(f"  send {message.key} → {message.recipient.email}{cc}")
@@ -320,7 +372,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     updates = cell_updates(initiative, sent, now, settings)
     writes = resolve(updates, initiative, settings.initiative.language)
     headers = [w for w in writes if w.row == 1]
-    print(f"{len(writes) - len(headers)} cells would change")
+    print(f"{counted(len(writes) - len(headers), 'cell')} would change")
     for header in headers:
         print(f"  add column {header.tab}!{column_letter(header.column)}1: {header.value}")
     for write, update in zip(writes[len(headers):], updates, strict=True):
@@ -372,7 +424,7 @@ def cycle_line(settings: config.Settings, now: datetime, outcome: Outcome) -> st
         (outcome.held_window, "held by the send window"),
         (outcome.held_cap, "held by mail.max_per_cycle")) if n]
     written = f"write-back skipped ({outcome.write_skipped})" if outcome.write_skipped \
-        else f"{outcome.cells_written} cells written"
+        else f"{counted(outcome.cells_written, 'cell')} written"
     line = (f"{settings.initiative.name}: cycle at {now:%Y-%m-%d %H:%M}: "
             f"{', '.join(counts)}; {written}")
     return line + ("; see `rygrad status`" if outcome.exit_status else "")
@@ -383,10 +435,11 @@ def summary(settings: config.Settings, now: datetime, outcome: Outcome) -> str:
              else f"via {settings.mail.host}")
     lines = [f"{settings.initiative.name}: cycle at {now:%Y-%m-%d %H:%M}: "
              f"{outcome.due} due, {outcome.sent} sent {where}"]
+    lines += [f"  warning: {warning}" for warning in outcome.missing_columns]
     if outcome.recorded:
         lines.append(f"  {outcome.recorded} recorded as sent without sending (--record-only)")
     if outcome.resent:
-        lines.append(f"  {outcome.resent} uncertain messages resent")
+        lines.append(f"  {counted(outcome.resent, 'uncertain message')} resent")
     if outcome.held_window:
         lines.append(f"  {outcome.held_window} held: {outcome.held_reason}; they go out "
                      "in the next cycle inside the window")
@@ -408,12 +461,14 @@ def summary(settings: config.Settings, now: datetime, outcome: Outcome) -> str:
     if outcome.write_skipped:
         lines.append(f"  write-back skipped: {outcome.write_skipped}")
     else:
-        lines.append(f"  {outcome.cells_written} cells written to {describe_sheet(settings)}")
+        lines.append(f"  {counted(outcome.cells_written, 'cell')} written to "
+                     f"{describe_sheet(settings)}")
     lines += [f"  not written: {item}" for item in outcome.not_written[:SHOWN]]
     if len(outcome.not_written) > SHOWN:
         lines.append(f"  … and {len(outcome.not_written) - SHOWN} more not written")
     if outcome.problems:
-        lines.append(f"  {outcome.problems} problems in the sheet; see `rygrad check`")
+        lines.append(f"  {counted(outcome.problems, 'problem')} in the sheet; "
+                     "see `rygrad check`")
     return "\n".join(lines)
 
 
@@ -498,7 +553,7 @@ def show_status(settings: config.Settings, ledger: DeliveryLedger, health: Healt
             else f"exit {record.exit_status}"
         print(f"  cycle {record.id} at {record.now[:16]} ({state}): "
               f"{info.get('sent', 0)} sent, {info.get('due', 0)} due, "
-              f"{info.get('cells_written', 0)} cells written")
+              f"{counted(info.get('cells_written', 0), 'cell')} written")
     for label, deliveries in (("failed", health.failed), ("will retry", health.retrying),
                               ("UNCERTAIN", health.uncertain)):
         for item in deliveries:
@@ -521,7 +576,7 @@ def cmd_init_sheet(args: argparse.Namespace) -> int:
     for change in changes:
         print(f"  {change}")
     print(f"{describe_sheet(settings)}: "
-          + (f"{len(changes)} changes" if changes else "nothing to do, it is ready"))
+          + (counted(len(changes), "change") if changes else "nothing to do, it is ready"))
     return EXIT_OK
 
 

@@ -14,12 +14,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from automation.config import Settings
-from automation.errors import DeliveryError, RygradError, SheetLockedError, StaleSheetError
+from automation.errors import (
+    DeliveryError,
+    LedgerError,
+    RygradError,
+    SheetLockedError,
+    StaleSheetError,
+)
 from automation.ledger import DeliveryLedger
-from automation.model import CellWrite, Initiative, Message
+from automation.model import CellWrite, Initiative, LedgerEntry, Message
 from automation.parse import parse
 from automation.plan import DueRules, History, plan, secretariat
-from automation.projection import cell_updates, resolve
+from automation.projection import cell_updates, mail_shown_sent, resolve
 from automation.render import Renderer
 from automation.sheets import SheetBackend
 from automation.transports import (
@@ -64,6 +70,7 @@ class Outcome:
     write_skipped: str = ""
     not_written: list[str] = field(default_factory=list)  # cells whose row moved or went
     problems: int = 0
+    missing_columns: list[str] = field(default_factory=list)  # optional ones, read as empty
     stopped: bool = False
 
     @property
@@ -105,15 +112,18 @@ class Cycle:
         try:
             snapshot = self.sheet.read()
             initiative = parse(snapshot, self.settings)
+            # only the version is needed from here on; the raw cells need not stay in memory
+            version = snapshot.version
+            del snapshot
+            entries = self.ledger.entries()
+            if not options.record_only:
+                check_history(initiative, entries, self.settings, self.ledger.where)
         except Exception as err:
             record_failure(self.ledger, now, self.clock(), err)
             raise
-        # only the version is needed from here on; the raw cells need not stay in memory
-        version = snapshot.version
-        del snapshot
         cycle_id = self.ledger.start_cycle(now, self.clock())
         try:
-            self.run_started(initiative, version, now, options, outcome)
+            self.run_started(initiative, entries, version, now, options, outcome)
         except Exception as err:
             # close the cycle's record, or `status` shows it as running or crashed for ever
             record_failure(self.ledger, now, self.clock(), err, cycle_id, outcome)
@@ -121,10 +131,12 @@ class Cycle:
         self.ledger.finish_cycle(cycle_id, self.clock(), outcome.exit_status, outcome.as_dict())
         return outcome
 
-    def run_started(self, initiative: Initiative, version: str, now: datetime,
-                    options: Options, outcome: Outcome) -> None:
+    def run_started(self, initiative: Initiative, entries: list[LedgerEntry], version: str,
+                    now: datetime, options: Options, outcome: Outcome) -> None:
         outcome.problems = sum(p.severity == "error" for p in initiative.problems)
-        messages = plan(initiative, self.ledger.entries(), now, self.settings).messages
+        outcome.missing_columns = tab_warnings(initiative)
+        messages = plan(initiative, entries, now, self.settings).messages
+        entries.clear()  # the ledger is read again after sending; let these go
         outcome.due = len(messages)
         local = now.astimezone(self.settings.initiative.zone)
         outcome.held_reason = held_reason(local, self.settings.schedule,
@@ -294,3 +306,29 @@ def record_failure(ledger: DeliveryLedger, now: datetime, real: datetime, err: B
                             reason=reason)
     except Exception as failure:  # the cycle's own error matters more
         log.warning("could not record the failed cycle in the ledger: %s", failure)
+
+
+def check_history(initiative: Initiative, entries: list[LedgerEntry], settings: Settings,
+                  where: str) -> None:
+    """Refuse to plan from an empty ledger when the sheet shows mail already sent.
+
+    The ledger is the only memory of what went out; lost (a deleted state folder, an
+    emptied file, a new database) every reminder and invitation of the sheet's history
+    would be sent again.
+    """
+    if entries:
+        return
+    cells = mail_shown_sent(initiative)
+    if not cells:
+        return
+    shown = ", ".join(cells[:3]) + (f" and {len(cells) - 3} more" if len(cells) > 3 else "")
+    raise LedgerError(
+        f"{settings.initiative.name}: the ledger ({where}) holds no mail for this "
+        f"initiative, but the sheet shows mail already sent ({shown}), so nothing was sent; "
+        "restore the state folder from a backup, or run `rygrad run --once --record-only` "
+        "to take the sheet as it is")
+
+
+def tab_warnings(initiative: Initiative) -> list[str]:
+    """The problems of whole tabs (an optional column missing, a tab named twice)."""
+    return [str(problem) for problem in initiative.problems if not problem.cell]

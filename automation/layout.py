@@ -121,20 +121,23 @@ def header_names(tab: Tab, aliases: dict[str, tuple[str, ...]]) -> dict[str, str
 
 
 def _check_columns(layout: Layout, written: list[str], language: str) -> list[Problem]:
-    """A warning for each optional column not found; SheetError for a required one."""
+    """A warning for each optional column not found; SheetError for a required one, and
+    for one that guards mail (schema.Column.guards_mail) once the tab has data rows."""
     tab, title = layout.tab, layout.table.title
+    has_rows = any(not values.is_blank(cell)
+                   for _, cells in layout.table.rows for cell in cells)
     problems = []
-    for column in tab.columns:
-        if column.key in layout.columns or column.worker:
-            continue
-        if not column.required:
+    missing = [c for c in tab.columns if c.key not in layout.columns and not c.worker]
+    needed = sum(c.needed(has_rows) for c in missing)
+    for column in missing:
+        if not column.needed(has_rows):
             problems.append(Problem(title, "", "", text(
                 language, "optional_column_missing",
                 names=both_names(language, column.da, column.en)),
                 "warning", tab.key))
             continue
         unmatched = [h for h in written if h not in layout.headers.values()]
-        hint = _closest([column.da, column.en], unmatched)
+        hint = _closest([column.da, column.en], unmatched, only_one_missing=needed == 1)
         found = ", ".join(written) or text(language, "none_found")
         raise SheetError(text(
             language, "missing_column_hint" if hint else "missing_column",
@@ -143,12 +146,14 @@ def _check_columns(layout: Layout, written: list[str], language: str) -> list[Pr
     return problems
 
 
-def _closest(titles: list[str], headers: list[str]) -> str:
-    """The unmatched header most like a missing column's titles (or the only one left)."""
+def _closest(titles: list[str], headers: list[str], only_one_missing: bool) -> str:
+    """The unmatched header most like a missing column's titles (or the only one left,
+    when this is the only column missing: then it was most likely renamed)."""
     def likeness(header: str) -> float:
         return max(difflib.SequenceMatcher(None, normalise_header(title),
                                            normalise_header(header)).ratio()
                    for title in titles)
 
     best = max(headers, key=likeness, default="")
-    return best if best and (len(headers) == 1 or likeness(best) >= 0.4) else ""
+    renamed = only_one_missing and len(headers) == 1
+    return best if best and (renamed or likeness(best) > 0.4) else ""

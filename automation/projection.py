@@ -12,6 +12,7 @@ from datetime import datetime
 from automation.config import Settings
 from automation.i18n import text
 from automation.indicators import assess, next_update
+from automation.layout import column_letter
 from automation.model import CellUpdate, CellWrite, Initiative, LedgerEntry
 from automation.plan import latest_sent
 from automation.schema import MEETINGS, TAB_BY_KEY
@@ -124,3 +125,26 @@ def resolve(
             update.value, update.row_id, columns[update.tab].get(tab.id_column, 0),
         ))
     return writes
+
+
+# the W columns that show a mail went out; the sheet's memory of the ledger
+SENT_COLUMNS = {
+    "meetings": ("invitation_sent", "agenda_sent", "followup_sent"),
+    "actions": ("last_reminder",),
+    "indicators": ("last_reminder",),
+}
+
+
+def mail_shown_sent(initiative: Initiative) -> list[str]:
+    """The cells (``Møder!J2``) whose W column says a mail was sent, in sheet order.
+
+    With an empty ledger these mean the ledger was lost, not that nothing was ever sent:
+    planning from an empty ledger would mail that history again.
+    """
+    found = []
+    for (tab_key, row), current in initiative.worker_cells.items():
+        for key in SENT_COLUMNS.get(tab_key, ()):
+            if current.get(key):
+                column = initiative.columns[tab_key][key]
+                found.append(f"{initiative.tab_titles[tab_key]}!{column_letter(column)}{row}")
+    return found

@@ -11,7 +11,14 @@ class Column:
     da: str
     en: str
     worker: bool = False  # W: the worker owns it; otherwise P: partners edit it
-    required: bool = False
+    required: bool = False  # missing: the run stops, whatever the tab holds
+    # missing while the tab has data rows: the run stops too, since reading the column as
+    # empty would change who gets mail or what a mail claims (a renamed Status makes every
+    # action open; a renamed Aflyst invites to cancelled meetings)
+    guards_mail: bool = False
+
+    def needed(self, has_rows: bool) -> bool:
+        return self.required or (self.guards_mail and has_rows)
 
     def title(self, language: str) -> str:
         return self.da if language == "da" else self.en
@@ -39,7 +46,7 @@ PEOPLE = Tab("people", "Personer", "People", "email", (
     Column("name", "Navn", "Name", required=True),
     Column("email", "E-mail", "Email", required=True),
     Column("organisation", "Organisation", "Organisation"),
-    Column("groups", "Grupper", "Groups"),
+    Column("groups", "Grupper", "Groups", guards_mail=True),
     Column("language", "Sprog", "Language"),
     Column("note", "Bemærkning", "Note", worker=True),
 ))
@@ -47,7 +54,7 @@ PEOPLE = Tab("people", "Personer", "People", "email", (
 GROUPS = Tab("groups", "Grupper", "Groups", "group", (
     Column("group", "Gruppe", "Group", required=True),
     Column("type", "Type", "Type"),
-    Column("chair", "Formand", "Chair"),
+    Column("chair", "Formand", "Chair", guards_mail=True),
     Column("goal", "Mål", "Goal"),
     Column("note", "Bemærkning", "Note", worker=True),
 ))
@@ -56,12 +63,12 @@ MEETINGS = Tab("meetings", "Møder", "Meetings", "meeting_id", (
     Column("meeting_id", "Møde-ID", "Meeting ID", required=True),
     Column("group", "Gruppe", "Group", required=True),
     Column("date", "Dato", "Date", required=True),
-    Column("start", "Start", "Start"),
-    Column("end", "Slut", "End"),
-    Column("location", "Sted", "Location"),
+    Column("start", "Start", "Start", guards_mail=True),
+    Column("end", "Slut", "End", guards_mail=True),
+    Column("location", "Sted", "Location", guards_mail=True),
     Column("agenda", "Dagsorden", "Agenda"),
     Column("minutes", "Referat", "Minutes"),
-    Column("cancelled", "Aflyst", "Cancelled"),
+    Column("cancelled", "Aflyst", "Cancelled", guards_mail=True),
     Column("invitation_sent", "Invitation sendt", "Invitation sent", worker=True),
     Column("agenda_sent", "Dagsorden sendt", "Agenda sent", worker=True),
     Column("followup_sent", "Opfølgning sendt", "Follow-up sent", worker=True),
@@ -70,11 +77,11 @@ MEETINGS = Tab("meetings", "Møder", "Meetings", "meeting_id", (
 
 ACTIONS = Tab("actions", "Handlinger", "Actions", "action_id", (
     Column("action_id", "Handling-ID", "Action ID", required=True),
-    Column("group", "Gruppe", "Group"),
+    Column("group", "Gruppe", "Group", guards_mail=True),
     Column("action", "Handling", "Action", required=True),
     Column("owner", "Ansvarlig", "Owner", required=True),
-    Column("due", "Frist", "Due"),
-    Column("status", "Status", "Status"),
+    Column("due", "Frist", "Due", guards_mail=True),
+    Column("status", "Status", "Status", guards_mail=True),
     Column("meeting_id", "Møde-ID", "Meeting ID"),
     Column("overdue", "Forsinket", "Overdue", worker=True),
     Column("last_reminder", "Sidste påmindelse", "Last reminder", worker=True),
@@ -86,14 +93,14 @@ INDICATORS = Tab("indicators", "Indikatorer", "Indicators", "indicator_id", (
     Column("group", "Gruppe", "Group"),
     Column("indicator", "Indikator", "Indicator", required=True),
     Column("unit", "Enhed", "Unit"),
-    Column("baseline", "Basislinje", "Baseline"),
-    Column("start_date", "Startdato", "Start date"),
-    Column("target", "Mål", "Target"),
-    Column("target_date", "Måldato", "Target date"),
-    Column("current", "Aktuel værdi", "Current value"),
-    Column("updated", "Opdateret", "Updated"),
-    Column("owner", "Ansvarlig", "Owner"),
-    Column("frequency", "Frekvens", "Frequency"),
+    Column("baseline", "Basislinje", "Baseline", guards_mail=True),
+    Column("start_date", "Startdato", "Start date", guards_mail=True),
+    Column("target", "Mål", "Target", guards_mail=True),
+    Column("target_date", "Måldato", "Target date", guards_mail=True),
+    Column("current", "Aktuel værdi", "Current value", guards_mail=True),
+    Column("updated", "Opdateret", "Updated", guards_mail=True),
+    Column("owner", "Ansvarlig", "Owner", guards_mail=True),
+    Column("frequency", "Frekvens", "Frequency", guards_mail=True),
     Column("next_update", "Næste opdatering", "Next update", worker=True),
     Column("assessment", "Vurdering", "Assessment", worker=True),
     Column("last_reminder", "Sidste påmindelse", "Last reminder", worker=True),

@@ -230,9 +230,10 @@ def test_a_due_date_of_every_type_still_gives_the_reminder(value):
     snapshot = Snapshot({
         "Personer": Table("Personer", ("Navn", "E-mail", "Grupper"),
                           ((2, ("Valida Gyldig", "valida@gyldig.example", "G")),)),
-        "Grupper": Table("Grupper", ("Gruppe",), ((2, ("G",)),)),
+        "Grupper": Table("Grupper", ("Gruppe", "Formand"), ((2, ("G",)),)),
         "Møder": Table("Møder", ("Møde-ID", "Gruppe", "Dato"), ()),
-        "Handlinger": Table("Handlinger", ("Handling-ID", "Handling", "Ansvarlig", "Frist"),
+        "Handlinger": Table("Handlinger", ("Handling-ID", "Handling", "Ansvarlig", "Frist",
+                                          "Gruppe", "Status"),
                             ((2, ("H-1", "Tjek", "Valida Gyldig", value)),)),
         "Indikatorer": Table("Indikatorer", ("Indikator-ID", "Indikator"), ()),
     })
@@ -253,7 +254,8 @@ def test_time_cells_are_not_dates():
         "Personer": Table("Personer", ("Navn", "E-mail"), ()),
         "Grupper": Table("Grupper", ("Gruppe",), ()),
         "Møder": Table("Møder", ("Møde-ID", "Gruppe", "Dato"), ()),
-        "Handlinger": Table("Handlinger", ("Handling-ID", "Handling", "Ansvarlig", "Frist"),
+        "Handlinger": Table("Handlinger", ("Handling-ID", "Handling", "Ansvarlig", "Frist",
+                                          "Gruppe", "Status"),
                             ((2, ("H-1", "Tjek", "Ingen", time(14, 0))),)),
         "Indikatorer": Table("Indikatorer", ("Indikator-ID", "Indikator"), ()),
     })
@@ -266,8 +268,9 @@ def test_a_number_that_is_no_hour_in_start_is_a_problem_not_a_crash(value):
     """Found by the slow run: -3,000,000,000 in Start raised OverflowError from time()."""
     snapshot = Snapshot({
         "Personer": Table("Personer", ("Navn", "E-mail"), ()),
-        "Grupper": Table("Grupper", ("Gruppe",), ((2, ("G",)),)),
-        "Møder": Table("Møder", ("Møde-ID", "Gruppe", "Dato", "Start"),
+        "Grupper": Table("Grupper", ("Gruppe", "Formand"), ((2, ("G",)),)),
+        "Møder": Table("Møder", ("Møde-ID", "Gruppe", "Dato", "Start", "Slut", "Sted",
+                                 "Aflyst"),
                        ((2, ("M-1", "G", date(2026, 12, 4), value)),)),
         "Handlinger": Table("Handlinger", ("Handling-ID", "Handling", "Ansvarlig"), ()),
         "Indikatorer": Table("Indikatorer", ("Indikator-ID", "Indikator"), ()),
