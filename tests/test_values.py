@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 import pytest
 
@@ -130,7 +130,18 @@ def test_dates_refused(cell):
     ("12 pm", time(12, 0)),
     (time(14, 0), time(14, 0)),
     (time(14, 0, 0, 500), time(14, 0)),
+    (time(14, 0, tzinfo=UTC), time(14, 0)),
     (datetime(2026, 12, 4, 14, 0), time(14, 0)),
+    (datetime(2026, 12, 4, 14, 0, 0, 500), time(14, 0)),
+    (datetime(2026, 12, 4, 14, 0, tzinfo=UTC), time(14, 0)),
+    ("14:00:30", time(14, 0, 30)),
+    ("14:00:59", time(14, 0, 59)),
+    ("1 pm", time(13, 0)),
+    ("1 am", time(1, 0)),
+    (0.5104167, time(12, 15)),
+    (1, time(1, 0)),
+    (1.0, time(1, 0)),
+    (23, time(23, 0)),
     (0.5, time(12, 0)),
     (0.5833333, time(14, 0)),
     (0.0, time(0, 0)),
@@ -142,7 +153,7 @@ def test_times_read(cell, expected):
 
 
 @pytest.mark.parametrize("cell", [
-    "25:00", "24:00", "14:75", "14:5", "abc", "14-16", "kl.", "13 pm", "1400",
+    "25:00", "24:00", "14:75", "14:5", "abc", "14-16", "kl.", "13 pm", "0 pm", "1400",
     14.5, 24, -1, 1.0 - 1e-9, True, DEC_4,
 ])
 def test_times_refused(cell):
@@ -169,6 +180,8 @@ def test_times_refused(cell):
     ("45 %", 45.0),
     ("45%", 45.0),
     (" 0,25 ", 0.25),
+    ("45\u00a0%", 45.0),
+    ("45\u202f%", 45.0),
 ])
 def test_numbers_read(cell, expected):
     assert values.parse_number(cell) == expected
@@ -176,6 +189,7 @@ def test_numbers_read(cell, expected):
 
 @pytest.mark.parametrize("cell", [
     "mange", "ca. 40", "12,5,3", "1.2.3,4", "12 5", "5.", ",5", "%", "-", "40-50",
+    "45\t%",  # only a space may stand between a number and its %
     True, float("nan"), float("inf"), DEC_4,
 ])
 def test_numbers_refused(cell):
@@ -237,7 +251,7 @@ def test_emails_refused(cell):
     (None, 3), ("", 3),
     ("månedlig", 1), ("Monthly", 1),
     ("kvartalsvis", 3), ("quarterly", 3),
-    ("halvårlig", 6), ("halvårligt", 6), ("half-yearly", 6),
+    ("halvårlig", 6), ("halvårligt", 6), ("half-yearly", 6), ("half  yearly", 6),
     ("årlig", 12), ("årligt", 12), ("yearly", 12), ("Annual", 12),
 ])
 def test_frequencies(cell, months):
@@ -268,6 +282,7 @@ def test_language_refused():
     (None, ""),
     ("  tekst ", "  tekst "),
     (True, "TRUE"),
+    (False, "FALSE"),
     (3, "3"),
     (3.0, "3"),
     (2.5, "2.5"),
@@ -275,6 +290,7 @@ def test_language_refused():
     (datetime(2026, 12, 4), "2026-12-04"),
     (datetime(2026, 11, 27, 10, 15), "2026-11-27 10:15"),
     (time(14, 0), "14:00"),
+    (time(14, 0, 30), "14:00:30"),
 ])
 def test_cell_text(cell, expected):
     assert values.cell_text(cell) == expected
@@ -288,6 +304,45 @@ def test_cell_text(cell, expected):
 ])
 def test_agenda_items(cell, expected):
     assert values.agenda_items(cell) == expected
+
+
+@pytest.mark.parametrize(("read", "cell", "message"), [
+    (values.parse_date, 46000, "not a date: 46000"),
+    (values.parse_date, "i morgen", "not a date: 'i morgen'"),
+    (values.parse_date, "123.12.2026", "a year has two or four digits"),
+    (values.parse_date, "4.12.202", "not a year: '202'"),
+    (lambda cell: values.parse_date(cell, "ymd"), "26.12.202", "not a year: '202'"),
+    (values.parse_date, "4. decembre 2026", "not a month: 'decembre'"),
+    (values.parse_time, DEC_4, "not a time: datetime.date(2026, 12, 4)"),
+    (values.parse_time, "abc", "not a time: 'abc'"),
+    (values.parse_time, "13 pm", "not a time: '13 pm'"),
+    (values.parse_time, "24:00", "not a time: '24:00'"),
+    (values.parse_time, "14:60", "not a time: '14:60'"),
+    (values.parse_time, "14:00:60", "not a time: '14:00:60'"),
+    (values.parse_time, 24, "not a time: 24.0"),
+    (values.parse_time, 1.0 - 1e-9, "not a time: 0.999999999"),
+    (values.parse_number, True, "not a number: True"),
+    (values.parse_number, float("inf"), "not a number: inf"),
+    (values.parse_number, "mange", "not a number: 'mange'"),
+    (values.parse_number, "12 5", "not a number: '12 5'"),
+    (values.parse_number, "1.2.3,4", "not a number: '1.2.3,4'"),
+    (values.parse_number, "1,5 3", "not a number: '1,5 3'"),
+    (values.parse_flag, "måske", "not yes or no: 'måske'"),
+    (values.parse_frequency, "ugentlig", "not a frequency: 'ugentlig'"),
+    (lambda cell: values.parse_language(cell, "da"), "tysk", "not a language: 'tysk'"),
+])
+def test_refusals_say_what_could_not_be_read(read, cell, message):
+    # parse.py words the sheet's notes itself; these are for --debug and for callers
+    with pytest.raises(ValueError) as caught:
+        read(cell)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(("order", "expected"), [
+    ("dmy", "4-12-2026"), ("mdy", "12-4-2026"), ("ymd", "2026-12-04")])
+def test_example_date_in_each_order(order, expected):
+    assert values.example_date(order) == expected
+    assert values.parse_date(expected, order) == DEC_4
 
 
 def test_messages_show_values_on_one_line_and_cut_long_ones():
