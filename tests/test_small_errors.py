@@ -216,3 +216,60 @@ def test_the_testing_package_still_gives_start_emulator():
     from automation.testing import Emulator, start_emulator
 
     assert callable(start_emulator) and Emulator.__name__ == "Emulator"
+
+
+# -- counts: "1 cell", not "1 cells" ------------------------------------------------------------
+
+
+def test_counts_of_one_are_singular(tmp_path, capsys):
+    tabs = small_initiative()
+    tabs["Handlinger"][0]["Frist"] = "31-02-2026"  # one error in the sheet
+    workbook = write_workbook(tmp_path / "initiative.xlsx", tabs)
+    config = str(write_config(tmp_path, workbook))
+    check = rygrad(capsys, "check", "--config", config)
+    assert f"1 error, 0 warnings in {workbook}" in check.out
+    rygrad(capsys, "run", "--once", "--config", config, "--now", NOW)
+    # the day after, only one overdue count moves on
+    plan = rygrad(capsys, "plan", "--config", config, "--now", "2026-12-03T09:00")
+    assert "\n1 cell would change\n" in plan.out
+    run = rygrad(capsys, "run", "--once", "--config", config, "--now", "2026-12-03T09:00")
+    assert f"  1 cell written to {workbook}" in run.out
+    assert "  1 problem in the sheet; see `rygrad check`" in run.out
+    status = rygrad(capsys, "status", "--config", config)
+    assert "0 sent, 0 due, 1 cell written" in status.out
+    for output in (check.out, plan.out, run.out, status.out):
+        assert not any(f" 1 {noun}s" in output
+                       for noun in ("cell", "error", "warning", "message", "problem"))
+
+
+# -- help that explains itself ------------------------------------------------------------------
+
+
+def test_init_help_explains_dir(capsys):
+    with pytest.raises(SystemExit) as done:
+        rygrad(capsys, "init", "--help")
+    assert done.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "rygrad init [-h]" in shown and "[DIR]" in shown
+    assert "DIR the folder to set up (default: the current folder)" in shown
+    assert "config/rygrad.toml" in shown
+
+
+def test_send_test_help_lists_the_kinds(capsys):
+    from automation.samples import KINDS
+
+    with pytest.raises(SystemExit) as done:
+        rygrad(capsys, "send-test", "--help")
+    assert done.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--kind KIND only this kind: " + ", ".join(KINDS) in shown
+
+
+def test_send_test_refuses_a_kind_it_does_not_know(capsys, initiative):
+    _, config = initiative
+    with pytest.raises(SystemExit) as done:
+        rygrad(capsys, "send-test", "--to", "you@example.dk", "--kind", "reminders",
+               "--config", str(config))
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'reminders'" in err and "'reminder'" in err

@@ -285,7 +285,8 @@ class SmtpTransport:
             self._recent.popleft()
         if len(self._recent) >= limit:
             wait = self._recent[0] + WINDOW - now
-            log.info("pacing: %d messages in the last minute; waiting %.1f s", limit, wait)
+            log.info("pacing: mail.per_minute = %d sent in the last minute; waiting %.1f s",
+                     limit, wait)
             self.sleep(wait)
             self._recent.popleft()
         self._recent.append(self.clock())
