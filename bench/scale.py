@@ -89,6 +89,7 @@ def measure(workbook: Path, backend: str, api_base: str, folder: Path,
     if backend == "google":
         key = folder / "service-account.json"
         key.write_text(json.dumps(_get(f"{api_base}/_emulator/service-account.json")))
+        key.chmod(0o600)  # a key that others can read is warned about
         sheet_section = {"backend": "google", "spreadsheet": SPREADSHEET,
                          "credentials": str(key), "api_base": api_base}
     settings = config.parse(

@@ -47,6 +47,7 @@ class GoogleSheetOnEmulator:
         self.key_file = folder / "service-account.json"
         key = requests.get(f"{base_url}/_emulator/service-account.json", timeout=TIMEOUT)
         self.key_file.write_text(json.dumps(key.json()))
+        self.key_file.chmod(0o600)  # a key that others can read is warned about
 
     def sheet_settings(self, workbook: Path) -> dict[str, Any]:
         self.upload(workbook.read_bytes())

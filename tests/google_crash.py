@@ -57,6 +57,7 @@ def google_write_crash_trial(folder: Path, rng: Any, kills: int = 12,
         sheet_url = f"{base}/_emulator/spreadsheets/{SPREADSHEET}"
         key = requests.get(f"{base}/_emulator/service-account.json", timeout=10).json()
         (folder / "key.json").write_text(json.dumps(key), encoding="utf-8")
+        (folder / "key.json").chmod(0o600)  # a key that others can read is warned about
         config = write_config(folder, workbook, sheet={
             "backend": "google", "spreadsheet": SPREADSHEET,
             "credentials": str(folder / "key.json"), "api_base": base})
