@@ -11,6 +11,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+from automation.errors import ConfigError, error_text
 from automation.example import write_example_workbook
 
 CONFIG_FILE = Path("config/rygrad.toml")
@@ -112,15 +113,25 @@ dir = "../templates"
 def init(directory: Path, today: date, builtin_templates: Path) -> list[tuple[Path, bool]]:
     """Write the example into `directory`; return (path, written) — False = already there.
 
-    Never overwrites: an existing config, workbook or template is kept as it is.
+    Never overwrites: an existing config, workbook or template is kept as it is. A
+    folder this user may not write is a ConfigError naming it.
     """
-    results = [
-        (directory / CONFIG_FILE, _write_new(directory / CONFIG_FILE, EXAMPLE_CONFIG)),
-        (directory / EXAMPLE_WORKBOOK, _example_workbook(directory / EXAMPLE_WORKBOOK, today)),
-    ]
-    for source in _template_files(builtin_templates):
-        target = directory / TEMPLATES_DIR / source.relative_to(builtin_templates)
-        results.append((target, _copy_new(source, target)))
+    try:
+        results = [
+            (directory / CONFIG_FILE, _write_new(directory / CONFIG_FILE, EXAMPLE_CONFIG)),
+            (directory / EXAMPLE_WORKBOOK,
+             _example_workbook(directory / EXAMPLE_WORKBOOK, today)),
+        ]
+        for source in _template_files(builtin_templates):
+            target = directory / TEMPLATES_DIR / source.relative_to(builtin_templates)
+            results.append((target, _copy_new(source, target)))
+    except PermissionError as err:
+        raise ConfigError(f"{err.filename or directory}: cannot be created, as its folder is "
+                          "read-only for this user; choose a folder you may write "
+                          "(`rygrad init DIR`) or make that one writable") from err
+    except OSError as err:
+        raise ConfigError(f"{err.filename or directory}: cannot write the example "
+                          f"({error_text(err.strerror or err)})") from err
     return results
 
 

@@ -273,3 +273,14 @@ def test_send_test_refuses_a_kind_it_does_not_know(capsys, initiative):
     assert done.value.code == 2
     err = capsys.readouterr().err
     assert "invalid choice: 'reminders'" in err and "'reminder'" in err
+
+
+def test_init_into_a_read_only_folder_says_so(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    done = rygrad_as_a_reader("init", str(locked / "initiative"))
+    assert done.returncode == 2
+    line = one_sentence(done.stderr)
+    assert line.startswith(f"rygrad: {locked / 'initiative'}: cannot be created, as its "
+                           "folder is read-only for this user")
+    assert not (locked / "initiative").exists()
