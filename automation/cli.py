@@ -399,7 +399,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         outcome = build_cycle(settings, ledger, now).run(now, options)
     finally:
-        ledger.unlock()
+        ledger.close()
     print(summary(settings, now, outcome))
     after_cycle(settings, now, outcome)
     return outcome.exit_status

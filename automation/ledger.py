@@ -123,6 +123,10 @@ class Ledger:
         self._lock_file: IO[bytes] | None = None
         if read_only:
             self.db = _open_read_only(path)
+            try:
+                _check_intact(self.db, path)
+            except sqlite3.Error as err:
+                raise LedgerError(_damaged(path, err)) from err
             return
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -135,7 +139,10 @@ class Ledger:
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(SCHEMA)
             self._migrate()
+            _check_intact(self.db, path)
         except (OSError, sqlite3.Error) as err:
+            if _is_damage(err):
+                raise LedgerError(_damaged(path, err)) from err
             raise LedgerError(_cannot_open(path, err)) from err
 
     def _migrate(self) -> None:
@@ -197,12 +204,16 @@ class Ledger:
             "SELECT key, recipient, kind, subject_id, state, at, CASE WHEN kind IN "
             f"({', '.join('?' * len(kinds))}) THEN payload END, error FROM deliveries", kinds)
         moment = lru_cache(maxsize=1024)(datetime.fromisoformat)  # a cycle's rows share it
-        return [
-            LedgerEntry(key, sys.intern(recipient), sys.intern(kind), sys.intern(subject_id),
-                        sys.intern(state),
-                        moment(at), json.loads(payload) if payload else {}, error)
-            for key, recipient, kind, subject_id, state, at, payload, error in rows
-        ]
+        try:
+            return [
+                LedgerEntry(key, sys.intern(recipient), sys.intern(kind),
+                            sys.intern(subject_id), sys.intern(state),
+                            moment(at), json.loads(payload) if payload else {}, error)
+                for key, recipient, kind, subject_id, state, at, payload, error in rows
+            ]
+        except (sqlite3.DatabaseError, ValueError, TypeError) as err:
+            # damage the page checks cannot see: a value that is no longer what was written
+            raise LedgerError(_damaged(self.path, err)) from err
 
     def begin(self, message: Message, data: bytes, now: datetime, real: datetime) -> None:
         """Record the message as ``sending``: from here a crash leaves it uncertain."""
@@ -347,6 +358,28 @@ def _connect(uri: str) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+def _check_intact(db: sqlite3.Connection, path: Path) -> None:
+    """SQLite's own check of the pages, and of each index against its table: a ledger
+    damaged on disk must stop the run before it plans from half a history. (quick_check
+    skips the index comparison and missed a damaged key; integrity_check took 0.9 s on
+    a 416 MB ledger of 100,000 deliveries of 3 KB each, a few ms on the example's.)"""
+    verdict = [row[0] for row in db.execute("PRAGMA integrity_check(1)")]
+    if verdict != ["ok"]:
+        first = verdict[0].replace("*** in database main ***", "") if verdict else ""
+        raise sqlite3.DatabaseError(" ".join(first.split()) or "integrity_check gave no answer")
+
+
+def _is_damage(err: Exception) -> bool:
+    """"database disk image is malformed", "file is not a database": the file, not access."""
+    return type(err) is sqlite3.DatabaseError
+
+
+def _damaged(path: Path, err: Exception) -> str:
+    return (f"{path}: the ledger is damaged ({err}), so nothing was sent; restore the state "
+            "folder from a backup (see the README, \"Running it for real\"), or move the "
+            "file aside and run `rygrad run --once --record-only` to take the sheet as it is")
 
 
 def _cannot_open(path: Path, err: Exception, reading: bool = False) -> str:

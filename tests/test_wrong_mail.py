@@ -8,6 +8,8 @@ with exit 2, sends nothing and writes nothing.
 from __future__ import annotations
 
 import hashlib
+import shutil
+import sqlite3
 
 import pytest
 
@@ -111,3 +113,120 @@ def test_the_example_workbook_has_every_column(tmp_path, capsys):
     check = rygrad(capsys, "check", "--config", str(tmp_path / "config" / "rygrad.toml"))
     assert check.status in (0, 1), check.err
     assert "mangler; den læses som tom" not in check.out
+
+
+# --- a lost ledger -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def example(tmp_path, capsys):
+    """`rygrad init` and a first cycle on the example: mail sent, the sheet shows it."""
+    assert rygrad(capsys, "init", str(tmp_path)).status == 0
+    config = tmp_path / "config" / "rygrad.toml"
+    first = rygrad(capsys, "run", "--once", "--config", str(config))
+    assert first.status == 0, first.err
+    outbox = tmp_path / "outbox"
+    sent = len(list(outbox.glob("*.eml")))
+    assert sent > 20  # the example mails every kind
+    return tmp_path, config, sent
+
+
+def lose_state(folder, how):
+    state = folder / "state"
+    if how == "deleted":
+        shutil.rmtree(state)
+    else:  # emptied: the file is there, with nothing in it
+        (state / "ledger.sqlite3").write_bytes(b"")
+        for suffix in ("-wal", "-shm"):
+            (state / f"ledger.sqlite3{suffix}").unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("how", ["deleted", "emptied"])
+def test_a_lost_ledger_does_not_resend_history(example, capsys, how):
+    folder, config, sent = example
+    workbook = folder / "examples" / "initiative.xlsx"
+    before = digest(workbook)
+    lose_state(folder, how)
+
+    run = rygrad(capsys, "run", "--once", "--config", str(config))
+
+    assert run.status == 2
+    assert run.err.count("\n") == 1
+    assert "holds no mail for this initiative, but the sheet shows mail already sent" in run.err
+    assert "restore the state folder from a backup" in run.err
+    assert "rygrad run --once --record-only" in run.err
+    assert len(list((folder / "outbox").glob("*.eml"))) == sent  # nothing more
+    assert digest(workbook) == before
+    # plan says the same before anyone runs it
+    planned = rygrad(capsys, "plan", "--config", str(config))
+    assert planned.status == 2 and "--record-only" in planned.err
+
+    # the way out: take the sheet as it is, then carry on without mailing history again
+    recorded = rygrad(capsys, "run", "--once", "--record-only", "--config", str(config))
+    assert recorded.status == 0, recorded.err
+    again = rygrad(capsys, "run", "--once", "--config", str(config))
+    assert again.status == 0, again.err
+    assert len(list((folder / "outbox").glob("*.eml"))) == sent
+
+
+def test_a_new_sheet_with_an_empty_ledger_still_runs(tmp_path, capsys):
+    """No W cell says mail was sent: an empty ledger is simply the start."""
+    workbook = write_workbook(tmp_path / "initiative.xlsx", small_initiative())
+    config = write_config(tmp_path, workbook)
+    run = rygrad(capsys, "run", "--once", "--now", NOW, "--config", str(config))
+    assert run.status == 0, run.err
+    assert read_outbox(tmp_path / "outbox")
+
+
+# --- a damaged ledger ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", [0, 1, 2])
+def test_a_damaged_ledger_ends_run_and_status_in_one_sentence(example, capsys, where):
+    folder, config, sent = example
+    ledger = folder / "state" / "ledger.sqlite3"
+    # fold the write-ahead log in, so the damage lands in what is read
+    connection = sqlite3.connect(ledger)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    data = bytearray(ledger.read_bytes())
+    page = 4096
+    assert len(data) > 3 * page
+    # a page header, the middle of the file, and the text of a ledger key (damage to the
+    # free space of a page is harmless, and invisible to SQLite too)
+    offset = [page + 8, len(data) // 2, data.index(b"invitation:", page)][where]
+    data[offset:offset + 16] = b"\xa5" * 16
+    ledger.write_bytes(bytes(data))
+    workbook = folder / "examples" / "initiative.xlsx"
+    before = digest(workbook)
+
+    for args in (("run", "--once"), ("status",)):
+        run = rygrad(capsys, *args, "--config", str(config))
+        assert run.status == 2, (args, run.out, run.err)
+        assert run.err.startswith("rygrad: ") and run.err.count("\n") == 1, run.err
+        assert "Traceback" not in run.err
+        assert str(ledger) in run.err and "damaged" in run.err
+    assert len(list((folder / "outbox").glob("*.eml"))) == sent
+    assert digest(workbook) == before
+
+
+# --- the burst cap, seen from plan ---------------------------------------------------------
+
+
+def test_plan_says_when_the_burst_cap_would_hold_the_mail(tmp_path, capsys):
+    workbook = write_workbook(tmp_path / "initiative.xlsx", small_initiative())
+    config = write_config(tmp_path, workbook, mail={"max_per_cycle": 2})
+    run = rygrad(capsys, "plan", "--now", NOW, "--config", str(config))
+    assert run.status == 0
+    [line] = [line for line in run.out.splitlines() if "max_per_cycle" in line]
+    due = int(line.split()[0])
+    assert due > 2
+    assert line == (f"{due} due to partners; more than mail.max_per_cycle = 2: a run holds "
+                    "them and alerts the secretariat (release them with "
+                    "`rygrad run --once --allow-burst`)")
+    held = rygrad(capsys, "run", "--once", "--now", NOW, "--config", str(config))
+    assert f"{due} held: more than mail.max_per_cycle = 2" in held.out
+    # under the cap: not a word about it
+    config = write_config(tmp_path, workbook, mail={"max_per_cycle": 1000})
+    assert "max_per_cycle" not in rygrad(capsys, "plan", "--now", NOW, "--config",
+                                         str(config)).out
