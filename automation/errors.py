@@ -47,4 +47,6 @@ def error_text(error: BaseException | str) -> str:
     if not text and isinstance(error, BaseException):
         text = type(error).__name__
     text = re.sub(r"\s*\(_ssl\.c:\d+\)$", "", text)
-    return re.sub(r"\s*\(([^()]*)\)$", r", \1", text)
+    if text.startswith("(") and text.endswith(")"):  # the repr of an exception's args
+        text = text[1:-1]
+    return re.sub(r"(?<=\S)\s*\(([^()]*)\)$", r", \1", text)

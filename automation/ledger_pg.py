@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from automation.errors import LedgerError
+from automation.errors import LedgerError, error_text
 from automation.ledger import CycleRecord, Uncertain
 from automation.model import HISTORY_PAYLOAD_KINDS, LedgerEntry, Message
 
@@ -257,7 +257,8 @@ class PgLedger:
 
 
 def _first_line(err: Exception) -> str:
-    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+    # as error_text makes it: never "…))" in a message
+    return error_text((str(err).strip().splitlines() or [type(err).__name__])[0])
 
 
 def _without_password(url: str) -> str:

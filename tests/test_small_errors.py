@@ -284,3 +284,24 @@ def test_init_into_a_read_only_folder_says_so(tmp_path):
     assert line.startswith(f"rygrad: {locked / 'initiative'}: cannot be created, as its "
                            "folder is read-only for this user")
     assert not (locked / "initiative").exists()
+
+
+def test_a_refused_google_key_is_one_sentence_without_doubled_parentheses(
+        tmp_path, capsys, sheets_emulator):
+    import json
+
+    import requests
+
+    key = requests.get(f"{sheets_emulator}/_emulator/service-account.json", timeout=10).json()
+    key["client_email"] = "stranger@rygrad-test.iam.gserviceaccount.com"
+    key_file = tmp_path / "key.json"
+    key_file.write_text(json.dumps(key))
+    key_file.chmod(0o600)
+    config = write_config(tmp_path, tmp_path / "unused.xlsx", sheet={
+        "backend": "google", "spreadsheet": "1Rygrad" + "0" * 30, "path": "",
+        "credentials": str(key_file), "api_base": sheets_emulator})
+    result = rygrad(capsys, "check", "--config", str(config))
+    assert result.status == 2
+    line = one_sentence(result.err)
+    assert f"Google refused the service account key {key_file} (invalid_grant: " in line
+    assert "))" not in line and "{" not in line

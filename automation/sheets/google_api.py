@@ -247,7 +247,8 @@ class SheetsApi:
             except RefreshError as err:
                 raise SheetError(
                     f"Google refused the service account key {self.key_path} "
-                    f"({_first_line(err)}) — check that the key is current, or create a new one"
+                    f"({_first_line(err.args[0] if err.args else err)}) — check that the key "
+                    "is current, or create a new one"
                 ) from None
             except (
                 requests.ConnectionError,
@@ -369,4 +370,4 @@ def _duration(seconds: float) -> str:
 
 def _first_line(value: object) -> str:
     text = str(value).strip()
-    return text.splitlines()[0] if text else ""
+    return error_text(text.splitlines()[0]) if text else ""  # never "…))" in a message
