@@ -232,7 +232,8 @@ def sheets_section(work: Path) -> list[str]:
         cycle = next((x.split("(")[1].split(")")[0] for x in result.status_out.splitlines()
                       if x.strip().startswith("cycle 1")), "no cycle recorded")
         rows.append(f"| {scenario.name} | {run.status} | {result.sent} | "
-                    f"{'yes' if result.w_cells_written else 'no'} | {said or '—'} | {cycle} | "
+                    f"{'yes' if result.w_cells_written else 'no'} | {len(result.waits)} | "
+                    f"{said or '—'} | {cycle} | "
                     f"exit {result.next_run.status}, W cells "
                     f"{'right' if result.w_cells_after_next else 'WRONG'} | "
                     f"{result.duplicates} |")
@@ -243,12 +244,13 @@ def sheets_section(work: Path) -> list[str]:
         "google-auth over HTTP against the Sheets API emulator on 127.0.0.1, the outbox "
         "transport, the CLI in-process. The emulator plays the fault on the next N API "
         "requests, from the cycle's read or from the moment its write-back starts. The "
-        "API's backoff sleeps are skipped and its timeout is 1 s (a timeout fault holds "
-        "the reply 1.5 s); four retries, as configured.",
+        "API's backoff waits are counted (\"retries\"), not slept, through the sheet the "
+        f"CLI builds; `sheet.timeout = {faultkit.SHEET_TIMEOUT:g}` (a timeout fault holds "
+        f"the reply {faultkit.HELD:g} s); four retries, as configured.",
         "",
-        "| fault | exit | sent | W cells written | what it said | `status` | next cycle | "
-        "twice |",
-        "|---|---|---|---|---|---|---|---|",
+        "| fault | exit | sent | W cells written | retries | what it said | `status` | "
+        "next cycle | twice |",
+        "|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
         "A truncated JSON body was a traceback (exit 1, the cycle left `running or "

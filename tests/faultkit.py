@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from automation import cli
 from automation.transports.smtp import SmtpTransport
@@ -46,6 +47,7 @@ PASSWORD_ENV = "RYGRAD_FAULT_SMTP_PASSWORD"
 # file to the rename: kills spread over this window land on both sides of the rename
 WRITE_KILL_WINDOW = 0.3
 FAST_BACKOFF = (0.01, 0.02)  # the transport's 1 s and 2 s, shortened; tries unchanged
+KILL_WHEN_LIMIT = 120.0  # seconds a killed run may take to reach the moment of its kill
 
 Pair = tuple[str, str]  # (X-Rygrad-Key, recipient)
 
@@ -140,7 +142,14 @@ def rygrad_process(config: Path, *args: str, kill_after: float | None = None,
     killed = False
     if kill_after is not None:
         if kill_when is not None:
+            # the deadline bounds a run that never reaches the moment; it measures nothing
+            deadline = time.monotonic() + KILL_WHEN_LIMIT
             while process.poll() is None and not kill_when():
+                if time.monotonic() > deadline:
+                    process.kill()
+                    process.communicate(timeout=60)
+                    raise AssertionError(f"the moment to kill never came within "
+                                         f"{KILL_WHEN_LIMIT:g} s: {' '.join(args)}")
                 time.sleep(0.0005)
         try:
             process.wait(timeout=kill_after)
@@ -353,47 +362,49 @@ def play_smtp_scenario(scenario: SmtpScenario, folder: Path,
     folder.mkdir(parents=True, exist_ok=True)
     certificates = certificates or make_certificates(folder / "certs")
     workbook = small_workbook(folder / "initiative.xlsx")
-    os.environ[PASSWORD_ENV] = scenario.password
-    if scenario.greeting:
-        stall = 3.0 if scenario.greeting == "stall" else 0.0
-        with GreetingServer(scenario.greeting, stall=stall) as bad:
-            config = smtp_config(folder, workbook, bad.host, bad.port, certificates,
-                                 **scenario.mail)
-            wanted = planned(config)
-            with fast_backoff():
-                run = rygrad("run", "--once", "--config", str(config), "--now", NOW)
-        first: list[Pair] = []
-    else:
-        server = SmtpServer("starttls", certificates, users={USER: PASSWORD},
-                            faults=scenario.faults(), **scenario.server).start()
-        try:
-            config = smtp_config(folder, workbook, server.host, server.port, certificates,
-                                 **scenario.mail)
-            wanted = planned(config)
-            with fast_backoff():
-                run = rygrad("run", "--once", "--config", str(config), "--now", NOW)
-            first = delivered(server)
-        finally:
-            server.stop()
+    # the password for this scenario only (bench/reliability.py runs without pytest's
+    # monkeypatch); as before afterwards
+    with mock.patch.dict(os.environ, {PASSWORD_ENV: scenario.password}):
+        if scenario.greeting:
+            stall = 3.0 if scenario.greeting == "stall" else 0.0
+            with GreetingServer(scenario.greeting, stall=stall) as bad:
+                config = smtp_config(folder, workbook, bad.host, bad.port, certificates,
+                                     **scenario.mail)
+                wanted = planned(config)
+                with fast_backoff():
+                    run = rygrad("run", "--once", "--config", str(config), "--now", NOW)
+            first: list[Pair] = []
+        else:
+            server = SmtpServer("starttls", certificates, users={USER: PASSWORD},
+                                faults=scenario.faults(), **scenario.server).start()
+            try:
+                config = smtp_config(folder, workbook, server.host, server.port, certificates,
+                                     **scenario.mail)
+                wanted = planned(config)
+                with fast_backoff():
+                    run = rygrad("run", "--once", "--config", str(config), "--now", NOW)
+                first = delivered(server)
+            finally:
+                server.stop()
     state_dir = folder / "state"
     rows = ledger_rows(state_dir)
     status = rygrad("status", "--config", str(config))
     # the fault is gone: a healthy server, the same sheet, fifteen minutes later
-    os.environ[PASSWORD_ENV] = PASSWORD
-    healthy = SmtpServer("starttls", certificates, users={USER: PASSWORD}).start()
-    try:
-        config = smtp_config(folder, workbook, healthy.host, healthy.port, certificates)
-        with fast_backoff():
-            next_run = rygrad("run", "--once", "--config", str(config), "--now",
-                              "2026-12-02T09:15")
-            after = delivered(healthy)
-            resend = None
-            if any(s == "sending" for s in states(state_dir).values()):
-                resend = rygrad("run", "--once", "--resend-uncertain", "--config",
-                                str(config), "--now", "2026-12-02T09:30")
-        final = delivered(healthy)
-    finally:
-        healthy.stop()
+    with mock.patch.dict(os.environ, {PASSWORD_ENV: PASSWORD}):
+        healthy = SmtpServer("starttls", certificates, users={USER: PASSWORD}).start()
+        try:
+            config = smtp_config(folder, workbook, healthy.host, healthy.port, certificates)
+            with fast_backoff():
+                next_run = rygrad("run", "--once", "--config", str(config), "--now",
+                                  "2026-12-02T09:15")
+                after = delivered(healthy)
+                resend = None
+                if any(s == "sending" for s in states(state_dir).values()):
+                    resend = rygrad("run", "--once", "--resend-uncertain", "--config",
+                                    str(config), "--now", "2026-12-02T09:30")
+            final = delivered(healthy)
+        finally:
+            healthy.stop()
     return FaultResult(scenario.name, run, wanted, first,
                        {p: r["state"] for p, r in rows.items()},
                        {p: r["error"] for p, r in rows.items() if r["error"]},
@@ -742,6 +753,12 @@ def play_partner_edit(name: str, folder: Path) -> tuple[Run, dict[str, tuple[str
 SPREADSHEET = "1RygradFaultTest000000000000000000000000000"
 
 
+# The google backend's timeout in these scenarios (sheet.timeout in their config), and
+# how long a timeout fault holds its reply: well past the timeout, so the client gives up.
+SHEET_TIMEOUT = 1.0
+HELD = 3 * SHEET_TIMEOUT
+
+
 @dataclass(frozen=True)
 class SheetScenario:
     """A fault the emulator plays on the next `count` API requests, starting at the
@@ -753,6 +770,8 @@ class SheetScenario:
     count: int = 1
     delay: float = 0.0
     truncate: bool = False
+    retry_after: int | None = None
+    drop: bool = False
 
 
 SHEET_SCENARIOS = [
@@ -762,13 +781,17 @@ SHEET_SCENARIOS = [
     SheetScenario("500 ×2 at the read", "read", 500, 2),
     SheetScenario("503 ×5 at the read", "read", 503, 5),
     SheetScenario("403 at the read (not shared)", "read", 403, 1),
-    SheetScenario("timeout ×1 at the read", "read", None, 1, delay=1.5),
+    SheetScenario("429 with Retry-After 7 s at the read", "read", 429, 1, retry_after=7),
+    SheetScenario("429 with Retry-After 1 hour at the read", "read", 429, 1,
+                  retry_after=3600),
+    SheetScenario("timeout ×1 at the read", "read", None, 1, delay=HELD),
+    SheetScenario("connection dropped ×2 at the read", "read", None, 2, drop=True),
     SheetScenario("truncated JSON ×1 at the read", "read", None, 1, truncate=True),
     SheetScenario("truncated JSON ×5 at the read", "read", None, 5, truncate=True),
     SheetScenario("429 ×2 at the write-back", "write", 429, 2),
     SheetScenario("503 ×5 at the write-back", "write", 503, 5),
     SheetScenario("403 at the write-back (unshared mid-cycle)", "write", 403, 1),
-    SheetScenario("timeout ×5 at the write-back", "write", None, 5, delay=1.5),
+    SheetScenario("timeout ×5 at the write-back", "write", None, 5, delay=HELD),
     SheetScenario("truncated JSON ×5 at the write-back", "write", None, 5, truncate=True),
 ]
 
@@ -784,16 +807,19 @@ class SheetResult:
     next_run: Run
     w_cells_after_next: bool
     duplicates: int
+    waits: list[float]  # the backoff waits of the faulty cycle, recorded, not slept
 
 
 def play_sheet_scenario(scenario: SheetScenario, folder: Path) -> SheetResult:
     """A cycle of small_workbook kept in the emulator, read and written by the google
     backend through the CLI (outbox transport), with the fault; then a cycle without.
-    The API's backoff sleeps are skipped and its timeout is 1 s."""
+    The config's sheet.timeout is SHEET_TIMEOUT; the API's backoff waits are recorded
+    instead of slept, through the sheet that cli.build_sheet builds."""
+    import functools
+
     import requests
 
     from automation.sheets.google import GoogleSheet
-    from automation.sheets.google_api import SheetsApi
     from automation.testing import start_emulator
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -805,15 +831,19 @@ def play_sheet_scenario(scenario: SheetScenario, folder: Path) -> SheetResult:
         reply = requests.put(f"{base}/_emulator/spreadsheets/{SPREADSHEET}",
                              data=workbook.read_bytes(), timeout=10)
         assert reply.status_code == 200, reply.text
+        (folder / "key.json").chmod(0o600)
         config = write_config(folder, workbook, sheet={
             "backend": "google", "spreadsheet": SPREADSHEET,
-            "credentials": str(folder / "key.json"), "api_base": base})
+            "credentials": str(folder / "key.json"), "api_base": base,
+            "timeout": SHEET_TIMEOUT})
 
         def inject() -> None:
             spec: dict[str, Any] = {"count": scenario.count, "delay": scenario.delay,
-                                    "truncate": scenario.truncate}
+                                    "truncate": scenario.truncate, "drop": scenario.drop}
             if scenario.status is not None:
                 spec["status"] = scenario.status
+            if scenario.retry_after is not None:
+                spec["retry_after"] = scenario.retry_after
             requests.post(f"{base}/_emulator/faults", json=spec, timeout=10)
 
         def overdue_flag() -> bool:
@@ -824,9 +854,8 @@ def play_sheet_scenario(scenario: SheetScenario, folder: Path) -> SheetResult:
                                   "Forsinket")
             return flags.get("H-2") == "FORSINKET (12 dage)"
 
-        defaults = SheetsApi.__init__.__kwdefaults__
-        assert defaults is not None
-        saved = dict(defaults)
+        original_build_sheet = cli.build_sheet
+        waits: list[float] = []
         original_write = GoogleSheet.write
         injected: list[bool] = []
 
@@ -836,7 +865,9 @@ def play_sheet_scenario(scenario: SheetScenario, folder: Path) -> SheetResult:
                 injected.append(True)
             return original_write(self, writes, version)
 
-        defaults.update(sleep=lambda seconds: None, timeout=1.0)
+        # the faulty cycle's sheet, as the CLI builds it, records its waits instead
+        cli.build_sheet = functools.partial(  # type: ignore[assignment]
+            original_build_sheet, sleep=waits.append)
         try:
             if scenario.count and scenario.when == "read":
                 inject()
@@ -844,6 +875,7 @@ def play_sheet_scenario(scenario: SheetScenario, folder: Path) -> SheetResult:
                 GoogleSheet.write = write_meets_the_fault  # type: ignore[method-assign]
             run = rygrad("run", "--once", "--config", str(config), "--now", NOW)
             GoogleSheet.write = original_write  # type: ignore[method-assign]
+            cli.build_sheet = original_build_sheet  # type: ignore[assignment]
             requests.post(f"{base}/_emulator/faults", json={"clear": True}, timeout=10)
             written = overdue_flag()
             rows = states(folder / "state")
@@ -853,12 +885,11 @@ def play_sheet_scenario(scenario: SheetScenario, folder: Path) -> SheetResult:
             repaired = overdue_flag()
         finally:
             GoogleSheet.write = original_write  # type: ignore[method-assign]
-            defaults.clear()
-            defaults.update(saved)
+            cli.build_sheet = original_build_sheet  # type: ignore[assignment]
     mails = [path.read_bytes() for path in (folder / "outbox").glob("*.eml")]
     pairs = [(key_of(m.replace(b"\n", b"\r\n")), _to(m)) for m in mails]
     return SheetResult(scenario.name, run, sum(s == "sent" for s in rows.values()), rows,
-                       written, status, next_run, repaired, len(duplicates(pairs)))
+                       written, status, next_run, repaired, len(duplicates(pairs)), waits)
 
 
 def _to(data: bytes) -> str:

@@ -9,15 +9,18 @@ shortened (10 ms, 20 ms instead of 1 s, 2 s); the number of tries is not.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 
 import openpyxl
 import pytest
 
+from automation.values import parse_date
 from tests.faultkit import (
     EDITS,
     SHEET_SCENARIOS,
     SMTP_SCENARIOS,
+    TODAY,
     duplicates,
     play_partner_edit,
     play_sheet_scenario,
@@ -114,7 +117,7 @@ def test_smtp_fault(name, tmp_path, certificates):
     assert result.next_run.status == next_exit, result.next_run.out
     assert len(result.next_delivered) == next_delivered
     if result.resend is not None:
-        assert result.resend.status == 0 and "uncertain messages resent" in result.resend.out
+        assert result.resend.status == 0 and "1 uncertain message resent" in result.resend.out
     permanent = {p for p, s in result.states.items() if s == "failed"}
     assert {p for p, s in result.final_states.items() if s != "sent"} == permanent
     assert set(result.final_delivered) == result.planned - permanent
@@ -147,33 +150,51 @@ def test_partner_edit_between_read_and_write(name, tmp_path, monkeypatch):
         assert notes["Aftal datadeling"]
         check = rygrad("check", "--config", str(config))
         assert "Handlinger!A3" in check.out or "Handlinger!A2" in check.out
-    # whatever happened, the flag is never on a row whose own due date is not overdue
+    # whatever happened, the flag is never on a row whose own due date is not overdue:
+    # each flag counts the days from its own row's Frist to today
+    flagged = 0
     for row in range(2, sheet.max_row + 1):
-        if sheet.cell(row, header.index("Forsinket") + 1).value:
-            assert sheet.cell(row, header.index("Frist") + 1).value is not None
+        flag = sheet.cell(row, header.index("Forsinket") + 1).value
+        if flag:
+            due = parse_date(sheet.cell(row, header.index("Frist") + 1).value)
+            assert due is not None and due < TODAY, (row, flag, due)
+            assert flag == f"FORSINKET ({(TODAY - due).days} dage)", (row, flag, due)
+            flagged += 1
+    assert flagged == sum(1 for v in expected.values() if v is not None and v[0])
 
 
 # Google Sheets faults through the emulator (sheet.backend = "google", the CLI in-process)
 
 SHEET_BY_NAME = {scenario.name: scenario for scenario in SHEET_SCENARIOS}
-# scenario → exit status, messages sent, W cells written in that cycle
+# scenario → exit status, messages sent, W cells written in that cycle, and how many
+# times the API client waited to try again (four retries: five tries, four waits)
 SHEET_EXPECTED = {
-    "no fault": (0, 11, True),
-    "429 ×2 at the read (within the 4 retries)": (0, 11, True),
-    "429 ×5 at the read (beyond the retries)": (2, 0, False),
-    "500 ×2 at the read": (0, 11, True),
-    "503 ×5 at the read": (2, 0, False),
-    "403 at the read (not shared)": (2, 0, False),
-    "timeout ×1 at the read": (0, 11, True),
-    "truncated JSON ×1 at the read": (0, 11, True),
-    "truncated JSON ×5 at the read": (2, 0, False),
-    "429 ×2 at the write-back": (0, 11, True),
-    "503 ×5 at the write-back": (0, 11, False),
-    "403 at the write-back (unshared mid-cycle)": (0, 11, False),
-    # the emulator applies a write it answered too late, so the cells are there
-    "timeout ×5 at the write-back": (0, 11, True),
-    "truncated JSON ×5 at the write-back": (0, 11, False),
+    "no fault": (0, 11, True, 0),
+    "429 ×2 at the read (within the 4 retries)": (0, 11, True, 2),
+    "429 ×5 at the read (beyond the retries)": (2, 0, False, 4),
+    "500 ×2 at the read": (0, 11, True, 2),
+    "503 ×5 at the read": (2, 0, False, 4),
+    "403 at the read (not shared)": (2, 0, False, 0),
+    "429 with Retry-After 7 s at the read": (0, 11, True, 1),
+    # not waited out: the cycle ends at once and says so
+    "429 with Retry-After 1 hour at the read": (2, 0, False, 0),
+    # the client gives up after sheet.timeout and tries again
+    "timeout ×1 at the read": (0, 11, True, 1),
+    "connection dropped ×2 at the read": (0, 11, True, 2),
+    "truncated JSON ×1 at the read": (0, 11, True, 1),
+    "truncated JSON ×5 at the read": (2, 0, False, 4),
+    "429 ×2 at the write-back": (0, 11, True, 2),
+    "503 ×5 at the write-back": (0, 11, False, 4),
+    "403 at the write-back (unshared mid-cycle)": (0, 11, False, 0),
+    # the re-read of the ID columns times out five times: nothing is written this cycle
+    "timeout ×5 at the write-back": (0, 11, False, 4),
+    "truncated JSON ×5 at the write-back": (0, 11, False, 4),
 }
+# what the faulty cycle says: its one sentence on stderr, or the warning it logs
+SHEET_SAYS = {"429 with Retry-After 1 hour at the read":
+              "rygrad: Google asks us to wait 60 minutes; the next cycle tries again"}
+SHEET_WARNS = {"429 with Retry-After 7 s at the read":
+               "spreadsheets.get: Google Sheets answered 429; try 2 of 5 in 7.0 s"}
 
 
 def test_every_sheet_scenario_has_an_expectation():
@@ -181,14 +202,25 @@ def test_every_sheet_scenario_has_an_expectation():
 
 
 @pytest.mark.parametrize("name", list(SHEET_EXPECTED))
-def test_sheets_fault(name, tmp_path):
-    exit_status, sent, written = SHEET_EXPECTED[name]
+def test_sheets_fault(name, tmp_path, caplog):
+    exit_status, sent, written, waits = SHEET_EXPECTED[name]
     result = play_sheet_scenario(SHEET_BY_NAME[name], tmp_path)
     run = result.run
     assert "Traceback" not in run.out + run.err
     assert run.status == exit_status, run.out + run.err
     assert result.sent == sent and result.duplicates == 0
     assert result.w_cells_written == written
+    # the retries happened (a timeout really timed out), and nothing was slept
+    assert len(result.waits) == waits, result.waits
+    assert all(0 <= wait <= 60 for wait in result.waits)
+    if name in SHEET_SAYS:
+        assert run.err.strip() == SHEET_SAYS[name]
+    # every wait over 5 s is a warning (backoff is random: up to 1, 2, 4, 8 s)
+    warnings = [m for logger, level, m in caplog.record_tuples
+                if logger == "automation.sheets.google_api" and level >= logging.WARNING]
+    assert len(warnings) == sum(wait > 5 for wait in result.waits), warnings
+    if name in SHEET_WARNS:
+        assert warnings == [SHEET_WARNS[name]]
     if exit_status == 2:  # one sentence; nothing sent, nothing written, no cycle begun
         assert len(run.err.strip().splitlines()) == 1
         assert "running or crashed" not in result.status_out
