@@ -161,13 +161,23 @@ def test_several_initiatives_one_not_well(tmp_path, capsys):
     assert report["checked_at"].startswith("2026-12-02T09:00:00")
 
 
-def test_serve_records_cycles_that_could_not_run(tmp_path, capsys):
-    workbook = write_workbook(tmp_path / "w.xlsx", small_initiative(), headers=NO_OWNER)
-    config = write_config(tmp_path, workbook, schedule={"every_minutes": 0.05})
+@pytest.mark.parametrize("fault", ["missing column", "no SMTP password"])
+def test_serve_records_cycles_that_could_not_run(tmp_path, capsys, monkeypatch, fault):
+    # the cycle fails reading the sheet, or before it, building the SMTP transport
+    headers, mail = NO_OWNER, {}
+    if fault == "no SMTP password":
+        monkeypatch.delenv("RYGRAD_TEST_NO_PASSWORD", raising=False)
+        headers, mail = None, {"transport": "smtp", "host": "127.0.0.1",
+                               "port": closed_port(), "username": "sekretariat",
+                               "password_env": "RYGRAD_TEST_NO_PASSWORD"}
+    workbook = write_workbook(tmp_path / "w.xlsx", small_initiative(), headers=headers)
+    config = write_config(tmp_path, workbook, schedule={"every_minutes": 0.05}, mail=mail)
     ledger = tmp_path / "state" / "ledger.sqlite3"
     stopped = serve_until(config, lambda: cycles(ledger, "exit_status = 2") >= 1)
     assert stopped.status == 0, stopped.err
-    assert "ERROR" in stopped.err and "could not run" in stopped.err
+    assert " ERROR " in stopped.err and "could not run" in stopped.err
     status = rygrad(capsys, "status", "--config", str(config))
     assert status.status == 1
-    assert "could not run: Handlinger" in status.out and "Ansvarlig" in status.out
+    expected = "Ansvarlig" if fault == "missing column" else "RYGRAD_TEST_NO_PASSWORD"
+    [line] = [line for line in status.out.splitlines() if "NOT OK: the last cycle" in line]
+    assert "could not run: " in line and expected in line
