@@ -21,7 +21,13 @@ from automation.model import (
     Person,
     Problem,
 )
-from automation.projection import cell_updates, overdue_flag, resolve, worker_values
+from automation.projection import (
+    cell_updates,
+    mail_shown_sent,
+    overdue_flag,
+    resolve,
+    worker_values,
+)
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 TODAY = date(2026, 12, 2)
@@ -117,6 +123,7 @@ def test_sent_times_are_the_latest_sent_in_local_time():
         entry("invitation", "M1", datetime(2026, 11, 29, 9, 0, tzinfo=UTC), state="failed"),
         entry("invitation", "M1", datetime(2026, 11, 30, 9, 0, tzinfo=UTC), state="sending"),
         entry("agenda", "M1", datetime(2026, 11, 29, 7, 0, tzinfo=UTC)),
+        entry("followup", "M1", datetime(2026, 11, 29, 8, 0, tzinfo=UTC)),
         entry("invitation", "M2", datetime(2026, 11, 30, 9, 0, tzinfo=UTC)),  # another one
         entry("reminder", "A1", datetime(2026, 11, 10, 8, 0, tzinfo=UTC)),
         entry("overdue", "A1", datetime(2026, 11, 22, 8, 0, tzinfo=UTC)),
@@ -127,7 +134,7 @@ def test_sent_times_are_the_latest_sent_in_local_time():
     found = values_of(init, entries)
     assert found[("meetings", 3)] == {
         "note": "", "invitation_sent": "2026-11-28 00:05", "agenda_sent": "2026-11-29 08:00",
-        "followup_sent": ""}
+        "followup_sent": "2026-11-29 09:00"}
     assert found[("actions", 5)] == {
         "note": "", "overdue": "FORSINKET (20 dage)", "last_reminder": "2026-11-22 09:00"}
     assert found[("indicators", 4)] == {
@@ -189,21 +196,27 @@ def test_notes_gather_the_row_problems_and_other_rows_get_only_notes():
         Problem("Handlinger", "F5", "y", "Status: anden", tab_key="actions", row=5),
         Problem("Handlinger", "", "", "Hele fanen", tab_key="actions"),  # no row: no note
         Problem("Personer", "B7", "anne@", "E-mail: ugyldig", tab_key="people", row=7),
+        Problem("Møder", "C3", "x", "Dato: ikke en dato", tab_key="meetings", row=3),
+        Problem("Indikatorer", "E4", "y", "Mål: ikke et tal", tab_key="indicators", row=4),
     ]
-    init = Initiative(actions=[action(None)], problems=problems,
+    init = Initiative(actions=[action(None)], meetings=[meeting(30)],
+                      indicators=[indicator(updated=None, start_date=None)], problems=problems,
                       worker_cells={("people", 7): {}, ("people", 8): {"note": "gammel"},
-                                    ("actions", 5): {}, ("actions", 9): {}})
-    found = values_of(init)
-    assert found == {
-        ("actions", 5): {"note": "Frist: første; Status: anden", "overdue": "",
-                         "last_reminder": ""},
-        ("people", 7): {"note": "E-mail: ugyldig"},
-        ("people", 8): {"note": ""},
-        ("actions", 9): {"note": ""},  # a row skipped as invalid: its note only
-    }
-    # the typed rows first, then the rest in the sheet's order
-    assert [place for place, _ in worker_values(init, [], NOW, DA)] == [
-        ("actions", 5), ("people", 7), ("people", 8), ("actions", 9)]
+                                    ("meetings", 3): {}, ("actions", 5): {},
+                                    ("indicators", 4): {}, ("actions", 9): {}})
+    found = list(worker_values(init, [], NOW, DA))
+    assert found == [
+        (("meetings", 3), {"note": "Dato: ikke en dato", "invitation_sent": "",
+                           "agenda_sent": "", "followup_sent": ""}),
+        (("actions", 5), {"note": "Frist: første; Status: anden", "overdue": "",
+                          "last_reminder": ""}),
+        (("indicators", 4), {"note": "Mål: ikke et tal", "next_update": "",
+                             "assessment": "På sporet", "last_reminder": ""}),
+        # the rest in the sheet's order, each row once
+        (("people", 7), {"note": "E-mail: ugyldig"}),
+        (("people", 8), {"note": ""}),
+        (("actions", 9), {"note": ""}),  # a row skipped as invalid: its note only
+    ]
 
 
 def test_cell_updates_are_only_the_cells_that_change():
@@ -260,3 +273,25 @@ def test_resolve_without_a_header_width_or_id_column():
         CellWrite("Grupper", 1, 1, "Bemærkning"),
         CellWrite("Grupper", 3, 1, "x", "", 0),
     ]
+
+
+def test_mail_shown_sent_lists_the_sent_cells_in_sheet_order():
+    init = Initiative(
+        tab_titles={"meetings": "Møder", "actions": "Handlinger", "indicators": "Indikatorer",
+                    "people": "Personer"},
+        columns={"meetings": {"invitation_sent": 10, "agenda_sent": 11, "followup_sent": 12},
+                 "actions": {"last_reminder": 9}, "indicators": {"last_reminder": 15},
+                 "people": {"note": 6}},
+        worker_cells={
+            ("meetings", 2): {"invitation_sent": "2026-11-27 10:15", "note": "x"},
+            ("meetings", 3): {"agenda_sent": "2026-11-28 10:15",
+                              "followup_sent": "2026-11-29 10:15"},
+            ("actions", 4): {"overdue": "FORSINKET (1 dag)"},  # not a mail
+            ("actions", 5): {"last_reminder": "2026-11-27 10:15"},
+            ("indicators", 2): {"last_reminder": "2026-11-27 10:15"},
+            ("people", 3): {"note": "E-mail: ugyldig"},
+        },
+    )
+    assert mail_shown_sent(init) == ["Møder!J2", "Møder!K3", "Møder!L3", "Handlinger!I5",
+                                     "Indikatorer!O2"]
+    assert mail_shown_sent(Initiative()) == []

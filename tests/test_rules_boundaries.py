@@ -96,6 +96,15 @@ def test_escalation_without_a_known_owner_names_the_owner_as_typed():
                  "reason": "chair"})]
 
 
+def test_escalation_without_a_chair_or_a_known_owner_goes_to_the_secretariat_alone():
+    found = messages(initiative(actions=[action(-14, owner=None, owner_text="Ukendt")],
+                                chair=None))
+    assert found == [Message(
+        "escalation", "escalation:A1:2026-11-18", SECRETARIAT, "A1",
+        payload={"due": "2026-11-18", "days_overdue": 14, "owner": "Ukendt",
+                 "reason": "secretariat"})]
+
+
 def test_escalation_to_the_secretariat_when_the_chair_has_no_address():
     chair = Person(4, "Carla Chair", None, "carla@")
     found = messages(initiative(actions=[action(-14)], chair=chair))
@@ -272,6 +281,23 @@ def test_an_update_is_worded_as_an_update_and_a_late_member_gets_the_current_one
         "invitation", "invitation:M1:1", Recipient("Dina", "dina@example.dk", "da"), "M1",
         payload={"date": "2026-12-12", **DETAILS, "location": "Biblioteket", "seq": 1,
                  "update": True})]
+
+
+def test_a_member_added_after_a_reinstatement_gets_its_calendar_sequence():
+    # invitation seq 0, cancel (SEQUENCE 1), reinstated as invitation:M1:1 with SEQUENCE 2
+    history = invited(10)
+    cancel_at, back_at = NOW + timedelta(hours=1), NOW + timedelta(hours=2)
+    cancelled = initiative([meeting(10, cancelled=True)], people=(ANNE,), chair=None)
+    history += [sent(m, cancel_at) for m in messages(cancelled, history, cancel_at)]
+    back = initiative([meeting(10)], people=(ANNE,), chair=None)
+    reinstated = messages(back, history, back_at)
+    assert [(m.key, m.payload["seq"]) for m in reinstated] == [("invitation:M1:1", 2)]
+    history += [sent(m, back_at) for m in reinstated]
+    dina = Person(5, "Dina", "dina@example.dk", "dina@example.dk", groups=("AG",))
+    later = initiative([meeting(10)], people=(ANNE, dina), chair=None)
+    assert [(m.key, m.recipient.email, m.payload["seq"], m.payload["update"])
+            for m in messages(later, history, back_at + timedelta(hours=1))] == [
+        ("invitation:M1:1", "dina@example.dk", 2, True)]
 
 
 def test_a_ledger_row_without_a_payload_counts_by_its_key():
