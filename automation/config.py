@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
+from automation import values
 from automation.config_values import (
     Base,
     Reader,
@@ -205,7 +206,12 @@ def _initiative(reader: Reader, value: Any) -> InitiativeSettings:
     address = (match[2] or match[3]) if match else ""
     display = (match[1] or "").strip().strip('"') if match else ""
     try:
-        address = validate_email(address, check_deliverability=False).normalized
+        address = values.parse_email(address) or validate_email(
+            address, check_deliverability=False).normalized
+    except values.UnsendableAddress:
+        reader.fail("initiative.secretariat",
+                    f"{secretariat!r} cannot be mailed: most mail servers do not accept "
+                    "letters such as æ, ø and å before the @; use an address without them")
     except EmailNotValidError as err:
         reader.fail("initiative.secretariat",
                     f"{secretariat!r} is not an e-mail address ({err}); "

@@ -96,6 +96,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "da": '{column}: "{value}" er ikke en gyldig e-mailadresse',
         "en": '{column}: "{value}" is not a valid email address',
     },
+    "email_not_sendable": {
+        "da": '{column}: "{value}" kan ikke få mail: bogstaver som æ, ø og å før @ tager '
+              "de fleste postservere ikke imod; skriv adressen uden dem (spørg personen), "
+              "til da får personen ingen mails",
+        "en": '{column}: "{value}" cannot be mailed: most mail servers do not accept letters '
+              "such as æ, ø and å before the @; write the address without them (ask the "
+              "person), until then this person gets no mail",
+    },
     "no_email": {
         "da": "{column} mangler; personen får ingen mails",
         "en": "{column} is missing; this person gets no mail",

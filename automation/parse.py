@@ -136,7 +136,14 @@ class _Parser:
         by_address: dict[str, list[Row]] = defaultdict(list)
         addresses: dict[int, str | None] = {}
         for row in rows:
-            address = self.read(row, "email", values.parse_email, "not_email", None)
+            address = None
+            try:
+                address = values.parse_email(row.raw("email"))
+            except values.UnsendableAddress:
+                # the person counts as having no address: chair and secretariat rules apply
+                self.report(row, "email", "email_not_sendable")
+            except ValueError:
+                self.report(row, "email", "not_email")
             if not row.text("email"):
                 self.report(row, "email", "no_email")
             else:

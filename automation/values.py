@@ -247,12 +247,23 @@ def split_list(value: CellValue) -> tuple[str, ...]:
     return tuple(part for part in parts if part)
 
 
+class UnsendableAddress(ValueError):
+    """A valid address that no mail from rygrad can reach: letters such as æ, ø, å before
+    the @ need SMTPUTF8 end to end, and the mail rygrad writes is plain ASCII (a domain
+    with them is fine: it is written in its ASCII form, IDNA)."""
+
+
 def parse_email(value: CellValue) -> str | None:
-    """The normalised address (syntax only, no DNS); ValueError when it is not one."""
+    """The normalised address (syntax only, no DNS); ValueError when it is not one, and
+    UnsendableAddress when it is one that mail cannot be sent to. `check`, the run and
+    the config's secretariat all use this one test."""
     if is_blank(value):
         return None
     # EmailNotValidError is a ValueError
-    return validate_email(cell_text(value).strip(), check_deliverability=False).normalized
+    address = validate_email(cell_text(value).strip(), check_deliverability=False).normalized
+    if not address.rpartition("@")[0].isascii():
+        raise UnsendableAddress(address)
+    return address
 
 
 def parse_frequency(value: CellValue) -> int:

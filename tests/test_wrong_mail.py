@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sqlite3
+from datetime import date
 
 import pytest
 
 from automation.schema import TABS
 from tests.test_cli import small_initiative
-from tests.workbook import HEADERS, read_outbox, rygrad, write_config, write_workbook
+from tests.workbook import HEADERS, cells, read_outbox, rygrad, write_config, write_workbook
 
 NOW = "2026-12-07T09:00"
 
@@ -230,3 +231,48 @@ def test_plan_says_when_the_burst_cap_would_hold_the_mail(tmp_path, capsys):
     config = write_config(tmp_path, workbook, mail={"max_per_cycle": 1000})
     assert "max_per_cycle" not in rygrad(capsys, "plan", "--now", NOW, "--config",
                                          str(config)).out
+
+
+# --- an address no mail can go to ----------------------------------------------------------
+
+
+def test_an_address_no_mail_can_reach_is_a_problem_and_the_person_has_no_address(
+        tmp_path, capsys):
+    tabs = small_initiative()
+    tabs["Personer"] = [*tabs["Personer"],
+                        {"Navn": "Jørgen Æbelø", "E-mail": "jørgen@kommune.example",
+                         "Grupper": "AG Uddannelse"}]
+    tabs["Handlinger"] = [*tabs["Handlinger"],
+                          {"Handling-ID": "H-4", "Gruppe": "AG Uddannelse",
+                           "Handling": "Find lokaler", "Ansvarlig": "Jørgen Æbelø",
+                           "Frist": date(2026, 11, 20), "Status": "I gang"}]
+    workbook = write_workbook(tmp_path / "initiative.xlsx", tabs)
+    config = write_config(tmp_path, workbook)
+
+    check = rygrad(capsys, "check", "--config", str(config))
+    assert check.status == 1
+    assert ('Personer!B6: E-mail: "jørgen@kommune.example" kan ikke få mail: bogstaver som '
+            "æ, ø og å før @ tager de fleste postservere ikke imod") in check.out
+
+    run = rygrad(capsys, "run", "--once", "--now", NOW, "--config", str(config))
+    assert run.status == 0, run.out + run.err  # nothing failed or "not rendered"
+    assert "not rendered" not in run.out
+    mails = read_outbox(tmp_path / "outbox")
+    assert mails
+    assert not any("jørgen" in str(m["To"]) + str(m["Cc"] or "") for m in mails)
+    # the chair rule applies: the escalation goes to the chair, without Cc
+    [escalation] = [m for m in mails if str(m["X-Rygrad-Key"]).startswith("escalation:H-4:")]
+    assert escalation["To"].addresses[0].addr_spec == "anne@kommune.example"
+    assert escalation["Cc"] is None
+    people = {row["Navn"]: row for row in cells(workbook, "Personer")}
+    assert "kan ikke få mail" in people["Jørgen Æbelø"]["Bemærkning"]
+    assert not people["Anne Holm"]["Bemærkning"]
+
+
+def test_the_secretariat_address_is_held_to_the_same_test(tmp_path, capsys):
+    workbook = write_workbook(tmp_path / "initiative.xlsx", small_initiative())
+    config = write_config(tmp_path, workbook, initiative={
+        "secretariat": "Sekretariatet <sekretariat-ø@kommune.example>"})
+    run = rygrad(capsys, "check", "--config", str(config))
+    assert run.status == 2
+    assert "initiative.secretariat" in run.err and "æ, ø and å before the @" in run.err
