@@ -1,14 +1,13 @@
-"""The Sheets API emulator: fidelity to Google's recorded responses, and the real
-gspread + google-auth client over HTTP against it (tokens, stats, faults, sharing)."""
+"""The Sheets API emulator: the real gspread + google-auth client over HTTP against it
+(tokens, stats, faults, sharing). Its fidelity to Google's recorded answers is
+tests/test_cassettes.py."""
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import io
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import gspread
@@ -22,8 +21,6 @@ from automation.testing.sheets_a1 import Box, a1, parse_range, quote_title
 from automation.testing.sheets_cells import formatted, user_entered
 from automation.testing.sheets_emulator import Emulator
 
-CASSETTES = Path(__file__).parent / "cassettes"
-REPLAY_TOOL = Path(__file__).resolve().parents[2] / "shared" / "tools" / "sheets_replay.py"
 GOOGLE_ORIGINS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 SHEET_ID = "1RygradEmulatorTestSheet000000000000000000"
 
@@ -42,36 +39,7 @@ class OriginAdapter(requests.adapters.HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-# -- fidelity: the real recordings ---------------------------------------------------------
-
-
-def _replay_tool() -> Any:
-    if not REPLAY_TOOL.exists():
-        pytest.skip(f"the replay tool is not beside the repository ({REPLAY_TOOL})")
-    spec = importlib.util.spec_from_file_location("sheets_replay", REPLAY_TOOL)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def replay_emulator() -> Any:
-    with start_emulator(replay=True) as emulator:
-        yield emulator
-
-
-@pytest.mark.parametrize("cassette", (CASSETTES / "CORE.txt").read_text().split())
-def test_replay_matches_google(replay_emulator: Emulator, cassette: str) -> None:
-    tool = _replay_tool()
-    session = requests.Session()
-    session.headers["Authorization"] = "Bearer replay"
-    count, problems = tool.replay(CASSETTES / cassette, replay_emulator.base_url, session)
-    assert count > 0
-    assert problems == []
-
-
-# -- the real gspread client --------------------------------------------------------------
+# -- the real gspread client (fidelity to the recordings: tests/test_cassettes.py) ---------
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ One origin serves ``/v4/spreadsheets…`` (Sheets), ``/drive/v3/files…`` (Driv
 ``POST /token`` (OAuth, the service-account JWT grant) and ``/_emulator/…`` (control:
 ``service-account.json``, ``PUT``/``GET spreadsheets/{id}[.xlsx]``, ``stats``,
 ``stats/reset``, ``faults``, ``share``). Its responses are checked against Google's
-real ones by ``../shared/tools/sheets_replay.py``; the recordings it must match are
-kept in ``tests/cassettes``.
+real ones by ``automation/testing/sheets_replay.py`` in the normal test run
+(``tests/test_cassettes.py``); the recordings it must match are kept in
+``tests/cassettes``.
 
 API requests need ``Authorization: Bearer <token>`` with a token from ``/token``.
 Replay mode (the command line's default; ``--strict`` turns it off; ``start_emulator``'s
