@@ -96,6 +96,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "da": '{column}: "{value}" er ikke en gyldig e-mailadresse',
         "en": '{column}: "{value}" is not a valid email address',
     },
+    "formula_without_value": {
+        "da": "formlen har ingen gemt værdi — åbn og gem arbejdsbogen i Excel eller "
+              "LibreOffice",
+        "en": "the formula has no saved value — open the workbook in Excel or LibreOffice "
+              "and save it",
+    },
     "email_not_sendable": {
         "da": '{column}: "{value}" kan ikke få mail: bogstaver som æ, ø og å før @ tager '
               "de fleste postservere ikke imod; skriv adressen uden dem (spørg personen), "

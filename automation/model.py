@@ -17,12 +17,14 @@ class Table:
     """One tab as read: its title, header row (row 1) and data rows.
 
     ``rows`` holds (sheet row number, values); values line up with ``header``
-    and may be shorter than it (trailing empty cells).
+    and may be shorter than it (trailing empty cells). ``uncomputed`` holds the
+    (row, column) of formula cells with no saved value, which read as empty but are not.
     """
 
     title: str
     header: tuple[CellValue, ...]
     rows: tuple[tuple[int, tuple[CellValue, ...]], ...]
+    uncomputed: frozenset[tuple[int, int]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

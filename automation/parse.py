@@ -103,8 +103,20 @@ class _Parser:
                        if (text := values.cell_text(row.raw(key)))}
             self.initiative.worker_cells[place] = current or NO_TEXT
             # a row holding only the worker's old notes (or partners' own columns) is not data
-            if any(not values.is_blank(row.raw(key)) for key in partner_keys):
+            if any(not values.is_blank(row.raw(key)) for key in partner_keys) and not (
+                    layout.table.uncomputed and self.uncomputed(row, partner_keys)):
                 found.append(row)
+        return found
+
+    def uncomputed(self, row: Row, partner_keys: list[str]) -> bool:
+        """A partner cell holding a formula that was never calculated: it reads as empty,
+        and no mail may follow from a value nobody has seen; the row is skipped."""
+        found = False
+        for key in partner_keys:
+            index = row.layout.columns.get(key)
+            if index and (row.number, index) in row.layout.table.uncomputed:
+                self.report(row, key, "formula_without_value", skipped=True)
+                found = True
         return found
 
     def unique(self, rows: list[Row]) -> list[Row]:

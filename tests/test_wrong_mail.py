@@ -8,10 +8,13 @@ with exit 2, sends nothing and writes nothing.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import sqlite3
+import zipfile
 from datetime import date
 
+import openpyxl
 import pytest
 
 from automation.schema import TABS
@@ -276,3 +279,56 @@ def test_the_secretariat_address_is_held_to_the_same_test(tmp_path, capsys):
     run = rygrad(capsys, "check", "--config", str(config))
     assert run.status == 2
     assert "initiative.secretariat" in run.err and "æ, ø and å before the @" in run.err
+
+
+# --- a formula never calculated ------------------------------------------------------------
+
+
+def set_cell(path, tab, ref, value):
+    workbook = openpyxl.load_workbook(path)
+    workbook[tab][ref] = value
+    workbook.save(path)  # openpyxl writes formulas without a saved value
+
+
+def with_saved_value(path, ref, text):
+    """The workbook as Excel saves it: the formula's cell carries its value too."""
+    with zipfile.ZipFile(path) as package:
+        parts = {info: package.read(info) for info in package.infolist()}
+    cell = re.compile(rb'<c r="' + ref.encode() + rb'"([^>]*)><f>(.*?)</f><v\s*/?>(?:</v>)?')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
+        for info, data in parts.items():
+            if info.filename.startswith("xl/worksheets/"):
+                data = cell.sub(lambda m: b'<c r="' + ref.encode() + b'"' + m.group(1)
+                                + b' t="str"><f>' + m.group(2) + b"</f><v>" + text.encode()
+                                + b"</v>", data)
+            package.writestr(info, data)
+
+
+def test_a_formula_with_no_saved_value_sends_nothing_and_is_named(tmp_path, capsys):
+    workbook = write_workbook(tmp_path / "initiative.xlsx", small_initiative())
+    config = write_config(tmp_path, workbook)
+    first = rygrad(capsys, "run", "--once", "--now", "2026-12-01T09:00", "--config", str(config))
+    assert first.status == 0
+    invited = len(read_outbox(tmp_path / "outbox"))
+    # a script writes the same place as a formula, and nothing ever calculates it
+    set_cell(workbook, "Møder", "F2", '="Rådhuset, lokale 2"')
+
+    check = rygrad(capsys, "check", "--config", str(config))
+    assert ("Møder!F2: formlen har ingen gemt værdi — åbn og gem arbejdsbogen i Excel eller "
+            "LibreOffice; rækken springes over, til det er rettet") in check.out
+    run = rygrad(capsys, "run", "--once", "--now", "2026-12-01T10:00", "--config", str(config))
+    assert run.status == 0, run.err
+    assert len(read_outbox(tmp_path / "outbox")) == invited  # no update "to no location"
+    [meeting] = [row for row in cells(workbook, "Møder") if row["Møde-ID"] == "AGU-1"]
+    assert "formlen har ingen gemt værdi" in meeting["Bemærkning"]
+    assert meeting["Invitation sendt"]  # kept as it was
+
+    # saved by a spreadsheet program, the formula's value is read like any other
+    with_saved_value(workbook, "F2", "Rådhuset, lokale 2")
+    check = rygrad(capsys, "check", "--config", str(config))
+    assert "formlen" not in check.out
+    again = rygrad(capsys, "run", "--once", "--now", "2026-12-01T11:00", "--config", str(config))
+    assert again.status == 0
+    assert len(read_outbox(tmp_path / "outbox")) == invited
+    [meeting] = [row for row in cells(workbook, "Møder") if row["Møde-ID"] == "AGU-1"]
+    assert not meeting["Bemærkning"]

@@ -23,7 +23,7 @@ import time as clock
 import zipfile
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
@@ -70,6 +70,7 @@ class XlsxWorkbook:
         try:
             seen: dict[CellValue, CellValue] = {}
             tables = {sheet.title: _table(sheet, seen) for sheet in workbook.worksheets}
+            tables = _mark_uncomputed(content, tables)
         except Exception as err:
             raise SheetError(
                 f"{self.path}: a worksheet cannot be read ({error_text(err)}) — "
@@ -346,6 +347,43 @@ def _value(value: Any, seen: dict[CellValue, CellValue]) -> CellValue:
     if type(value) is str or type(value) is date:
         return seen.setdefault(value, value)
     return value
+
+
+# a formula element; the start of its cell (a short tag just before it) and its end
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_CELL_START = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br=\"([A-Z]+)([0-9]+)\"[^>]*>")
+_CELL_END = re.compile(rb"</(?:\w+:)?c>")
+_VALUE = re.compile(rb"<(?:\w+:)?v\s*>[^<]|<(?:\w+:)?v\s[^>]*[^/]>[^<]")  # a non-empty one
+_STRING_RESULT = re.compile(rb'\st="str"')
+
+
+def _mark_uncomputed(content: bytes, tables: dict[str, Table]) -> dict[str, Table]:
+    """Each table with the cells whose formula has no saved value: a workbook written by
+    a script (openpyxl writes ``<f>…</f><v />``), or never recalculated. openpyxl reads
+    them as empty, as it does a cell nobody filled in; only the XML tells them apart.
+    (Excel saves a formula whose result is the empty text as ``t="str"`` with an empty
+    ``<v>``: that one was calculated.)"""
+    with zipfile.ZipFile(io.BytesIO(content)) as package:
+        parts = _sheet_parts(package)
+        for title, part in parts.sheets.items():
+            if title not in tables:
+                continue
+            xml = package.read(part)
+            found = set()
+            for formula in _FORMULA.finditer(xml):
+                starts = list(_CELL_START.finditer(xml, max(0, formula.start() - 512),
+                                                   formula.start()))
+                cell = starts[-1] if starts else None
+                end = _CELL_END.search(xml, formula.end())
+                if cell is None or end is None or _STRING_RESULT.search(cell.group(0)) \
+                        or _VALUE.search(xml, cell.end(), end.start()):
+                    continue
+                column = sum((ord(letter) - 64) * 26 ** power for power, letter
+                             in enumerate(reversed(cell.group(1).decode())))
+                found.add((int(cell.group(2)), column))
+            if found:
+                tables[title] = replace(tables[title], uncomputed=frozenset(found))
+    return tables
 
 
 def _is_blank(value: CellValue) -> bool:
