@@ -313,9 +313,15 @@ def test_three_workers_five_initiatives_a_worker_killed_mid_cycle(tmp_path, pg_u
         assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), name
     assert uncertain_total <= 1
     # the killed worker's initiative went on elsewhere within one interval: a survivor
-    # that found its lock taken tries again one interval later at the latest, plus, if
-    # it is busy with another initiative's cycle just then, the end of that cycle
+    # that found its lock taken tries again one interval later, and within one interval
+    # it runs each of its other initiatives at most twice (one cycle at each end). So the
+    # worker that took over ran no other initiative more than twice between the kill and
+    # the takeover. (Counted in cycles, not seconds: how long a takeover takes depends on
+    # the machine.)
     after = [(w, s) for w, s, _ in cycles(pg_url, killed_initiative) if s > killed_at]
     assert after and not after[0][0].endswith(f":{killed_pid}")
-    longest_cycle = max(f - s for n in names for _, s, f in cycles(pg_url, n) if f)
-    assert after[0][1] - killed_at < timedelta(minutes=EVERY_MINUTES) + longest_cycle
+    taker, took_over = after[0]
+    meanwhile = Counter(n for n in names if n != killed_initiative
+                        for w, s, _ in cycles(pg_url, n)
+                        if w == taker and killed_at < s < took_over)
+    assert max(meanwhile.values(), default=0) <= 2, meanwhile

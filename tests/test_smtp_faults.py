@@ -4,12 +4,12 @@ goes on), a sender refused for good (the cycle stops), and a connection dropped 
 stalled before or after the whole message was handed over.
 
 Backoff sleeps go to a recorded fake clock (tests/smtpkit.py); the only real waiting
-is the stall tests' 0.3 s socket timeout.
+is the stall tests' 0.3 s socket timeout. The tests assert what happened (a timeout's
+reason, sessions, tries), never how long it took; bench/reliability.py measures that.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import pytest
@@ -123,9 +123,10 @@ def test_lost_before_the_content_was_handed_over_is_tried_again(
     server = serve("starttls", faults=[replace(fault, times=times)])
     transport = transport_for(server, certificates, fake_time, timeout=0.3)
     transport.open()
-    started = time.monotonic()
     if delivered:
         send(transport)
+        # the first session was given up (a stall: after the 0.3 s timeout, not the 5 s
+        # stall, which would have gone on to a 354 on that same session)
         assert [m.connection for m in server.messages] == [2]
         assert fake_time.sleeps == [1.0]
     else:
@@ -134,7 +135,8 @@ def test_lost_before_the_content_was_handed_over_is_tried_again(
         assert server.messages == []
         assert server.connections == 3
         assert fake_time.sleeps == [1.0, 2.0]
-    assert time.monotonic() - started < 3.0  # three timeouts at most, not the 5 s stall
+    # one transaction per session: each try was given up at its first lost reply
+    assert server.handler.commands.count("MAIL") == server.connections
     transport.close()
 
 
@@ -150,12 +152,12 @@ def test_lost_after_the_content_was_handed_over_is_uncertain_and_not_retried(
     server = serve("starttls", faults=[fault])
     transport = transport_for(server, certificates, fake_time, timeout=0.3)
     transport.open()
-    started = time.monotonic()
     with pytest.raises(UncertainDelivery, match=rf"^127\.0\.0\.1:{server.port}: {what} after "
                                                 r"the whole message was handed over; it may "
                                                 r"have been delivered"):
         send(transport, "anna@partner.example")
-    assert time.monotonic() - started < 1.5  # one timeout, no retry
+    # one try, no retry: one session, one DATA, no backoff
+    assert server.connections == 1 and server.handler.commands.count("DATA") == 1
     assert fake_time.sleeps == []
     # delivered exactly once: a retry here would have been a second copy
     assert [m.rcpt_tos for m in server.messages] == [("anna@partner.example",)]
