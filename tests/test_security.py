@@ -35,6 +35,17 @@ INJECTED_NAME = "Eva {{ 7*7 }}\r\nBcc: evil@attacker.example"
 INJECTED_GROUP = "AG {% for x in range(3) %}X{% endfor %}\u2028Bcc: evil@attacker.example"
 SCRIPT = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 LONG = "Lang " * 600
+# what the hostile cycle must send at NOW, (key, recipient): every test below looks at
+# these mails, so a cycle that sent none (or left the hostile names out) fails them all
+AGU_1 = ("bo@ngo.example", "anne@kommune.example", "eva@partner.example",
+         "clara@partner.example")
+X_1 = ("eva@partner.example", "lang@partner.example")
+HOSTILE_MAILS = {
+    *(("invitation:AGU-1:0", to) for to in AGU_1), *(("agenda:AGU-1", to) for to in AGU_1),
+    *(("invitation:X-1:0", to) for to in X_1), *(("agenda:X-1", to) for to in X_1),
+    ("escalation:H-out:2026-11-01", "anne@kommune.example"),  # not to the stranger
+    ("digest:2026-W49", SECRETARIAT),
+}
 
 
 @pytest.fixture
@@ -62,7 +73,10 @@ def hostile_cycle(tmp_path):
     run = rygrad("run", "--once", "--config", str(config), "--now", NOW)
     assert run.status == 0, run.out + run.err
     raw = [path.read_bytes() for path in sorted((tmp_path / "outbox").glob("*.eml"))]
-    return raw, read_outbox(tmp_path / "outbox")
+    mails = read_outbox(tmp_path / "outbox")
+    sent = [(str(m["X-Rygrad-Key"]), m["To"].addresses[0].addr_spec) for m in mails]
+    assert len(raw) == len(sent) == len(HOSTILE_MAILS) and set(sent) == HOSTILE_MAILS
+    return raw, mails
 
 
 def test_cell_text_is_never_a_template(hostile_cycle):
