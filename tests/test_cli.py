@@ -178,7 +178,8 @@ def test_a_doubled_id_gets_its_note_on_both_rows(tmp_path, sheet, capsys):
 
 def test_reschedule_sends_update_and_cancel_sends_cancel(on_both, capsys):
     folder, sheet, config = on_both
-    rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-02T09:00")
+    assert rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                  "2026-12-02T09:00").status == 0
     edit(sheet, "Møder", "AGU-1", "Start", "15:00")  # partner moves the meeting an hour
     moved = rygrad(capsys, "run", "--once", "--config", str(config), "--now",
                    "2026-12-03T09:00")
@@ -189,7 +190,8 @@ def test_reschedule_sends_update_and_cancel_sends_cancel(on_both, capsys):
     [event] = icalendar.Calendar.from_ical(calendar_part.get_payload(decode=True)).walk("VEVENT")
     assert int(event["SEQUENCE"]) == 1 and event["DTSTART"].dt.hour == 15
     edit(sheet, "Møder", "AGU-1", "Aflyst", "ja")
-    rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-04T09:00")
+    assert rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                  "2026-12-04T09:00").status == 0
     mails = by_key(read_outbox(folder / "outbox"))
     cancel = mails[("cancel:AGU-1", "clara@partner.example")]
     calendar_part = next(p for p in cancel.walk() if p.get_content_type() == "text/calendar")
@@ -266,7 +268,8 @@ def test_record_only_then_nothing_sent(on_both, capsys):
 
 def test_uncertain_after_crash_is_reported_and_resent(on_both, capsys):
     folder, _sheet, config = on_both
-    rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-02T09:00")
+    assert rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                  "2026-12-02T09:00").status == 0
     import sqlite3
 
     db = sqlite3.connect(folder / "state" / "ledger.sqlite3")
@@ -480,7 +483,8 @@ def test_google_partner_inserts_deletes_and_sorts_between_cycles(tmp_path, capsy
     sheet = GoogleSheetOnEmulator(tmp_path, sheets_emulator)
     workbook = write_workbook(tmp_path / "source.xlsx", small_initiative())
     config = write_config(tmp_path, workbook, sheet=sheet.sheet_settings(workbook))
-    rygrad(capsys, "run", "--once", "--config", str(config), "--now", "2026-12-02T09:00")
+    assert rygrad(capsys, "run", "--once", "--config", str(config), "--now",
+                  "2026-12-02T09:00").status == 0
 
     partner = GoogleSheet(config_module.load(config).sheet)
     tab = next(s for s in partner.api.get({"fields": "sheets.properties"})["sheets"]
