@@ -30,6 +30,7 @@ from automation.heartbeat import ping
 from automation.layout import column_letter
 from automation.ledger import DeliveryLedger, find_ledger, open_ledger
 from automation.model import LedgerEntry, Message, Snapshot
+from automation.oauth import TokenSource, token_source
 from automation.parse import parse
 from automation.plan import plan
 from automation.projection import cell_updates, resolve
@@ -284,7 +285,10 @@ def build_sheet(
     return GoogleSheet(settings.sheet, sleep=sleep)
 
 
-def build_transport(settings: config.Settings) -> Transport:
+def build_transport(settings: config.Settings, tokens: TokenSource | None = None
+                    ) -> Transport:
+    """The transport `mail.transport` names. ``tokens``: the OAuth token source to reuse
+    (serve keeps one per initiative, so a token is asked for once while it is valid)."""
     if settings.mail.transport == "outbox":
         from automation.transports.outbox import Outbox
 
@@ -293,17 +297,21 @@ def build_transport(settings: config.Settings) -> Transport:
     from automation.transports.smtp_connect import smtp_password
 
     try:
+        if settings.mail.auth != "password":
+            return SmtpTransport(settings.mail, None,
+                                 tokens=tokens or token_source(settings.mail))
         return SmtpTransport(settings.mail, smtp_password(settings.mail))
     except ConfigError as err:
         raise ConfigError(f"{settings.file}: {err}") from err
 
 
 def build_cycle(settings: config.Settings, ledger: DeliveryLedger, now: datetime,
-                **extra: object) -> Cycle:
+                tokens: TokenSource | None = None, **extra: object) -> Cycle:
     """The cycle's adapters; when one cannot be built (no SMTP password, a template
     folder missing), that is a cycle that could not run, recorded as such."""
     try:
-        return Cycle(settings, build_sheet(settings), ledger, build_transport(settings),
+        return Cycle(settings, build_sheet(settings), ledger,
+                     build_transport(settings, tokens),
                      Renderer(settings), real_clock, **extra)  # type: ignore[arg-type]
     except Exception as err:
         record_failure(ledger, now, real_clock(), err)
@@ -481,11 +489,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from automation.service import Job, serve
 
     def job(settings: config.Settings) -> Job:
+        tokens: list[TokenSource] = []  # made at the first cycle, kept for the next ones
+
         def build(stop: Callable[[], bool]) -> tuple[DeliveryLedger, Cycle]:
             ledger = build_ledger(settings)
             try:
-                return ledger, build_cycle(settings, ledger, local_now(settings, None),
-                                           should_stop=stop)
+                cycle = build_cycle(settings, ledger, local_now(settings, None),
+                                    tokens[0] if tokens else None, should_stop=stop)
+                made = getattr(cycle.transport, "tokens", None)
+                if made is not None and not tokens:
+                    tokens.append(made)
+                return ledger, cycle
             except BaseException:
                 ledger.close()
                 raise
@@ -580,6 +594,15 @@ def cmd_init_sheet(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@contextmanager
+def link(name: str) -> Iterator[None]:
+    """Name the link of send-test's chain (token, login) that broke."""
+    try:
+        yield
+    except RygradError as err:
+        raise type(err)(f"send-test stopped at the {name}: {err}") from err
+
+
 def cmd_send_test(args: argparse.Namespace) -> int:
     from automation.samples import sample_messages
 
@@ -589,11 +612,25 @@ def cmd_send_test(args: argparse.Namespace) -> int:
     messages = sample_messages(initiative, settings, now, args.to, args.kind)
     renderer = Renderer(settings)
     transport = build_transport(settings)
-    transport.open()
+    # the chain link by link, so a failure says which one broke
+    tokens: TokenSource | None = getattr(transport, "tokens", None)
+    if tokens is not None:
+        with link("token"):
+            tokens.token()
+        print(f"token: ok ({settings.mail.auth}, for {settings.mail.username})")
+    if settings.mail.transport == "smtp":
+        with link("login"):
+            transport.open()
+        print(f"login: ok ({settings.mail.username or 'no login'} at {settings.mail.host}:"
+              f"{settings.mail.port})")
+    else:
+        transport.open()
     try:
         for message in messages:
             data = renderer.render(message, initiative, now)
-            transport.send(data, settings.initiative.secretariat_email, [args.to], message.key)
+            with link("mail"):
+                transport.send(data, settings.initiative.secretariat_email, [args.to],
+                               message.key)
             print(f"sent {message.kind} to {args.to}")
     finally:
         transport.close()

@@ -78,8 +78,16 @@ class MailSettings:
     port: int = 587
     security: str = "starttls"
     username: str = ""
+    auth: str = "password"  # password | microsoft | google (DESIGN §10)
     password_env: str = ""
     password_file: Path | None = None
+    tenant: str = ""  # microsoft: the tenant's domain or id
+    client_id: str = ""  # microsoft: the app registration's Application (client) ID
+    client_secret_env: str = ""  # microsoft: one of these three
+    client_secret_file: Path | None = None
+    certificate_file: Path | None = None
+    authority: str = ""  # microsoft: another identity endpoint (tests); "" = Microsoft's
+    credentials: Path | None = None  # google: the service account's JSON key
     ca_file: Path | None = None
     timeout: float = 30.0
     helo: str = ""
@@ -310,11 +318,18 @@ def _mail(reader: Reader, value: Any, base: Base) -> MailSettings:
     names = {f.name for f in fields(MailSettings)}
     section = reader.section("mail", value, names)
     optional_path = {key: reader.location(section, f"mail.{key}", base)
-                     for key in ("password_file", "ca_file")}
+                     for key in ("password_file", "ca_file", "client_secret_file",
+                                 "certificate_file", "credentials")}
     transport = reader.choice(section, "mail.transport", "outbox", ("outbox", "smtp"))
     host = reader.string(section, "mail.host", "")
     if transport == "smtp" and not host:
         reader.fail("mail.host", "is required when transport = \"smtp\"")
+    auth = reader.choice(section, "mail.auth", "password", tuple(AUTH_KEYS))
+    _check_auth_keys(reader, section, auth)
+    authority = reader.string(section, "mail.authority", "")
+    if authority and not re.fullmatch(r"https://[^\s/]+(/[^\s]*)?", authority):
+        reader.fail("mail.authority", f"{authority!r} is not an https:// address; leave it "
+                    "out to use Microsoft's (https://login.microsoftonline.com)")
     return MailSettings(
         transport=transport,
         outbox_dir=(reader.location(section, "mail.outbox_dir", base, "outbox")
@@ -323,14 +338,57 @@ def _mail(reader: Reader, value: Any, base: Base) -> MailSettings:
         port=reader.integer(section, "mail.port", 587, minimum=1),
         security=reader.choice(section, "mail.security", "starttls", ("starttls", "ssl", "none")),
         username=reader.string(section, "mail.username", ""),
+        auth=auth,
         password_env=reader.string(section, "mail.password_env", ""),
         password_file=optional_path["password_file"],
+        tenant=reader.string(section, "mail.tenant", ""),
+        client_id=reader.string(section, "mail.client_id", ""),
+        client_secret_env=reader.string(section, "mail.client_secret_env", ""),
+        client_secret_file=optional_path["client_secret_file"],
+        certificate_file=optional_path["certificate_file"],
+        authority=authority.rstrip("/"),
+        credentials=optional_path["credentials"],
         ca_file=optional_path["ca_file"],
         timeout=reader.number(section, "mail.timeout", 30.0),
         helo=reader.string(section, "mail.helo", ""),
         max_per_cycle=reader.integer(section, "mail.max_per_cycle", 100, minimum=1),
         per_minute=reader.integer(section, "mail.per_minute", 60, minimum=1),
     )
+
+
+# each login method and the keys it takes (one of each tuple in ONE_OF); DESIGN §10
+AUTH_KEYS = {
+    "password": ("password_env", "password_file"),
+    "microsoft": ("tenant", "client_id", "client_secret_env", "client_secret_file",
+                  "certificate_file", "authority"),
+    "google": ("credentials",),
+}
+REQUIRED_KEYS = {"password": (), "microsoft": ("tenant", "client_id"), "google": ("credentials",)}
+ONE_OF = {"microsoft": ("client_secret_env", "client_secret_file", "certificate_file")}
+
+
+def _check_auth_keys(reader: Reader, section: dict[str, Any], auth: str) -> None:
+    """Every login key belongs to one method: another method's key is a mistake."""
+    for method, keys in AUTH_KEYS.items():
+        for key in keys:
+            if key in section and method != auth:
+                reader.fail(f"mail.{key}", f"belongs to auth = \"{method}\", but mail.auth "
+                            f"is \"{auth}\"; remove it or set mail.auth = \"{method}\"")
+    if auth == "password":
+        return
+    for key in ("username", *REQUIRED_KEYS[auth]):
+        if not section.get(key):
+            reader.fail(f"mail.{key}", f"is required when auth = \"{auth}\"" + (
+                " (the mailbox that sends, e.g. sekretariat@kommune.dk)"
+                if key == "username" else ""))
+    given = [key for key in ONE_OF.get(auth, ()) if key in section]
+    if len(given) != 1 and ONE_OF.get(auth):
+        names = ", ".join(f"mail.{key}" for key in ONE_OF[auth])
+        reader.fail(f"mail.{given[1] if given else ONE_OF[auth][0]}",
+                    f"auth = \"{auth}\" takes exactly one of {names}")
+    if section.get("security") == "none":
+        reader.fail("mail.security", '"none" would send the access token unencrypted; '
+                    'use "starttls" or "ssl"')
 
 
 def _rules(reader: Reader, value: Any) -> Rules:

@@ -35,6 +35,7 @@ from collections.abc import Callable
 
 from automation.config import MailSettings
 from automation.errors import ConfigError, DeliveryError, error_text
+from automation.oauth import TokenSource
 from automation.transports import PermanentFailure, TemporaryFailure, UncertainDelivery
 from automation.transports.smtp_connect import connect, server_reply
 
@@ -69,15 +70,20 @@ class SmtpTransport:
         clock: Callable[[], float] = time.monotonic,
         backoff: tuple[float, ...] = BACKOFF,
         idle_after: float = IDLE_AFTER,
+        tokens: TokenSource | None = None,
     ) -> None:
+        """``tokens``: log in with OAuth 2.0 (mail.auth = microsoft or google) instead of
+        the password; the same source serves every cycle of ``serve``, so a token is
+        asked for once while it is valid."""
         if settings.security == "none" and (settings.username or password):
             raise ConfigError('mail.security: "none" would send the password unencrypted; '
                               'use "starttls" or "ssl", or remove mail.username')
-        if settings.username and not password:
+        if settings.username and not password and tokens is None:
             raise ConfigError("mail.username is set but no password is: set "
                               "mail.password_env or mail.password_file")
         self.settings = settings
         self._password = password
+        self.tokens = tokens
         self.sleep = sleep
         self.clock = clock
         self.backoff = backoff
@@ -106,7 +112,7 @@ class SmtpTransport:
             smtp.close()  # the server went away first; the messages are already accepted
 
     def _connect(self) -> None:
-        self._smtp = connect(self.settings, self._password)
+        self._smtp = connect(self.settings, self._password, self.tokens)
         self.connections += 1
         self._last_command = self.clock()
         log.info("connected to %s (%s)", self.where, self.settings.security)

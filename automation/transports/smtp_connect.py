@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from automation.config import MailSettings
 from automation.errors import ConfigError, DeliveryError, error_text
 from automation.files import check_secret_file
+from automation.oauth import OAuthError, TokenSource, xoauth2
 
 
 def smtp_password(settings: MailSettings, environ: Mapping[str, str] | None = None) -> str | None:
@@ -48,15 +49,17 @@ def smtp_password(settings: MailSettings, environ: Mapping[str, str] | None = No
     return None
 
 
-def connect(settings: MailSettings, password: str | None) -> smtplib.SMTP:
-    """A session that said EHLO, is encrypted as `mail.security` says and is logged in.
+def connect(settings: MailSettings, password: str | None,
+            tokens: TokenSource | None = None) -> smtplib.SMTP:
+    """A session that said EHLO, is encrypted as `mail.security` says and is logged in:
+    with the password, or with an OAuth 2.0 token (SASL XOAUTH2) when `tokens` is given.
 
     An unreadable `mail.ca_file` is a ConfigError; anything else that fails is a
     DeliveryError of one sentence naming host:port and what to check.
     """
     helo = settings.helo or None  # None: smtplib uses the local host name
     timeout = settings.timeout
-    context = _tls_context(settings) if settings.security != "none" else None
+    context = tls_context(settings) if settings.security != "none" else None
     smtp: smtplib.SMTP | None = None
     try:
         if settings.security == "ssl":
@@ -73,13 +76,45 @@ def connect(settings: MailSettings, password: str | None) -> smtplib.SMTP:
         if settings.security == "starttls":
             smtp.starttls(context=context)
             smtp.ehlo()  # the capabilities may differ once encrypted (AUTH often does)
-        if settings.username:
+        if tokens is not None:
+            _login_xoauth2(smtp, settings.username, tokens)
+        elif settings.username:
             _login(smtp, settings.username, password or "")
+    except OAuthError:
+        if smtp is not None:
+            smtp.close()
+        raise
     except Exception as err:
         if smtp is not None:
             smtp.close()
         raise DeliveryError(_cannot_connect(settings, err)) from None
     return smtp
+
+
+class _TokenRefused(smtplib.SMTPAuthenticationError):
+    """The server refused an OAuth 2.0 token, after one fresh token was tried too."""
+
+
+class _NoXoauth2(smtplib.SMTPException):
+    """The server does not offer SASL XOAUTH2."""
+
+
+def _login_xoauth2(smtp: smtplib.SMTP, user: str, tokens: TokenSource) -> None:
+    """AUTH XOAUTH2 with the current token; a refused token is replaced once and tried
+    again (it may have been revoked or expired early), then the login fails."""
+    offered = smtp.esmtp_features.get("auth", "").upper().split()
+    if "XOAUTH2" not in offered:
+        raise _NoXoauth2(" ".join(offered) or "no AUTH at all")
+    for fresh in (False, True):
+        code, reply = smtp.docmd("AUTH", "XOAUTH2 " + xoauth2(user, tokens.token(fresh)))
+        if code == 334:
+            # Gmail's challenge carries a JSON error; an empty answer gets the final reply
+            code, reply = smtp.docmd("")
+        if code == 235:
+            return
+        if code != 535 or fresh:
+            raise _TokenRefused(code, reply)
+    raise AssertionError("unreachable")
 
 
 def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
@@ -101,7 +136,7 @@ def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
         raise smtplib.SMTPAuthenticationError(code, reply)
 
 
-def _tls_context(settings: MailSettings) -> ssl.SSLContext:
+def tls_context(settings: MailSettings) -> ssl.SSLContext:
     """Verify the certificate and host name against the system store plus `ca_file`."""
     cafile = settings.ca_file
     try:
@@ -117,7 +152,14 @@ def _tls_context(settings: MailSettings) -> ssl.SSLContext:
 def _cannot_connect(settings: MailSettings, err: Exception) -> str:
     """One sentence naming host:port and what to check; no password, no traceback."""
     where = f"{settings.host}:{settings.port}"
+    if isinstance(err, _NoXoauth2):
+        return (f"{where} does not offer OAuth 2.0 login (SASL XOAUTH2; it offers: {err}); "
+                f"check mail.host, or set mail.auth = \"password\" for this server")
     if isinstance(err, smtplib.SMTPAuthenticationError):
+        advice = _login_advice(settings, err.smtp_code, err.smtp_error)
+        if advice:
+            return (f"{where} refused the login of {settings.username} "
+                    f"({server_reply(err.smtp_code, err.smtp_error)}): {advice}")
         return (f"{where} refused the login of {settings.username} "
                 f"({server_reply(err.smtp_code, err.smtp_error)}); check mail.username "
                 f"and the password")
@@ -146,6 +188,34 @@ def _cannot_connect(settings: MailSettings, err: Exception) -> str:
         return (f"{where}: cannot connect ({reason}); check mail.host, mail.port and "
                 f"mail.security")
     return f"{where}: cannot connect ({error_text(err)}); check mail.host"
+
+
+def _login_advice(settings: MailSettings, code: int, text: bytes | str) -> str:
+    """What the admin must do about a refused login, from the server's enhanced status
+    code (Exchange Online's in particular); "" when there is nothing specific to say."""
+    reply = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    mailbox = settings.username
+    if "5.7.139" in reply:
+        return ("SMTP AUTH is switched off for the mailbox or the tenant; an Exchange admin "
+                f"turns it on with `Set-CASMailbox -Identity {mailbox} "
+                "-SmtpClientAuthenticationDisabled $false` (and, tenant-wide, "
+                "`Set-TransportConfig -SmtpClientAuthenticationDisabled $false`)")
+    if "5.7.30" in reply:
+        return ("the server no longer accepts passwords (Basic authentication); set "
+                "mail.auth = \"microsoft\" and follow the README, \"Microsoft 365 and Google "
+                "Workspace without passwords\"")
+    if settings.auth == "microsoft" and ("5.7.3" in reply or code == 535):
+        return ("the mailbox refused the app's token: the app's service principal must be "
+                "registered in Exchange Online and may send as the mailbox; an Exchange admin "
+                "runs `New-ServicePrincipal -AppId <client id> -ObjectId <enterprise app's "
+                f"object id>` and `Add-MailboxPermission -Identity {mailbox} -User "
+                "<service principal id> -AccessRights FullAccess`, and checks that the app "
+                "has the SMTP.SendAsApp permission with admin consent")
+    if settings.auth == "google":
+        return ("Gmail refused the token; check that mail.username is the mailbox the "
+                "service account acts as, and that its domain-wide delegation includes "
+                "https://mail.google.com/")
+    return ""
 
 
 def server_reply(code: int, text: bytes | str) -> str:
