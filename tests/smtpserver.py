@@ -16,102 +16,27 @@ connection that said EHLO/HELO), so STARTTLS's second EHLO is not a new one.
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import ssl
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from automation.config import MailSettings
+from automation.testing.certificates import HOST, Certificates, make_certificates
 
-HOST = "127.0.0.1"
-
-
-# certificates
-
-
-@dataclass(frozen=True)
-class Certificates:
-    ca: Path  # the CA to trust (mail.ca_file)
-    cert: Path  # the server's certificate, signed by the CA, for 127.0.0.1 and localhost
-    key: Path
-    rogue_cert: Path  # a certificate for the same names that the CA did not sign
-    rogue_key: Path
-
-
-def make_certificates(folder: Path) -> Certificates:
-    folder.mkdir(parents=True, exist_ok=True)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rygrad test CA")])
-    ca = (_builder(ca_name, ca_name, ca_key)
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True,
-                                       crl_sign=True, content_commitment=False,
-                                       key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, encipher_only=False,
-                                       decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
-                         critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    server_key, server_cert = _server_cert(ca_name, ca_key, ca)
-    rogue_ca_key = ec.generate_private_key(ec.SECP256R1())
-    rogue_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "someone else's CA")])
-    rogue_key, rogue_cert = _server_cert(rogue_name, rogue_ca_key, None)
-    paths = Certificates(folder / "ca.pem", folder / "server.pem", folder / "server.key",
-                         folder / "rogue.pem", folder / "rogue.key")
-    _write(paths.ca, ca.public_bytes(serialization.Encoding.PEM))
-    _write(paths.cert, server_cert.public_bytes(serialization.Encoding.PEM))
-    _write(paths.key, _key_pem(server_key))
-    _write(paths.rogue_cert, rogue_cert.public_bytes(serialization.Encoding.PEM))
-    _write(paths.rogue_key, _key_pem(rogue_key))
-    return paths
-
-
-def _builder(subject: x509.Name, issuer: x509.Name,
-             key: ec.EllipticCurvePrivateKey) -> x509.CertificateBuilder:
-    now = datetime.datetime.now(datetime.UTC)
-    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30)))
-
-
-def _server_cert(issuer: x509.Name, issuer_key: ec.EllipticCurvePrivateKey,
-                 ca: x509.Certificate | None) -> tuple[ec.EllipticCurvePrivateKey,
-                                                        x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    builder = (_builder(subject, issuer, key)
-               .add_extension(x509.SubjectAlternativeName([
-                   x509.DNSName("localhost"),
-                   x509.IPAddress(ipaddress.ip_address(HOST))]), critical=False)
-               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
-                              critical=False))
-    if ca is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
-            critical=False)
-    return key, builder.sign(issuer_key, hashes.SHA256())
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.write_bytes(data)
+__all__ = [
+    "HOST",
+    "Certificates",
+    "Fault",
+    "Received",
+    "SmtpServer",
+    "mail_settings",
+    "make_certificates",
+]
 
 
 # faults
