@@ -12,7 +12,9 @@ or a traceback (`from None`).
 from __future__ import annotations
 
 import base64
+import logging
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -22,6 +24,8 @@ from automation.config import MailSettings
 from automation.errors import ConfigError, DeliveryError, error_text
 from automation.files import check_secret_file
 from automation.oauth import OAuthError, TokenSource, xoauth2
+
+log = logging.getLogger(__name__)
 
 
 def smtp_password(settings: MailSettings, environ: Mapping[str, str] | None = None) -> str | None:
@@ -72,6 +76,9 @@ def connect(settings: MailSettings, password: str | None,
         # one before it (Nagle): that stalls every message ~40 ms on any link
         if smtp.sock is not None:  # connected by the constructor
             smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if log.isEnabledFor(logging.DEBUG):  # --debug: the conversation, without secrets
+            smtp._print_debug = _Conversation()  # type: ignore[attr-defined]
+            smtp.set_debuglevel(1)
         smtp.ehlo()
         if settings.security == "starttls":
             smtp.starttls(context=context)
@@ -89,6 +96,33 @@ def connect(settings: MailSettings, password: str | None,
             smtp.close()
         raise DeliveryError(_cannot_connect(settings, err)) from None
     return smtp
+
+
+class _Conversation:
+    """smtplib's debug output, logged at DEBUG with what must never be shown taken out:
+    everything a login sends (a password, an XOAUTH2 string holding a token) and the
+    text of the messages (the partners' mail is not for logs)."""
+
+    def __init__(self) -> None:
+        self.secret = False  # inside a login: every line sent is a credential
+        self.data = False  # inside DATA: every line sent is the message
+
+    def __call__(self, *parts: object) -> None:
+        text = " ".join(str(part) for part in parts)
+        if parts and parts[0] == "send:":
+            line = str(parts[1]).strip("'\"b").upper()
+            if line.startswith("AUTH") or self.secret:
+                self.secret = True
+                verb = " ".join(str(parts[1]).strip("'\"b").split()[:2])
+                text = f"send: {verb if verb.upper().startswith('AUTH') else ''} [withheld]"
+            elif self.data:
+                text = f"send: [the message, {len(str(parts[1]))} characters]"
+            self.data = self.data or line.startswith("DATA")
+        elif parts and parts[0] in ("reply:", "data:"):
+            if re.search(r"\b(235|[45]\d\d)\b", text):
+                self.secret = False
+            self.data = self.data and "354" in text
+        log.debug("smtp %s", text)
 
 
 class _TokenRefused(smtplib.SMTPAuthenticationError):
