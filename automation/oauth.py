@@ -139,15 +139,17 @@ class MicrosoftTokens(_Cached):
                     http_client=self._session, timeout=TIMEOUT)
             else:
                 # MSAL keeps tokens itself; a new one is asked for because the last failed
-                for entry in self._app.token_cache.search(
-                        msal.TokenCache.CredentialType.ACCESS_TOKEN):
-                    self._app.token_cache.remove_at(entry)
+                cache = self._app.token_cache
+                for entry in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+                    cache.remove_at(entry)
             result = self._app.acquire_token_for_client(scopes=[MICROSOFT_SCOPE])
         except requests.RequestException as err:
             raise OAuthError(_unreachable(self.authority, err)) from None
         except ValueError as err:
-            # MSAL raises ValueError when the tenant's discovery document is refused
-            raise OAuthError(self._refused(_codes(str(err)), str(err), words)) from None
+            # MSAL raises ValueError when the tenant's discovery document is refused; the
+            # endpoint's answer is in the error it raised from
+            chain = " ".join(str(e) for e in (err, err.__cause__, err.__context__) if e)
+            raise OAuthError(self._refused(_codes(chain), str(err), words)) from None
         if "access_token" not in result:
             raise OAuthError(self._refused(result.get("error_codes") or [],
                                            result.get("error_description", ""), words))
