@@ -107,7 +107,7 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as err:
             reply = Reply(err.code, err.body())
         except TokenError as err:
-            reply = Reply(400, err.body())
+            reply = Reply(err.status, err.body())
         except (ValueError, KeyError, TypeError) as err:
             reply = Reply(400, bad_request(f"Invalid request: {err}").body())
         reply.pretty = params.get("prettyPrint", ["true"])[-1].lower() != "false"
