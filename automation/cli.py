@@ -36,6 +36,7 @@ from automation.plan import plan
 from automation.projection import cell_updates, resolve
 from automation.render import Renderer, builtin_templates_dir
 from automation.samples import KINDS as SAMPLE_KINDS
+from automation.service import Job
 from automation.sheets import SheetBackend
 from automation.transports import Transport
 from automation.window import held_reason
@@ -486,29 +487,32 @@ def describe_sheet(settings: config.Settings) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from automation.service import Job, serve
+    from automation.service import serve
 
-    def job(settings: config.Settings) -> Job:
-        tokens: list[TokenSource] = []  # made at the first cycle, kept for the next ones
+    return serve([serve_job(settings) for settings in load_all_settings(args)])
 
-        def build(stop: Callable[[], bool]) -> tuple[DeliveryLedger, Cycle]:
-            ledger = build_ledger(settings)
-            try:
-                cycle = build_cycle(settings, ledger, local_now(settings, None),
-                                    tokens[0] if tokens else None, should_stop=stop)
-                made = getattr(cycle.transport, "tokens", None)
-                if made is not None and not tokens:
-                    tokens.append(made)
-                return ledger, cycle
-            except BaseException:
-                ledger.close()
-                raise
 
-        return Job(settings.initiative.name, settings.schedule.every_minutes * 60, build,
-                   lambda: local_now(settings, None),
-                   lambda now, outcome: after_cycle(settings, now, outcome))
+def serve_job(settings: config.Settings) -> Job:
+    """One initiative for `serve`: its adapters are built anew each cycle, but its OAuth
+    token source is kept, so a token is asked for once while it is valid."""
+    tokens: list[TokenSource] = []  # made at the first cycle, kept for the next ones
 
-    return serve([job(settings) for settings in load_all_settings(args)])
+    def build(stop: Callable[[], bool]) -> tuple[DeliveryLedger, Cycle]:
+        ledger = build_ledger(settings)
+        try:
+            cycle = build_cycle(settings, ledger, local_now(settings, None),
+                                tokens[0] if tokens else None, should_stop=stop)
+            made = getattr(cycle.transport, "tokens", None)
+            if made is not None and not tokens:
+                tokens.append(made)
+            return ledger, cycle
+        except BaseException:
+            ledger.close()
+            raise
+
+    return Job(settings.initiative.name, settings.schedule.every_minutes * 60, build,
+               lambda: local_now(settings, None),
+               lambda now, outcome: after_cycle(settings, now, outcome))
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -139,9 +139,7 @@ class MicrosoftTokens(_Cached):
                     http_client=self._session, timeout=TIMEOUT)
             else:
                 # MSAL keeps tokens itself; a new one is asked for because the last failed
-                cache = self._app.token_cache
-                for entry in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
-                    cache.remove_at(entry)
+                self._app.remove_tokens_for_client()
             result = self._app.acquire_token_for_client(scopes=[MICROSOFT_SCOPE])
         except requests.RequestException as err:
             raise OAuthError(_unreachable(self.authority, err)) from None
