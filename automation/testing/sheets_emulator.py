@@ -67,8 +67,11 @@ class Emulator:
         self.server, self.state = server, state
         host, port = server.server_address[:2]
         self.base_url = f"http://{host!s}:{port}"
+        # a short poll: stop() waits up to one interval for serve_forever to notice, and
+        # tests start and stop an emulator each (0.5 s, the default, was most of a test)
         self._thread = threading.Thread(
-            target=server.serve_forever, daemon=True, name="sheets-emulator"
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+            name="sheets-emulator",
         )
         self._thread.start()
 
