@@ -63,6 +63,13 @@ outbox_dir = "../outbox"                # default "outbox"
 # username = "sekretariat@example.dk"
 # password_env = "RYGRAD_SMTP_PASSWORD" # the environment variable holding the password
 # password_file = "../secrets/smtp-password"  # or a file holding it, instead
+# Microsoft 365 and Google Workspace log in without a password (README, "Microsoft 365
+# and Google Workspace without passwords"), instead of password_env / password_file:
+#   auth = "microsoft"                  # password (default) | microsoft | google
+#   tenant = "kommune.onmicrosoft.com"  # microsoft: the tenant's domain or id
+#   client_id = "00000000-0000-0000-0000-000000000000"   # the app's Application (client) ID
+#   certificate_file = "../secrets/rygrad-app.pem"       # or client_secret_file / _env
+#   credentials = "../secrets/mail-service-account.json" # google: the service account key
 # ca_file = "../certs/company-ca.pem"   # trust an extra certificate authority
 # timeout = 30                          # seconds per SMTP operation (default 30)
 # helo = "rygrad.example.dk"            # name to greet the server with (default: this machine's)
