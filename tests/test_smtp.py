@@ -201,7 +201,7 @@ def test_cycle_with_a_reply_lost_after_the_content_leaves_it_uncertain_until_ask
     resend = rygrad(capsys, "run", "--once", "--resend-uncertain", "--config", str(config),
                     "--now", "2026-12-02T09:30")
     assert resend.status == 0, resend.out + resend.err
-    assert "1 uncertain messages resent" in resend.out
+    assert "1 uncertain message resent" in resend.out
     # the explicit resend is the one extra copy, over the cycle's one session
     assert delivered_keys(server)[7:] == [first]
     assert server.messages[7].connection == 3
