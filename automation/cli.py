@@ -1,4 +1,4 @@
-"""The command line (DESIGN §4): the only place that reads the clock, prints and exits,
+"""The command line (README, "Command line"): the only place that reads the clock, prints and exits,
 and the one place that builds the adapters from the config."""
 
 from __future__ import annotations

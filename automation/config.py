@@ -1,4 +1,4 @@
-"""The TOML config → frozen, validated settings (DESIGN.md §3).
+"""The TOML config → frozen, validated settings (README, "Configuration").
 
 Every key has a default here except the required ones; an unknown key or a bad
 value is a ConfigError that names the file, the key and what is allowed. How a value
@@ -78,7 +78,7 @@ class MailSettings:
     port: int = 587
     security: str = "starttls"
     username: str = ""
-    auth: str = "password"  # password | microsoft | google (DESIGN §10)
+    auth: str = "password"  # password | microsoft | google (README, OAuth section)
     password_env: str = ""
     password_file: Path | None = None
     tenant: str = ""  # microsoft: the tenant's domain or id
@@ -356,7 +356,8 @@ def _mail(reader: Reader, value: Any, base: Base) -> MailSettings:
     )
 
 
-# each login method and the keys it takes (one of each tuple in ONE_OF); DESIGN §10
+# each login method and the keys it takes (one of each tuple in ONE_OF); see the README,
+# "Microsoft 365 and Google Workspace without passwords"
 AUTH_KEYS = {
     "password": ("password_env", "password_file"),
     "microsoft": ("tenant", "client_id", "client_secret_env", "client_secret_file",

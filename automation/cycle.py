@@ -1,4 +1,4 @@
-"""One cycle: read → parse → plan → render → send → record → write back (DESIGN §5).
+"""One cycle: read → parse → plan → render → send → record → write back (docs/architecture.md).
 
 Failures stay where they happen: a message that cannot be rendered or is refused
 is recorded on that message and the others go on; a write-back that cannot be
@@ -38,7 +38,7 @@ from automation.window import held_reason
 
 log = logging.getLogger(__name__)
 
-CANNOT_RUN = 2  # the exit status of a cycle that could not run (DESIGN §4)
+CANNOT_RUN = 2  # the exit status of a cycle that could not run (README, "Command line")
 UNCAPPED_KINDS = ("digest", "burst")  # mail to the secretariat is never held by the cap
 STALE_RETRIES = 3
 

@@ -1,7 +1,7 @@
 """The example initiative `rygrad init` writes: Ungeløftet Aarhus.
 
 A realistic workbook whose dates sit around `today`, so that a first `rygrad plan`
-shows every kind of mail of DESIGN.md §2: invitations, agendas, follow-ups,
+shows every kind of mail of README, "The rules": invitations, agendas, follow-ups,
 reminders, overdue notices, escalations and indicator requests, and rows for
 which nothing is due yet. Deterministic: the same `today` gives the same file.
 """

@@ -1,5 +1,5 @@
 """Files rygrad shares with people: a file it rewrites keeps who may use it, and a
-secret file it reads should be its owner's alone (DESIGN.md §8).
+secret file it reads should be its owner's alone (README, "Templates").
 
 A workbook on a shared folder is rewritten as a new file renamed over the old one
 (sheets/xlsx.py): the new file is the worker's, with its mode and its group, unless it

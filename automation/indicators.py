@@ -1,4 +1,5 @@
-"""Indicator arithmetic: when the next value is due and how it is going (DESIGN §1)."""
+"""Indicator arithmetic: when the next value is due and how it is going (README, "The
+workbook contract")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The ledger: one row per (message key, recipient) — the truth of what was sent.
 
-States (DESIGN §6): ``sending`` is written before the transport gets the message
+States (README, "Delivery"): ``sending`` is written before the transport gets the message
 and ``sent`` after the server accepted it, each committed at once. A row still
 ``sending`` when no cycle is running is uncertain: the worker died between the
 two, and the message may or may not have left. ``failed`` is permanent (the

@@ -222,7 +222,7 @@ class Recipient:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One message due: one key, one recipient (DESIGN §2)."""
+    """One message due: one key, one recipient (README, "The rules")."""
 
     kind: str  # invitation | cancel | agenda | followup | reminder | overdue | escalation
     #            | indicator | digest | burst

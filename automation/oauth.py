@@ -112,7 +112,7 @@ class _Cached:
 
 
 class MicrosoftTokens(_Cached):
-    """Entra ID's client-credentials flow through MSAL (DESIGN §10)."""
+    """Entra ID's client-credentials flow through MSAL (see the module docstring)."""
 
     def __init__(self, settings: MailSettings, environ: Mapping[str, str] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:

@@ -1,4 +1,4 @@
-"""The rules of DESIGN.md §2: (initiative, ledger history, now) → messages due.
+"""The rules of README, "The rules": (initiative, ledger history, now) → messages due.
 
 Level-triggered and pure: everything due now and not yet in the ledger is
 planned, so a cycle after downtime catches up and a repeated cycle plans nothing

@@ -1,4 +1,4 @@
-"""The W columns as a projection of the ledger and the sheet (DESIGN §2, write-back).
+"""The W columns as a projection of the ledger and the sheet (README, "The rules", write-back).
 
 Pure: computes what every worker-owned cell should read now, and returns only
 the cells whose text differs from what the sheet holds.

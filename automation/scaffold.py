@@ -18,7 +18,7 @@ CONFIG_FILE = Path("config/rygrad.toml")
 EXAMPLE_WORKBOOK = Path("examples/initiative.xlsx")
 TEMPLATES_DIR = Path("templates")
 
-# The commented example of DESIGN.md §3. Relative paths are relative to this file's
+# The commented example of README, "Configuration". Relative paths are relative to this file's
 # folder (config/), hence "../". Mail may go out at any hour so that a first try
 # always shows mail; the comments give the real defaults.
 EXAMPLE_CONFIG = """\

@@ -1,4 +1,4 @@
-"""The workbook contract of DESIGN.md §1: tabs, their columns, who owns each."""
+"""The workbook contract of README, "The workbook contract": tabs, their columns, who owns each."""
 
 from __future__ import annotations
 

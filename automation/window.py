@@ -1,4 +1,5 @@
-"""When mail may go out: the send window, send days and public holidays (DESIGN §3)."""
+"""When mail may go out: the send window, send days and public holidays (README,
+"Configuration")."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
     python bench/generate.py OUT.xlsx --actions 10000 --people 2000 --meetings 500 \\
         --indicators 500 [--today 2026-12-01] [--seed 1]
 
-The tabs and columns are those of DESIGN.md §1 (Danish titles); the worker-owned
+The tabs and columns are those of README, "The workbook contract" (Danish titles); the worker-owned
 cells are left empty, as in a sheet the worker has never seen. Dates spread around
 `today` so that every rule of §2 fires somewhere. The same seed gives the same file.
 """

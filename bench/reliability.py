@@ -352,8 +352,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.sheets}. Machine: {platform.machine()}, Python "
             f"{platform.python_version()}, {platform.system()}.",
             "",
-            "The promise (DESIGN §6): nothing lost, nothing delivered twice by the worker "
-            "itself. A message handed to the server whose acceptance was not recorded is "
+            "The promise (README, \"Delivery\"): nothing lost, nothing delivered twice by the "
+            "worker itself. A message handed to the server whose acceptance was not recorded is "
             "**uncertain**: reported by `rygrad status`, by the digest and by exit status 1, "
             "and resent only by `rygrad run --once --resend-uncertain`. If the server had "
             "in fact accepted it, that resend is a second copy — at most once by itself, "

@@ -12,7 +12,7 @@ alive at a time (the snapshot is let go once parsed), so that the peak is a cycl
     read        the backend reads the whole workbook (xlsx: openpyxl; google: the
                 emulator over HTTP, one spreadsheets.get)
     parse       rows → typed Initiative with its problems
-    plan        the rules of DESIGN §2 over every row, against an empty ledger
+    plan        the rules of README, "The rules" over every row, against an empty ledger
     render all  every message due rendered to bytes (a burst no real cycle sends);
                 past 5,000 due, every n-th of them, the time scaled by n (marked ~)
     render 100  one cycle's worth: mail.max_per_cycle (100) messages

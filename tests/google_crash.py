@@ -1,7 +1,8 @@
 """SIGKILL during the google write-back: the sheet has the old W cells or all new ones.
 
-The google write-back is two calls (DESIGN §7): a `values:batchGet` of the ID columns,
-then one `values:batchUpdate`. A worker killed anywhere in between — before the update,
+The google write-back is two calls (README, "Connecting a Google Sheet"): a
+`values:batchGet` of the ID columns, then one `values:batchUpdate`. A worker killed
+anywhere in between — before the update,
 while its body is half sent, while the emulator applies it, before the answer arrives —
 must leave the sheet as it was or with every cell of the update, never part of them:
 the Sheets API applies a batchUpdate whole or not at all, and so does the emulator. The

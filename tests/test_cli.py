@@ -152,7 +152,7 @@ def test_partner_cells_are_unchanged(on_both, capsys):
 
 
 def test_a_doubled_id_gets_its_note_on_both_rows(tmp_path, sheet, capsys):
-    """DESIGN §7: a row whose ID is on two rows still gets its W cells, above all the note
+    """A row whose ID is on two rows still gets its W cells, above all the note
     that says so, on each backend; the sheet shows the problem, not only `check`."""
     tabs = small_initiative()
     tabs["Handlinger"] = [*tabs["Handlinger"], {
@@ -434,7 +434,7 @@ def test_partner_inserts_a_row_between_read_and_write(initiative, capsys, monkey
 
 def test_google_cycle_stays_within_three_api_calls(tmp_path, capsys, sheets_emulator):
     """Per cycle at most one read of the sheet, one read of the IDs and one write;
-    a cycle with nothing to change writes nothing (DESIGN §7)."""
+    a cycle with nothing to change writes nothing (README, "Connecting a Google Sheet")."""
     import requests
 
     from tests.backends import GoogleSheetOnEmulator

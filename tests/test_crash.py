@@ -1,4 +1,4 @@
-"""SIGKILL at random moments (DESIGN §6): nothing delivered twice, nothing lost silently.
+"""SIGKILL at random moments (README, "Delivery"): nothing delivered twice, nothing lost silently.
 
 A real `python -m automation run --once` against aiosmtpd on 127.0.0.1, killed while it
 starts, while it sends (right after the server accepted its n-th message, plus a few ms

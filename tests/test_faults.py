@@ -1,5 +1,6 @@
 """Faults from outside, each through the CLI: SMTP faults from the test server, and a
-partner's edit between the worker's read and its write (DESIGN §4, §6, §7).
+partner's edit between the worker's read and its write (README, "Command line",
+"Delivery" and "Connecting a Google Sheet").
 
 Each SMTP scenario (tests/faultkit.py, shared with bench/reliability.py) runs a cycle of
 11 partner mails and the digest, then `status`, then a cycle against a healthy server,

@@ -236,7 +236,7 @@ def test_statuses_follow_their_rows_by_id(
 
 
 @pytest.mark.parametrize("inserted, doubled_at, written, skipped", [
-    # H-1 is still on row 2 and now also on row 4: row 2 gets its cell (DESIGN §7)
+    # H-1 is still on row 2 and now also on row 4: row 2 gets its cell
     (0, "A4", {"F2": "A", "F4": None}, []),
     # a row inserted above, then H-1 typed on row 6: row 2 no longer holds H-1, and
     # which of rows 3 and 6 was the row read cannot be told, so nothing is written

@@ -1,5 +1,6 @@
 """Indicator arithmetic (automation/indicators.py): the next update, rolling over month
-ends and year ends, and the assessment at each of its boundaries (DESIGN §1)."""
+ends and year ends, and the assessment at each of its boundaries (README, "The workbook
+contract")."""
 
 from __future__ import annotations
 

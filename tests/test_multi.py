@@ -2,7 +2,7 @@
 
 The fast tests run `serve` and `status` with several configs (one broken) and the
 backoff and lock rules of the loop on real ledgers. The slow one is the promise of
-DESIGN §6 under failure: 3 worker processes × 5 initiatives over a real SMTP
+README, "Delivery" under failure: 3 worker processes × 5 initiatives over a real SMTP
 server and a real PostgreSQL ledger; one worker is SIGKILLed in the middle of a
 cycle; every (key, recipient) then reached the server exactly once or is reported
 uncertain, none twice, and another worker took the initiative over.

@@ -1,4 +1,4 @@
-"""The rules of DESIGN §2 at their boundaries, on hand-built initiatives."""
+"""The rules of README, "The rules" at their boundaries, on hand-built initiatives."""
 
 from __future__ import annotations
 

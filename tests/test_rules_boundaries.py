@@ -1,4 +1,4 @@
-"""The rules of DESIGN §2 where they turn: whole messages (key, recipient, Cc, payload),
+"""The rules of README, "The rules" where they turn: whole messages (key, recipient, Cc, payload),
 the local day boundary, what is sent only once, updates on the meeting day, the digest's
 windows and everything the digest carries. Hand-built initiatives; time is a parameter."""
 

@@ -1,4 +1,4 @@
-"""DESIGN §8 under attack: cell text is data, mail goes only where it should, secrets
+"""README, "Templates" under attack: cell text is data, mail goes only where it should, secrets
 stay secret, files are private, and templates stay in their sandbox."""
 
 from __future__ import annotations

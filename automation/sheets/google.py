@@ -11,7 +11,7 @@ A cycle makes at most three API calls, the first one included in a fresh process
 3. ``write``: one ``values:batchUpdate`` with ``valueInputOption=RAW`` (a value
    starting with ``=`` stays text) — and none when no cell would change.
 
-Why the read is not a ``values:batchGet`` (as DESIGN §7 first had it): that call
+Why the read is not a ``values:batchGet`` (as the first design had it): that call
 answers a date cell with a bare serial number, the same as a number cell, and
 needs the tab titles first. Telling them apart needs each cell's number format,
 which only ``spreadsheets.get`` gives; cached once per process it goes stale as
@@ -228,7 +228,7 @@ class GoogleSheet:
         if row is None:
             return self._skip(w, f"no row has the ID {w.row_id!r} any more")
         if row == DOUBLED:
-            # DESIGN §7: a doubled ID's rows still get their cells (above all the note that
+            # a doubled ID's rows still get their cells (above all the note that
             # says so) where the row read is still that row; a row that moved is skipped,
             # since which of them it became cannot be told
             if 2 <= w.row <= len(ids) and _key(ids[w.row - 1]) == wanted:

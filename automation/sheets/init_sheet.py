@@ -5,7 +5,7 @@ what is already there is left as it is, and a second run changes nothing.
 Headers are matched as the parser matches them (Danish or English title, or an alias);
 a missing one is added at the end of its tab's header row in the initiative's language.
 
-xlsx: openpyxl's save loses formulas' cached values, images and charts (DESIGN §7),
+xlsx: openpyxl's save loses formulas' cached values, images and charts (docs/architecture.md),
 so an existing workbook that has any of them is refused with what to add by hand; a
 workbook without them, or a path that does not exist yet, is written by openpyxl.
 """

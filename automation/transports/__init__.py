@@ -17,7 +17,7 @@ class PermanentFailure(RygradError):
 
 class UncertainDelivery(RygradError):
     """The connection was lost after the whole message was handed over and before the
-    server answered: it may have been delivered. Never retried by itself (DESIGN §6)."""
+    server answered: it may have been delivered. Never retried by itself (README, "Delivery")."""
 
 
 class Transport(Protocol):

@@ -1,4 +1,4 @@
-"""The SMTP transport: one connection per cycle, reused for every message (DESIGN §6).
+"""The SMTP transport: one connection per cycle, reused for every message (README, "Delivery").
 
 Providers throttle clients that log in once per message, so `open()` connects,
 says EHLO, upgrades with STARTTLS (or starts in TLS), logs in once, and every
