@@ -68,6 +68,9 @@ class SheetSettings:
     date_order: str = "dmy"
     max_xml_mb: float = 100.0  # xlsx: what the workbook may unpack to (sheets/xlsx.py)
     timeout: float = 30.0  # seconds for each Sheets API request (google)
+    # xlsx: where partners open the workbook (its SharePoint or OneDrive address); the
+    # mails' "Open the sheet" button. A Google Sheet's address is known without it.
+    link: str = ""
 
 
 @dataclass(frozen=True)
@@ -240,7 +243,7 @@ def _sheet(reader: Reader, value: Any, base: Base, language: str) -> SheetSettin
     section = reader.section(
         "sheet", value,
         {"backend", "path", "spreadsheet", "credentials", "api_base", "aliases", "date_order",
-         "timeout", "max_xml_mb"},
+         "timeout", "max_xml_mb", "link"},
     )
     backend = reader.choice(section, "sheet.backend", "xlsx", ("xlsx", "google"))
     path = reader.location(section, "sheet.path", base)
@@ -274,6 +277,9 @@ def _sheet(reader: Reader, value: Any, base: Base, language: str) -> SheetSettin
         date_order=reader.choice(section, "sheet.date_order", "dmy", ("dmy", "mdy", "ymd")),
         max_xml_mb=_max_xml_mb(reader, section),
         timeout=_timeout(reader, section, "sheet.timeout"),
+        link=_web_address(reader, "sheet.link", reader.string(section, "sheet.link", ""),
+                          "https://kommune.sharepoint.com/:x:/r/sites/ungeloeftet/"
+                          "initiative.xlsx"),
     )
 
 
@@ -431,12 +437,14 @@ def _schedule(reader: Reader, value: Any) -> ScheduleSettings:
         skip_holidays=reader.boolean(section, "schedule.skip_holidays", True),
         digest_weekday=WEEKDAYS.index(weekday),
         digest_time=reader.clock(section, "schedule.digest_time", "08:00"),
-        heartbeat_url=_heartbeat_url(reader, reader.string(section, "schedule.heartbeat_url",
-                                                           "")),
+        heartbeat_url=_web_address(reader, "schedule.heartbeat_url",
+                                   reader.string(section, "schedule.heartbeat_url", ""),
+                                   "https://hc-ping.com/your-check-uuid"),
     )
 
 
-def _heartbeat_url(reader: Reader, url: str) -> str:
+def _web_address(reader: Reader, key: str, url: str, example: str) -> str:
+    """An http:// or https:// address with a host and no spaces, or "" (not set)."""
     parts = urlsplit(url)
     try:
         parts.port  # noqa: B018 (raises ValueError on a port that is not a number)
@@ -444,7 +452,6 @@ def _heartbeat_url(reader: Reader, url: str) -> str:
         parts = urlsplit("")
     if url and (parts.scheme not in ("http", "https") or not parts.hostname
                 or any(c.isspace() for c in url)):
-        reader.fail("schedule.heartbeat_url",
-                    f"{url!r} is not an http:// or https:// address; write e.g. "
-                    "\"https://hc-ping.com/your-check-uuid\"")
+        reader.fail(key, f"{url!r} is not an http:// or https:// address; write e.g. "
+                    f"\"{example}\"")
     return url

@@ -8,7 +8,7 @@ kl. 14.00–16.00``); English is British (locale ``en_GB``: day before month,
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date, datetime, time
 from functools import lru_cache
 
 from babel.dates import format_date, format_time
@@ -21,6 +21,19 @@ CACHED = 4096
 
 _LONG = {"da": "full", "en": "EEEE d MMMM y"}  # da "full" is "torsdag den 3. december 2026"
 _DAY = {"da": "EEEE 'den' d. MMMM", "en": "EEEE d MMMM"}
+_WEEKDAY_SHORT = {"da": "EEEE d. MMM", "en": "EEEE d MMM"}  # "fredag 4. dec.", "Friday 4 Dec"
+_DAY_SHORT = {"da": "d. MMM", "en": "d MMM"}  # "2. dec.", "2 Dec"
+EMPTY = "–"  # what a table shows for a value nobody has filled in
+# numbers in running text are written out up to twelve, as Danish and British style guides do
+_WORDS = {
+    "da": ("nul", "en", "to", "tre", "fire", "fem", "seks", "syv", "otte", "ni", "ti",
+           "elleve", "tolv"),
+    "en": ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+           "eleven", "twelve"),
+}
+# Danish status values a partner picks in the sheet, with what an English reader calls them
+STATUS_ENGLISH = {"færdig": "Done", "afsluttet": "Completed", "lukket": "Closed",
+                  "i gang": "In progress", "ikke startet": "Not started"}
 _SHORT = {"da": "medium", "en": "d MMM y"}  # "3. dec. 2026", "3 Dec 2026"
 
 ASSESSMENTS = {
@@ -58,10 +71,63 @@ def short_date(day: date, lang: str) -> str:
 
 
 @lru_cache(maxsize=CACHED)
-def clock(moment: time, lang: str) -> str:
-    """``14.00`` / ``14:00``."""
+def weekday_short(day: date, lang: str) -> str:
+    """What a phone shows of a date in a subject: ``fredag 4. dec.`` / ``Friday 4 Dec``."""
     lang = language(lang)
+    return format_date(day, _WEEKDAY_SHORT[lang], locale=LOCALES[lang])
+
+
+@lru_cache(maxsize=CACHED)
+def day_month(day: date, lang: str) -> str:
+    """``5. dec.`` / ``5 Dec``: a recent date in a list."""
+    lang = language(lang)
+    return format_date(day, _DAY_SHORT[lang], locale=LOCALES[lang])
+
+
+@lru_cache(maxsize=CACHED)
+def clock(moment: time, lang: str) -> str:
+    """``9.00``, ``14.00`` / ``09:00``, ``14:00`` (Danish writes the hour without a zero)."""
+    lang = language(lang)
+    if lang == "da":
+        return f"{moment.hour}.{moment.minute:02}"
     return format_time(moment, "short", locale=LOCALES[lang])
+
+
+def moment(when: datetime, lang: str) -> str:
+    """A time something happened, as people write it: ``2. dec. kl. 5.24`` / ``2 Dec at 05:24``."""
+    lang = language(lang)
+    day = day_month(when.date(), lang)
+    hours = clock(when.time(), lang)
+    return f"{day} kl. {hours}" if lang == "da" else f"{day} at {hours}"
+
+
+def count_word(count: int, lang: str) -> str:
+    """``to`` / ``two`` up to twelve, digits from 13: numbers in running text."""
+    words = _WORDS[language(lang)]
+    return words[count] if 0 <= count < len(words) else str(count)
+
+
+def times(count: int, lang: str) -> str:
+    """``én gang``, ``to gange`` / ``once``, ``twice``, ``three times``."""
+    if language(lang) == "da":
+        return "én gang" if count == 1 else f"{count_word(count, lang)} gange"
+    return {1: "once", 2: "twice"}.get(count, f"{count_word(count, lang)} times")
+
+
+def status_value(value: str, lang: str) -> str:
+    """A status as typed in the sheet; for English readers a Danish one is explained:
+    ``Færdig (Done)``."""
+    english = STATUS_ENGLISH.get(" ".join(value.split()).casefold())
+    if language(lang) == "en" and english and english.casefold() != value.casefold():
+        return f"{value} ({english})"
+    return value
+
+
+def dash(value: object) -> object:
+    """``–`` for a value nobody has filled in (None or blank text), else the value."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return EMPTY
+    return value
 
 
 def meeting_time(day: date, start: time | None, end: time | None, lang: str) -> str:
@@ -76,17 +142,26 @@ def meeting_time(day: date, start: time | None, end: time | None, lang: str) -> 
 
 
 def days_left(days: int, lang: str) -> str:
-    """``i dag``, ``i morgen``, ``om 2 dage`` / ``today``, ``tomorrow``, ``in 2 days``."""
+    """``i dag``, ``i morgen``, ``om to dage`` / ``today``, ``tomorrow``, ``in two days``."""
+    words = count_word(days, lang)
     if language(lang) == "da":
-        return {0: "i dag", 1: "i morgen"}.get(days, f"om {days} dage")
-    return {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
+        return {0: "i dag", 1: "i morgen"}.get(days, f"om {words} dage")
+    return {0: "today", 1: "tomorrow"}.get(days, f"in {words} days")
 
 
 def days_overdue(days: int, lang: str) -> str:
-    """``1 dag forsinket``, ``9 dage forsinket`` / ``1 day overdue``, ``9 days overdue``."""
+    """``1 dag over fristen``, ``9 dage over fristen`` / ``1 day overdue``, ``9 days overdue``."""
     if language(lang) == "da":
-        return f"{days} {'dag' if days == 1 else 'dage'} forsinket"
-    return f"{days} {'day' if days == 1 else 'days'} overdue"
+        return f"{day_count(days, lang)} over fristen"
+    return f"{day_count(days, lang)} overdue"
+
+
+def days_ago(days: int, lang: str) -> str:
+    """``i dag``, ``i går``, ``for ni dage siden`` / ``today``, ``yesterday``, ``nine days ago``."""
+    words = count_word(days, lang)
+    if language(lang) == "da":
+        return {0: "i dag", 1: "i går"}.get(days, f"for {words} dage siden")
+    return {0: "today", 1: "yesterday"}.get(days, f"{words} days ago")
 
 
 def day_count(days: int, lang: str) -> str:
@@ -141,6 +216,40 @@ def meeting_title(group: str, lang: str) -> str:
     if re.fullmatch(r"\w*gruppen", group, re.IGNORECASE):
         return f"{group[:-1]}møde"
     return f"Møde i {group}"
+
+
+def _compound(group: str) -> str | None:
+    """``styregruppe`` for a one-word group name ending in -gruppe(n), else None."""
+    if re.fullmatch(r"\w*gruppen?", group, re.IGNORECASE):
+        return group.lower().removesuffix("n")
+    return None
+
+
+def the_group(group: str, lang: str) -> str:
+    """A group named in running text: ``styregruppen``, ``AG Uddannelse`` / ``the Styregruppe``
+    group, ``AG Uddannelse``. Danish gives a common noun its article, a name stays a name."""
+    group = " ".join(group.split())
+    noun = _compound(group)
+    if language(lang) == "en":
+        return group
+    return f"{noun}n" if noun else group
+
+
+def the_meeting(group: str, lang: str) -> str:
+    """A group's meeting in running text: ``styregruppemødet``, ``mødet i AG Uddannelse`` /
+    ``the Styregruppe meeting``."""
+    group = " ".join(group.split())
+    if language(lang) == "en":
+        return f"the {group} meeting" if group else "the meeting"
+    noun = _compound(group)
+    if noun:
+        return f"{noun}mødet"
+    return f"mødet i {group}" if group else "mødet"
+
+
+def heading(text: str) -> str:
+    """A heading in a plain-text mail: the text underlined, not shouted in capitals."""
+    return f"{text}\n{'-' * len(text)}"
 
 
 def week_label(week: str, lang: str) -> str:

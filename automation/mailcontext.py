@@ -10,7 +10,7 @@ templates word them with the localised filters.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from automation import indicators, schema
@@ -30,7 +30,7 @@ def context_for(message: Message, initiative: Initiative, settings: Settings,
         "kind": message.kind,
         "key": message.key,
         "recipient": recipient,
-        "first_name": recipient.name.split()[0] if recipient.name.split() else "",
+        "first_name": first_name(recipient.name),
         "cc": list(message.cc),
         "secretariat": {"name": settings.initiative.secretariat_name,
                         "email": settings.initiative.secretariat_email},
@@ -38,11 +38,34 @@ def context_for(message: Message, initiative: Initiative, settings: Settings,
         "today": today,
         "payload": payload,
         "sheet": _sheet_names(initiative, settings.initiative.language),
+        # the status that marks an action done, as the mails tell partners to set it
+        "done_status": next(iter(settings.rules.done_statuses), "Færdig"),
+        "sheet_url": "",  # the "Open the sheet" button; "" = no button
     }
     builder = _BUILDERS.get(message.kind)
     if builder:
         context.update(builder(message, initiative, settings, today))
     return context
+
+
+def first_name(name: str) -> str:
+    """Whom a mail greets; none (a neutral greeting) when the name is only an address."""
+    words = name.split()
+    return words[0] if words and "@" not in name else ""
+
+
+def sheet_link(initiative: Initiative, tab_key: str, row: int = 0) -> str:
+    """Where a partner opens the sheet on the tab (and row) a mail is about.
+
+    A Google Sheet opens on the tab's ``gid`` and the row's first cell; a local
+    workbook at ``sheet.link`` (its SharePoint or OneDrive address, which cannot
+    point at a tab); "" when neither is known.
+    """
+    address = initiative.address
+    sheet_id = initiative.tab_ids.get(tab_key)
+    if not address or sheet_id is None:
+        return address
+    return f"{address}#gid={sheet_id}" + (f"&range=A{row}" if row > 1 else "")
 
 
 def _sheet_names(initiative: Initiative, language: str) -> dict[str, str]:
@@ -152,6 +175,8 @@ def _meeting_mail(message: Message, initiative: Initiative, settings: Settings,
         "update": bool(message.payload.get("update")),
         "seq": int(message.payload.get("seq") or 0),
     }
+    if message.kind in ("agenda", "followup"):
+        context["sheet_url"] = sheet_link(initiative, "actions")
     if message.kind == "agenda":
         context["actions"] = sorted(
             (action_view(a, a.id, today) for a in initiative.in_group("actions", group)
@@ -185,6 +210,9 @@ def _action_mail(message: Message, initiative: Initiative, settings: Settings,
     # the planner's count wins: it is what the ledger key says
     days_overdue = int(payload.get("days_overdue", view["days_overdue"]) or 0)
     return {
+        "sheet_url": sheet_link(initiative, "actions", action.row if action else 0),
+        # the overdue notices the owner had before an escalation (dates, oldest first)
+        "notices": [d for d in (parse_date(str(n)) for n in payload.get("notices") or []) if d],
         "action": view,
         "due": view["due"],
         "days_left": int(payload.get("days_left", view["days_left"]) or 0),
@@ -202,6 +230,7 @@ def _indicator_mail(message: Message, initiative: Initiative, settings: Settings
     view = indicator_view(indicator, message.subject_id, today, settings)
     next_update = parse_date(message.payload.get("next_update"))
     return {
+        "sheet_url": sheet_link(initiative, "indicators", indicator.row if indicator else 0),
         "indicator": view,
         "next_update": next_update,
         "overdue": next_update is not None and next_update < today,
@@ -218,7 +247,7 @@ def _digest(message: Message, initiative: Initiative, settings: Settings,
         sent = entry.get("sent") or {}
         upcoming.append({
             "meeting": meeting_view(initiative.meeting(meeting_id), meeting_id),
-            "sent": {kind: str(sent.get(kind) or "") for kind in
+            "sent": {kind: _sent_time(sent.get(kind)) for kind in
                      ("invitation", "agenda", "followup")},
         })
     flagged = []
@@ -230,6 +259,7 @@ def _digest(message: Message, initiative: Initiative, settings: Settings,
         flagged.append(view)
     held = payload.get("held") or {}
     context: dict[str, Any] = {
+        "sheet_url": sheet_link(initiative, "actions"),
         "week": str(payload.get("week", "")),
         "overdue_actions": [
             action_view(initiative.action(str(i)), str(i), today)
@@ -254,6 +284,14 @@ def _digest(message: Message, initiative: Initiative, settings: Settings,
         "overdue_actions", "missing_agendas", "missing_minutes", "indicators", "problems",
         "failed", "uncertain", "retrying")) + context["held"]["window"] + context["held"]["cap"]
     return context
+
+
+def _sent_time(text: Any) -> datetime | None:
+    """A sent time as the digest's payload holds it (``2026-12-02 05:24``, local), or None."""
+    try:
+        return datetime.strptime(str(text or "").strip(), "%Y-%m-%d %H:%M")
+    except ValueError:
+        return None
 
 
 def _burst(message: Message, initiative: Initiative, settings: Settings,

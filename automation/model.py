@@ -19,12 +19,15 @@ class Table:
     ``rows`` holds (sheet row number, values); values line up with ``header``
     and may be shorter than it (trailing empty cells). ``uncomputed`` holds the
     (row, column) of formula cells with no saved value, which read as empty but are not.
+    ``sheet_id`` is the tab's numeric id in a Google Sheet (the ``gid`` of its
+    address, for a link to it), None for a local workbook.
     """
 
     title: str
     header: tuple[CellValue, ...]
     rows: tuple[tuple[int, tuple[CellValue, ...]], ...]
     uncomputed: frozenset[tuple[int, int]] = frozenset()
+    sheet_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class Snapshot:
 
     tables: dict[str, Table]
     version: str = ""  # backend-specific token to detect a change before writing
+    address: str = ""  # where partners open the sheet in a browser, when the backend knows
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +142,10 @@ class Initiative:
     row_ids: dict[tuple[str, int], str] = field(default_factory=dict)
     # tab key → the tab's title in the sheet
     tab_titles: dict[str, str] = field(default_factory=dict)
+    # tab key → the tab's numeric id in a Google Sheet (links open it); absent for xlsx
+    tab_ids: dict[str, int] = field(default_factory=dict)
+    # where partners open the sheet: a Google Sheet's address, else sheet.link; "" = unknown
+    address: str = ""
     # tab key → {column key: 1-based column index} for the columns found in row 1
     columns: dict[str, dict[str, int]] = field(default_factory=dict)
     # tab key → number of cells in its header row (where missing W columns are appended)

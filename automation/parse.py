@@ -53,6 +53,7 @@ class _Parser:
         self.group_names: dict[str, str] = {}  # normalised → as written on Grupper
 
     def parse(self, snapshot: Snapshot) -> Initiative:
+        self.initiative.address = snapshot.address or self.settings.sheet.link
         layouts = [self.layout(snapshot, tab) for tab in TABS]
         rows = {layout.tab.key: self.rows(layout) for layout in layouts}
         group_rows = self.unique(rows["groups"])
@@ -79,6 +80,8 @@ class _Parser:
         for problem in problems:
             self.add(problem)
         self.initiative.tab_titles[tab.key] = layout.table.title
+        if layout.table.sheet_id is not None:
+            self.initiative.tab_ids[tab.key] = layout.table.sheet_id
         self.initiative.columns[tab.key] = dict(layout.columns)
         self.initiative.header_width[tab.key] = layout.width
         return layout

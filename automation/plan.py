@@ -191,20 +191,30 @@ class DueRules:
         if overdue >= self.rules.escalate_after_days:
             key = f"escalation:{action.id}:{due}"
             if not self.history.by_key.get(key):
-                messages.append(self.escalation(action, key, owner, overdue))
+                noticed_now = any(m.kind == "overdue" for m in messages)
+                messages.append(self.escalation(action, key, owner, overdue, noticed_now))
         return messages
 
     def escalation(
-        self, action: Action, key: str, owner: Recipient | None, overdue: int
+        self, action: Action, key: str, owner: Recipient | None, overdue: int,
+        noticed_now: bool = False,
     ) -> Message:
         group = self.initiative.group(action.group)
         chair = group.chair if group and group.chair and group.chair.email else None
         is_owner = chair is not None and owner is not None and (
             chair.email or "").casefold() == owner.email.casefold()
+        due = action.due.isoformat() if action.due else ""
+        # the overdue notices the owner was sent, so the chair hears what was already done
+        notices = sorted(e.at.astimezone(self.zone).date().isoformat() for e in
+                         self.history.about("overdue", action.id, f"overdue:{action.id}:{due}:")
+                         if e.state == "sent")
+        if noticed_now:  # the notice that goes out in this cycle, with the escalation
+            notices.append(self.today.isoformat())
         payload: dict[str, Any] = {
-            "due": action.due.isoformat() if action.due else "",
+            "due": due,
             "days_overdue": overdue,
             "owner": action.owner.name if action.owner else action.owner_text,
+            "notices": notices,
         }
         if chair is None or is_owner:
             return Message("escalation", key, self.secretariat(), action.id,

@@ -32,6 +32,7 @@ import automation
 from automation import formatting, ics
 from automation.config import Settings
 from automation.errors import RygradError, TemplateError
+from automation.i18n import and_list
 from automation.mailcontext import context_for
 from automation.mime import Envelope, Invite, mail_bytes
 from automation.model import Initiative, Message, Recipient
@@ -236,6 +237,19 @@ def _filters() -> dict[str, Callable[..., Any]]:
         "meeting_title": pass_context(
             lambda context, group: formatting.meeting_title(str(group or ""),
                                                             context.get("lang", "da"))),
+        "weekday_short": localised(formatting.weekday_short),
+        "day_month": localised(formatting.day_month),
+        "moment": localised(formatting.moment),
+        "days_ago": localised(formatting.days_ago),
+        "count_word": localised(formatting.count_word),
+        "times": localised(formatting.times),
+        "status_value": localised(formatting.status_value),
+        "the_group": localised(formatting.the_group),
+        "the_meeting": localised(formatting.the_meeting),
+        "and_list": pass_context(lambda context, items: and_list(
+            formatting.language(context.get("lang", "da")), [str(i) for i in items])),
+        "dash": formatting.dash,
+        "heading": formatting.heading,
         "lcfirst": lambda text: str(text)[:1].lower() + str(text)[1:],
         "iso": lambda value: value.isoformat() if isinstance(value, date) else str(value or ""),
     }

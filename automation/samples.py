@@ -19,10 +19,13 @@ def sample_messages(
 ) -> list[Message]:
     if kind and kind not in KINDS:
         raise RygradError(f"--kind {kind!r} is not a kind; use one of: {', '.join(KINDS)}")
-    to = Recipient(address, address, settings.initiative.language)
     meeting = next((m for m in initiative.meetings if m.start), None)
     action = next(iter(initiative.actions), None)
     indicator = next(iter(initiative.indicators), None)
+    # greet a person, as the real mail would: the sheet's first person with a name,
+    # mailed at ADDR (a greeting of "test@example.dk" reads like a fault)
+    person = next((p for p in initiative.people if p.name.strip()), None)
+    to = Recipient(person.name if person else "", address, settings.initiative.language)
     due = action.due.isoformat() if action and action.due else now.date().isoformat()
     samples: dict[str, tuple[str, dict[str, Any]]] = {
         "reminder": (action.id if action else "", {"due": due, "days_left": 2}),

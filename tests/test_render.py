@@ -195,10 +195,13 @@ def test_calendar_kinds_are_mixed_with_calendar_alternative_and_attachment(
     ("invitation", "en", "Invitation: Styregruppe meeting, Thursday 3 December 2026 at 14:00"),
     ("cancel", "da", "Aflyst: Styregruppemøde torsdag den 3. december 2026 kl. 14.00"),
     ("agenda", "da", "Dagsorden: Styregruppemøde torsdag den 3. december 2026 kl. 14.00"),
-    ("reminder", "da", "Påmindelse: „Kortlæg fritidstilbud“ har frist fredag den 4. december"),
-    ("reminder", "en", 'Reminder: "Kortlæg fritidstilbud" is due Friday 4 December'),
-    ("overdue", "da", "Forsinket: „Send budget“ skulle have været færdig 22. nov. 2026"),
-    ("overdue", "en", 'Overdue: "Send budget" was due 22 Nov 2026'),
+    # the date first, where a phone's inbox shows it
+    ("reminder", "da", "Frist fredag 4. dec.: Kortlæg fritidstilbud"),
+    ("reminder", "en", "Due Friday 4 Dec: Kortlæg fritidstilbud"),
+    ("overdue", "da", "Fristen var søndag 22. nov.: Send budget"),
+    ("overdue", "en", "Was due Sunday 22 Nov: Send budget"),
+    ("escalation", "da", "Status på en opgave for styregruppen: Send budget"),
+    ("indicator", "da", "Senest tirsdag 1. dec.: ny værdi for »Andel unge i fritidsjob«"),
     ("digest", "da", "Ugeoversigt for uge 9, 2027: 8 punkter kræver opmærksomhed"),
     ("burst", "da", "Udsendelsen er standset: 143 mails venter på godkendelse"),
 ])
@@ -231,10 +234,13 @@ def test_update_says_the_meeting_changed() -> None:
 
 def test_agenda_shows_open_actions_with_overdue_marked_indicators_and_goal() -> None:
     plain = text_of(rendered(message("agenda")))
-    assert "Send budget (Anne Hansen, frist 22. nov. 2026) – 9 DAGE FORSINKET" in plain
+    assert plain.startswith("Kære Anne\n\nHer er dagsordenen til styregruppemødet:")
+    assert "Send budget (Anne Hansen, frist 22. nov. 2026) – 9 dage over fristen" in plain
+    assert "FORSINKET" not in plain.upper().replace("ÅBNE OPGAVER", "")
     assert "Kortlæg fritidstilbud (Bo Ørsted, frist 4. dec. 2026)\n" in plain
     assert "Afsluttet sag" not in plain  # done actions are not open
-    assert "Andel unge i fritidsjob: På sporet (aktuelt 41,5 %, mål 60 %)" in plain
+    assert "Åbne opgaver\n------------\n" in plain  # a heading, not capitals
+    assert "Andel unge i fritidsjob: På sporet (aktuel værdi 41,5 %, mål 60 %)" in plain
     assert "Flere unge i job eller uddannelse" in plain
 
 
@@ -243,16 +249,23 @@ def test_followup_has_minutes_next_steps_and_the_next_planned_meeting() -> None:
     assert "Budgettet blev vedtaget." in plain
     assert "- Kortlæg fritidstilbud (Bo Ørsted, frist 4. dec. 2026)" in plain
     # M0 (10 December) is cancelled, so the next meeting is M2
-    assert "onsdag den 10. marts 2027 kl. 09.30–11.00, https://meet.example/abc" in plain
+    assert "Tak for styregruppemødet torsdag den 3. december 2026." in plain
+    assert "onsdag den 10. marts 2027 kl. 9.30–11.00, https://meet.example/abc" in plain
     html = text_of(rendered(message("followup")), "html")
     assert '<a href="https://meet.example/abc"' in html
 
 
 def test_reminder_says_what_to_do_in_the_sheet() -> None:
     plain = text_of(rendered(message("reminder")))
-    assert "Fristen er om 3 dage." in plain
-    assert "fanen „Handlinger“" in plain and "Handling-ID A1" in plain
+    assert "Vi vil lige minde dig om en opgave, du er ansvarlig for." in plain
+    assert "Fristen er om tre dage, fredag den 4. december." in plain
+    assert ("sæt Status til »Færdig« på fanen Handlinger i arket (rækken med "
+            "Handling-ID A1)") in plain
     assert "svare på denne mail" in plain
+    english = text_of(rendered(message("reminder", "en")))
+    assert 'set Status to "Færdig (Done)" on the Handlinger tab' in english
+    assert "It is due in three days, Friday 4 December." in english
+    assert "Status: I gang (In progress)" in english
 
 
 def test_escalation_copies_the_owner_and_names_the_chair_role() -> None:
@@ -261,7 +274,8 @@ def test_escalation_copies_the_owner_and_names_the_chair_role() -> None:
     mail = rendered(msg)
     assert [a.addr_spec for a in mail["Cc"].addresses] == ["bo@ung.example"]
     assert "Bo Ørsted får en kopi af denne mail." in text_of(mail)
-    assert "som formand for Styregruppe" in text_of(mail)
+    assert "Som formand for styregruppen får du her status på en opgave" in text_of(mail)
+    assert "forsinket" not in text_of(mail).lower()
 
 
 def test_escalation_to_the_secretariat_says_why() -> None:
@@ -274,9 +288,14 @@ def test_indicator_request_without_a_value_yet() -> None:
     data = initiative()
     data.indicators = [replace(data.indicators[0], current=None, updated=None)]
     plain = text_of(rendered(message("indicator", "en"), data))
-    assert "Last value:  no value yet" in plain
-    assert "Assessment:  No data" in plain
-    assert '"Indikatorer" tab' in plain
+    assert "Current value:  no value yet" in plain
+    assert "Assessment:     No data" in plain
+    assert "Baseline:       30%" in plain
+    assert "the Indikatorer tab" in plain
+    danish = text_of(rendered(message("indicator"), data))
+    assert "Aktuel værdi:  ingen værdi endnu" in danish
+    assert "Udgangspunkt:  30 % (1. jan. 2026)" in danish
+    assert "Basislinje" not in danish and "Seneste værdi" not in danish
 
 
 def test_an_empty_digest_still_gives_the_whole_picture() -> None:
@@ -287,13 +306,13 @@ def test_an_empty_digest_still_gives_the_whole_picture() -> None:
     assert mail["Subject"] == "Ugeoversigt for uge 9, 2027: alt er i orden"
     plain = text_of(mail)
     assert "Alt er i orden" in plain
-    assert re.search(r"Forsinkede handlinger: +ingen", plain)
-    assert "FORSINKEDE HANDLINGER" not in plain
+    assert re.search(r"Opgaver over fristen: +ingen", plain)
+    assert "Opgaver over fristen\n---" not in plain
 
 
 @pytest.mark.parametrize(("lang", "heading", "count"), [
-    ("da", "MAILS, DER PRØVES IGEN", r"Mails, der prøves igen: +1"),
-    ("en", "MESSAGES BEING RETRIED", r"Messages being retried: +1"),
+    ("da", "Mails, der prøves igen\n----------------------\n", r"Mails, der prøves igen: +1"),
+    ("en", "Messages being retried\n----------------------\n", r"Messages being retried: +1"),
 ])
 def test_the_digest_lists_messages_waiting_for_a_retry(lang: str, heading: str,
                                                        count: str) -> None:
@@ -332,8 +351,7 @@ def test_a_line_break_in_a_name_or_cell_cannot_inject_a_header(breaker: str) -> 
     assert "Bcc" not in mail
     assert len(mail["To"].addresses) == 1
     assert mail["To"].addresses[0].addr_spec == "anne@ung.example"
-    assert mail["Subject"] == ("Påmindelse: „Kortlæg Bcc: evil@attacker.example“ har frist "
-                               "fredag den 4. december")
+    assert mail["Subject"] == "Frist fredag 4. dec.: Kortlæg Bcc: evil@attacker.example"
 
 
 def test_names_with_commas_quotes_and_non_ascii_survive_the_header() -> None:
@@ -386,7 +404,7 @@ def test_words_too_long_to_fold_are_encoded_and_read_back() -> None:
     to = str(make_header(decode_header(mail["To"])))
     assert to == f"{name} <anne@ung.example>"
     assert str(make_header(decode_header(mail["Subject"]))).startswith(
-        "Påmindelse: „Kortlægxxx")
+        "Frist fredag 4. dec.: Kortlægxxx")
 
 
 def test_an_international_domain_goes_in_idna_and_reads_back() -> None:
@@ -431,7 +449,7 @@ def test_a_user_template_overrides_one_builtin(tmp_path: Path) -> None:
         "da/reminder.subject.txt": "Husk: {{ action.action }} ({{ due|short_date }})\n"})
     mail = rendered(message("reminder"), settings=settings)
     assert mail["Subject"] == "Husk: Kortlæg fritidstilbud (4. dec. 2026)"
-    assert "Fristen er om 3 dage." in text_of(mail)  # the body is still the built-in one
+    assert "Fristen er om tre dage" in text_of(mail)  # the body is still the built-in one
 
 
 def test_missing_language_falls_back_to_the_initiatives(
@@ -441,7 +459,7 @@ def test_missing_language_falls_back_to_the_initiatives(
                     ignore=shutil.ignore_patterns("en"))
     monkeypatch.setattr(render, "builtin_templates_dir", lambda: only_danish)
     mail = rendered(message("reminder", "en"))
-    assert mail["Subject"].startswith("Påmindelse:")
+    assert mail["Subject"].startswith("Frist fredag")
     assert mail["Content-Language"] == "da"
 
 
@@ -523,7 +541,12 @@ def test_a_kind_without_templates_is_a_template_error() -> None:
     (formatting.short_date, (date(2027, 3, 3), "da"), "3. mar. 2027"),
     (formatting.short_date, (date(2026, 12, 3), "en"), "3 Dec 2026"),
     (formatting.day_date, (date(2026, 12, 4), "da"), "fredag den 4. december"),
-    (formatting.clock, (time(9, 5), "da"), "09.05"),
+    (formatting.clock, (time(9, 5), "da"), "9.05"),  # Danish: kl. 9.05
+    (formatting.clock, (time(9, 5), "en"), "09:05"),
+    (formatting.weekday_short, (date(2026, 12, 4), "da"), "fredag 4. dec."),
+    (formatting.weekday_short, (date(2026, 12, 4), "en"), "Friday 4 Dec"),
+    (formatting.moment, (datetime(2026, 12, 2, 5, 24), "da"), "2. dec. kl. 5.24"),
+    (formatting.moment, (datetime(2026, 12, 2, 5, 24), "en"), "2 Dec at 05:24"),
     (formatting.clock, (time(21, 5), "en"), "21:05"),
     (formatting.meeting_time, (date(2026, 12, 3), time(14), time(16), "da"),
      "torsdag den 3. december 2026 kl. 14.00–16.00"),
@@ -533,11 +556,16 @@ def test_a_kind_without_templates_is_a_template_error() -> None:
      "torsdag den 3. december 2026"),
     (formatting.days_left, (0, "da"), "i dag"),
     (formatting.days_left, (1, "da"), "i morgen"),
-    (formatting.days_left, (2, "da"), "om 2 dage"),
+    (formatting.days_left, (2, "da"), "om to dage"),
+    (formatting.days_left, (13, "da"), "om 13 dage"),
+    (formatting.days_left, (0, "en"), "today"),
     (formatting.days_left, (1, "en"), "tomorrow"),
-    (formatting.days_left, (2, "en"), "in 2 days"),
-    (formatting.days_overdue, (1, "da"), "1 dag forsinket"),
-    (formatting.days_overdue, (9, "da"), "9 dage forsinket"),
+    (formatting.days_left, (2, "en"), "in two days"),
+    (formatting.days_ago, (1, "da"), "i går"),
+    (formatting.days_ago, (9, "da"), "for ni dage siden"),
+    (formatting.days_ago, (9, "en"), "nine days ago"),
+    (formatting.days_overdue, (1, "da"), "1 dag over fristen"),
+    (formatting.days_overdue, (23, "da"), "23 dage over fristen"),
     (formatting.days_overdue, (1, "en"), "1 day overdue"),
     (formatting.days_overdue, (9, "en"), "9 days overdue"),
     (formatting.number, (12.5, "da"), "12,5"),
@@ -553,6 +581,21 @@ def test_a_kind_without_templates_is_a_template_error() -> None:
     (formatting.meeting_title, ("Styregruppen", "da"), "Styregruppemøde"),
     (formatting.meeting_title, ("Arbejdsgruppe Fritid", "da"), "Møde i Arbejdsgruppe Fritid"),
     (formatting.meeting_title, ("Steering group", "en"), "Steering group meeting"),
+    (formatting.the_meeting, ("Styregruppe", "da"), "styregruppemødet"),
+    (formatting.the_meeting, ("AG Uddannelse", "da"), "mødet i AG Uddannelse"),
+    (formatting.the_meeting, ("AG Uddannelse", "en"), "the AG Uddannelse meeting"),
+    (formatting.the_group, ("Styregruppe", "da"), "styregruppen"),
+    (formatting.the_group, ("Styregruppen", "da"), "styregruppen"),
+    (formatting.the_group, ("AG Uddannelse", "da"), "AG Uddannelse"),
+    (formatting.status_value, ("Færdig", "en"), "Færdig (Done)"),
+    (formatting.status_value, ("Done", "en"), "Done"),
+    (formatting.status_value, ("Færdig", "da"), "Færdig"),
+    (formatting.times, (1, "da"), "én gang"),
+    (formatting.times, (3, "da"), "tre gange"),
+    (formatting.times, (2, "en"), "twice"),
+    (formatting.dash, ("", ), "–"),
+    (formatting.dash, (None, ), "–"),
+    (formatting.dash, ("I gang", ), "I gang"),
     (formatting.week_label, ("2027-W09", "da"), "uge 9, 2027"),
     (formatting.week_label, ("2027-W09", "en"), "week 9, 2027"),
     (formatting.one_line, ("a\r\n b\u2028c\u2029 d\x85e", ), "a b c d e"),

@@ -53,6 +53,9 @@ READ_FIELDS = (
     "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
     "data(rowData(values(effectiveValue,effectiveFormat/numberFormat/type))))"
 )
+# where partners open the sheet (mailcontext adds the tab and row); never sheet.api_base,
+# which only points rygrad's own calls elsewhere
+EDIT_URL = "https://docs.google.com/spreadsheets/d/%s/edit"
 ROWS = ("sheets", "data", "rowData")  # the answer's rows, decoded one at a time
 DOUBLED = 0  # in the write-back's index: more than one row has this ID
 EPOCH = datetime(1899, 12, 30)  # serial 0 in Google Sheets (and Excel after 1900-03-01)
@@ -109,11 +112,13 @@ class GoogleSheet:
         for sheet in answer.get("sheets", []):
             properties = sheet.get("properties", {})
             title = str(properties.get("title", ""))
-            tables[title] = _table(title, sheet.get("data") or [{}])
+            sheet_id = properties.get("sheetId")
+            tables[title] = _table(title, sheet.get("data") or [{}],
+                                   int(sheet_id) if sheet_id is not None else None)
             grid = properties.get("gridProperties", {})
             self._columns[title] = int(grid.get("columnCount", 0) or 0)
         self._headers = {title: table.header for title, table in tables.items()}
-        return Snapshot(tables, version="")
+        return Snapshot(tables, version="", address=EDIT_URL % self.api.spreadsheet_id)
 
     # -- write ---------------------------------------------------------------------------
 
@@ -270,7 +275,7 @@ def _row(row: Any) -> tuple[CellValue, ...]:
     return _trim([_value(cell) if isinstance(cell, dict) else cell for cell in cells])
 
 
-def _table(title: str, data: list[dict[str, Any]]) -> Table:
+def _table(title: str, data: list[dict[str, Any]], sheet_id: int | None = None) -> Table:
     """A tab from its grid data, each row already a tuple of values (_row)."""
     header: tuple[CellValue, ...] = ()
     rows: list[tuple[int, tuple[CellValue, ...]]] = []
@@ -281,7 +286,7 @@ def _table(title: str, data: list[dict[str, Any]]) -> Table:
             header = values
         elif any(v is not None and not (isinstance(v, str) and not v.strip()) for v in values):
             rows.append((number, values))
-    return Table(title, header, tuple(rows))
+    return Table(title, header, tuple(rows), sheet_id=sheet_id)
 
 
 def _trim(values: list[CellValue]) -> tuple[CellValue, ...]:
