@@ -48,6 +48,9 @@ path = "../examples/initiative.xlsx"    # xlsx: the workbook
 # api_base = "http://127.0.0.1:8765"    # google: another Sheets API origin (tests, the emulator)
 # timeout = 30                          # google: seconds per Sheets API request (default 30)
 date_order = "dmy"                      # how to read 4/12/2026: dmy | mdy | ymd (default dmy)
+# link = "https://kommune.sharepoint.com/:x:/r/sites/ungeloeftet/initiative.xlsx"
+#                                       # xlsx: where partners open the workbook; the
+#                                       # mails' "Åbn arket" button (none when unset)
 
 # Extra header names, if your sheet calls a column something else:
 # [sheet.aliases]
