@@ -177,3 +177,32 @@ def test_the_escalation_tells_the_chair_which_notices_the_owner_had(
     assert "Som formand for styregruppen får du her status på en opgave" in text
     assert "Bo Berg har fået to påmindelser om den efter fristen: 28. nov. og 5. dec." in text
     assert "forsinket" not in text.lower()
+
+
+# -- send-test greets a person; the digest's times read as people write them ----------------
+
+def test_send_test_greets_a_person_not_the_address(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = build(tmp_path, XlsxSheet(tmp_path))
+    result = rygrad(capsys, "send-test", "--to", "test@example.dk", "--kind", "reminder",
+                    "--config", str(config))
+    assert result.status == 0, result.err
+    [mail] = read_outbox(tmp_path / "outbox")
+    assert mail["To"].addresses[0].addr_spec == "test@example.dk"
+    assert body(mail).startswith("Kære Anne\n")  # the sheet's first person, Anne Holm
+    assert "test@example.dk" not in body(mail).split("\n")[0]
+
+
+def test_the_digest_shows_when_mail_went_out_as_people_write_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    workbook_tabs = tabs()
+    workbook_tabs["Møder"] = [{"Møde-ID": "M1", "Gruppe": "Styregruppe",
+                               "Dato": date(2026, 12, 10), "Start": "9:00", "Sted": "Rådhuset"}]
+    workbook = write_workbook(tmp_path / "source.xlsx", workbook_tabs)
+    config = write_config(tmp_path, workbook, sheet={"path": str(workbook)})
+    run(capsys, config, "2026-12-02T05:24")  # the invitation goes out
+    mails = run(capsys, config, "2026-12-07T08:00")  # Monday: the digest
+    digest = mails[("digest:2026-W50", "sekretariat@ungeloeftet.example")]
+    assert "Invitation: 2. dec. kl. 5.24 · Dagsorden: ikke sendt" in body(digest)
+    assert "2026-12-02 05:24" not in body(digest)
+    assert "kl. 9.00" in body(digest)
