@@ -89,8 +89,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": '{column}: "{value}" is not a number',
     },
     "not_flag": {
-        "da": '{column}: "{value}" forstås ikke; skriv ja, eller lad feltet stå tomt',
-        "en": '{column}: "{value}" is not understood; write yes or leave it empty',
+        "da": '{column}: "{value}" forstås ikke; skriv ja eller årsagen til aflysningen, '
+              'eller lad feltet stå tomt',
+        "en": '{column}: "{value}" is not understood; write yes or the reason for '
+              'cancelling, or leave it empty',
+    },
+    "not_link": {
+        "da": '{column}: "{value}" er ikke et link; skriv adressen på onlinemødet, '
+              'fx https://teams.microsoft.com/…',
+        "en": '{column}: "{value}" is not a link; write the address of the online meeting, '
+              'e.g. https://teams.microsoft.com/…',
     },
     "not_email": {
         "da": '{column}: "{value}" er ikke en gyldig e-mailadresse',

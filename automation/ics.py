@@ -28,8 +28,16 @@ from automation.config import Settings
 from automation.errors import TemplateError
 from automation.formatting import language, meeting_title, one_line
 from automation.model import Initiative, Meeting, Message, Person, Recipient
+from automation.values import is_link
 
 PRODID = f"-//rygrad//rygrad {__version__}//DA"
+# the calendar entry's own words, in the recipient's language
+WORDS = {
+    "da": {"join": "Deltag online", "agenda": "Dagsorden", "follows": "Dagsordenen følger.",
+           "cancelled": "Mødet er aflyst.", "reason": "Begrundelse"},
+    "en": {"join": "Join online", "agenda": "Agenda", "follows": "The agenda will follow.",
+           "cancelled": "The meeting has been cancelled.", "reason": "Reason"},
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,17 @@ class Slot:
     start: time | None
     end: time | None
     location: str
+    link: str = ""  # the Link column: where to join online, "" when none
+
+    @property
+    def join_link(self) -> str:
+        """Where to join online: the Link column, else a Sted that is only a web address."""
+        return self.link or (self.location if is_link(self.location) else "")
+
+    @property
+    def place(self) -> str:
+        """Where to go in person: the Sted unless it is only a web address."""
+        return "" if is_link(self.location) else self.location
 
 
 def find_meeting(initiative: Initiative, meeting_id: str) -> Meeting | None:
@@ -65,7 +84,9 @@ def slot_for(message: Message, meeting: Meeting | None, default_minutes: int) ->
         end = (datetime.combine(day, start) + timedelta(minutes=default_minutes)).time()
     location = payload.get("location") if "location" in payload else (
         meeting.location if meeting else "")
-    return Slot(day, start, end, one_line(str(location or "")))
+    # a payload with the details carries a link only when the invitation had one
+    link = payload.get("link") if "location" in payload else (meeting.link if meeting else "")
+    return Slot(day, start, end, one_line(str(location or "")), one_line(str(link or "")))
 
 
 def event_uid(initiative_name: str, meeting_id: str, domain: str) -> str:
@@ -110,14 +131,21 @@ def calendar_for(message: Message, initiative: Initiative, settings: Settings,
             end += timedelta(days=1)
         event.add("dtstart", start)
         event.add("dtend", end)
-    event.add("summary", meeting_title(group, lang) if group else message.subject_id)
-    if slot.location:
-        event.add("location", slot.location)
-    items = [one_line(line) for line in (meeting.agenda if meeting else ()) if line.strip()]
-    if items:
-        # numbered as the mail numbers them, so "punkt 2" means the same in both
-        event.add("description", "\n".join(f"{n}. {item}" for n, item in
-                                            enumerate(items, start=1)))
+    title = meeting_title(group, lang) if group else message.subject_id
+    # a calendar holds many initiatives' meetings: say whose this is
+    event.add("summary", f"{one_line(secretariat.name)}: {title}")
+    # a place to go when there is one; else the join link, which Outlook, Apple and
+    # Google Calendar make tappable there (as Zoom's and Teams' own invitations do)
+    if slot.place or slot.join_link:
+        event.add("location", slot.place or slot.join_link)
+    if slot.join_link:
+        # URL (RFC 5545 §3.8.4.6) for clients that read it; Outlook and Google show only
+        # LOCATION and DESCRIPTION, so the description carries the link too
+        event.add("url", slot.join_link)
+    reason = one_line(str(message.payload.get("reason") or "")) if cancel else ""
+    event.add("description", _description(meeting, slot, lang, cancel, reason))
+    if reason:
+        event.add("comment", reason)  # RFC 5546 §3.2.5: a CANCEL's reason goes in COMMENT
     event.add("organizer", _address(secretariat.secretariat_email, secretariat.secretariat_name))
     for person in _attendees(initiative, group, message.recipient):
         event.add("attendee", _address(
@@ -132,6 +160,24 @@ def calendar_for(message: Message, initiative: Initiative, settings: Settings,
         calendar.add_component(_timezone(secretariat.timezone, slot.date.year))
     calendar.add_component(event)
     return calendar.to_ical()
+
+
+def _description(meeting: Meeting | None, slot: Slot, lang: str, cancel: bool,
+                 reason: str) -> str:
+    """The calendar entry's text: the join link and the agenda (numbered as the mail
+    numbers it, so "punkt 2" means the same in both), or that the meeting is cancelled."""
+    words = WORDS[lang]
+    if cancel:
+        return words["cancelled"] + (f"\n{words['reason']}: {reason}" if reason else "")
+    paragraphs = [f"{words['join']}: {slot.join_link}"] if slot.join_link else []
+    items = [one_line(line) for line in (meeting.agenda if meeting else ()) if line.strip()]
+    if items:
+        numbered = "\n".join(f"{n}. {item}" for n, item in enumerate(items, start=1))
+        # under the link, the list needs its heading; alone it is plainly the agenda
+        paragraphs.append(f"{words['agenda']}:\n{numbered}" if paragraphs else numbered)
+    else:
+        paragraphs.append(words["follows"])
+    return "\n\n".join(paragraphs)
 
 
 @lru_cache(maxsize=16)

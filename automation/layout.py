@@ -107,6 +107,9 @@ def header_names(tab: Tab, aliases: dict[str, tuple[str, ...]]) -> dict[str, str
         names.setdefault(normalise_header(column.da), column.key)
         names.setdefault(normalise_header(column.en), column.key)
     titles = dict(names)
+    for column in tab.columns:
+        for alias in column.aliases:
+            names.setdefault(normalise_header(alias), column.key)
     tab_titles = {normalise_header(tab.da), normalise_header(tab.en)}
     for target, alias_names in aliases.items():
         key = titles.get(normalise_header(target))

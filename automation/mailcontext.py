@@ -177,6 +177,8 @@ def _meeting_mail(message: Message, initiative: Initiative, settings: Settings,
     }
     if message.kind in ("agenda", "followup"):
         context["sheet_url"] = sheet_link(initiative, "actions")
+    if message.kind in ("invitation", "cancel"):
+        context.update(_invitation(message, meeting, slot, settings))
     if message.kind == "agenda":
         context["actions"] = sorted(
             (action_view(a, a.id, today) for a in initiative.in_group("actions", group)
@@ -200,6 +202,61 @@ def _meeting_mail(message: Message, initiative: Initiative, settings: Settings,
         )
         context["next_meeting"] = meeting_view(later[0], later[0].id) if later else None
     return context
+
+
+def _invitation(message: Message, meeting: Meeting | None, slot: Slot | None,
+                settings: Settings) -> dict[str, Any]:
+    """An invitation's or cancellation's own facts: where to go in person (``place``),
+    where to join online (``join_link``), what an update changed (``changes``) and why
+    the meeting was cancelled (``reason``)."""
+    payload = message.payload
+    previous = payload.get("previous")
+    changes: list[View] = []
+    if slot is not None and isinstance(previous, dict) and message.kind == "invitation":
+        before = slot_for(Message(message.kind, message.key, message.recipient,
+                                  message.subject_id, payload=previous),
+                          meeting, settings.rules.default_meeting_minutes)
+        if before is not None:
+            changes = meeting_changes(before, slot)
+    return {
+        "place": slot.place if slot else (meeting.location if meeting else ""),
+        "join_link": slot.join_link if slot else "",
+        "changes": changes,
+        "reinstated": bool(payload.get("reinstated")),
+        "reason": str(payload.get("reason") or "") if message.kind == "cancel" else "",
+    }
+
+
+def meeting_changes(before: Slot, after: Slot) -> list[View]:
+    """What changed between two invitations, old → new, as the update mail names it.
+
+    ``time``: the two slots' date, start and end (``same_day``, ``same_year`` say how
+    much of the new one to repeat). ``location``: the place, or ``online`` for a meeting
+    with only a join link. ``link``: ``added``, ``removed`` or ``new`` when the join
+    link changed and the location row does not already say so (Rådhuset → Online).
+    """
+    changes: list[View] = []
+    if (before.date, before.start, before.end) != (after.date, after.start, after.end):
+        changes.append({
+            "what": "time",
+            "old": {"date": before.date, "start": before.start, "end": before.end},
+            "new": {"date": after.date, "start": after.start, "end": after.end},
+            "same_day": before.date == after.date,
+            "same_year": before.date.year == after.date.year,
+        })
+    online_before = not before.place and bool(before.join_link)
+    online_after = not after.place and bool(after.join_link)
+    place_changed = before.place != after.place
+    if place_changed:
+        changes.append({"what": "location",
+                        "old": {"place": before.place, "online": online_before},
+                        "new": {"place": after.place, "online": online_after}})
+    if before.join_link != after.join_link and not (
+            place_changed and (online_before or online_after)):
+        state = "added" if not before.join_link else "removed" if not after.join_link \
+            else "new"
+        changes.append({"what": "link", "state": state})
+    return changes
 
 
 def _action_mail(message: Message, initiative: Initiative, settings: Settings,

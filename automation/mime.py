@@ -48,11 +48,12 @@ class Invite:
 
     method: str
     calendar: bytes
+    filename: str = "invitation.ics"  # the attachment's name: what it is, for the reader
 
 
 def mail_bytes(envelope: Envelope, text: str, html: str, invite: Invite | None) -> bytes:
     """multipart/alternative(text, html); with an invite, multipart/mixed(
-    multipart/alternative(text, html, text/calendar), invite.ics)."""
+    multipart/alternative(text, html, text/calendar), the .ics file)."""
     # boundaries start with "=_", which neither quoted-printable nor base64 can contain;
     # made from the Message-ID so the same mail is the same bytes
     seed = hashlib.sha256(envelope.message_id.encode()).hexdigest()[:24]
@@ -64,8 +65,8 @@ def mail_bytes(envelope: Envelope, text: str, html: str, invite: Invite | None) 
         # the attachment is for clients that only import files
         parts.append(_part([f'Content-Type: text/calendar; charset="UTF-8"; '
                             f'method="{invite.method}"'], invite.calendar))
-        attachment = _part(['Content-Type: application/ics; name="invite.ics"',
-                            'Content-Disposition: attachment; filename="invite.ics"'],
+        attachment = _part([f'Content-Type: application/ics; name="{invite.filename}"',
+                            f'Content-Disposition: attachment; filename="{invite.filename}"'],
                            invite.calendar)
         body = _multipart("mixed", f"=_mix_{seed}",
                           [_multipart("alternative", f"=_alt_{seed}", parts), attachment])

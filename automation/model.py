@@ -91,6 +91,8 @@ class Meeting:
     agenda: tuple[str, ...] = ()
     minutes: str = ""
     cancelled: bool = False
+    link: str = ""  # where to join online (the Link column), "" when none
+    cancel_reason: str = ""  # the text partners wrote in Aflyst instead of "ja"
 
 
 @dataclass(frozen=True, slots=True)

@@ -224,6 +224,8 @@ class _Parser:
             end = None
         if start and end is None:
             end = _later(start, minutes)
+        cancelled, reason = self.read(row, "cancelled", values.parse_cancellation, "not_flag",
+                                      (False, ""), "warning")
         self.initiative.meetings.append(Meeting(
             row=row.number,
             id=row.text("meeting_id"),
@@ -234,8 +236,9 @@ class _Parser:
             location=row.text("location"),
             agenda=values.agenda_items(row.raw("agenda")),
             minutes=row.text("minutes"),
-            cancelled=self.read(row, "cancelled", values.parse_flag, "not_flag", False,
-                                "warning"),
+            cancelled=cancelled,
+            link=self.read(row, "link", values.parse_link, "not_link", "", "warning"),
+            cancel_reason=reason,
         ))
 
     def action(self, row: Row, meeting_ids: set[str]) -> None:

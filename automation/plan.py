@@ -131,6 +131,9 @@ class DueRules:
                 return []
             invited = sorted({e.recipient for e in sent if e.state != "failed"})
             carried = dict(last[0].payload, seq=ics_sequence + 1)
+            carried.pop("previous", None)
+            if meeting.cancel_reason:
+                carried["reason"] = meeting.cancel_reason
             by_address = {m.email.casefold(): m for m in members}
             return [
                 Message(
@@ -143,15 +146,20 @@ class DueRules:
         if days_until < 0 or meeting.start is None:
             return []
         reinstated = bool(cancels) and max(e.at for e in cancels) > max(e.at for e in last)
-        changed = reinstated or any(
-            last[0].payload.get(name) != value for name, value in details.items()
-        )
+        changed = reinstated or carried_details(last[0].payload) != details
         if changed:
-            return self.invitation_series(meeting, members, last_seq + 1, ics_sequence + 1,
-                                          details)
-        # unchanged: members added since get the current invitation
+            series = self.invitation_series(meeting, members, last_seq + 1, ics_sequence + 1,
+                                            details, carried_details(last[0].payload))
+            for message in series if reinstated else ():
+                message.payload["reinstated"] = True  # held after all, not moved
+            return series
+        # unchanged: members added since get the current invitation, worded as the others
+        # got it (what changed since the one before)
         sequence = int(last[0].payload.get("seq", last_seq))
-        return self.invitation_series(meeting, members, last_seq, sequence, details)
+        earlier = [e for e in sent if key_seq(e.key) < last_seq]
+        previous = carried_details(max(earlier, key=lambda e: key_seq(e.key)).payload) \
+            if earlier else None
+        return self.invitation_series(meeting, members, last_seq, sequence, details, previous)
 
     def invitation_series(
         self,
@@ -160,8 +168,13 @@ class DueRules:
         seq: int,
         ics_sequence: int,
         details: dict[str, str],
+        previous: dict[str, str] | None = None,
     ) -> list[Message]:
-        payload = dict(details, seq=ics_sequence, update=seq > 0)
+        """``previous``: what the invitation before this one carried, so that an update can
+        name what changed (old → new)."""
+        payload: dict[str, Any] = dict(details, seq=ics_sequence, update=seq > 0)
+        if seq > 0 and previous is not None:
+            payload["previous"] = previous
         return self.once(f"invitation:{meeting.id}:{seq}", "invitation", meeting.id, members,
                          payload)
 
@@ -348,14 +361,30 @@ def secretariat(settings: Settings) -> Recipient:
                      initiative.language)
 
 
+DETAILS = ("date", "start", "end", "location", "link")
+
+
 def invitation_details(meeting: Meeting) -> dict[str, str]:
-    """What an invitation carries; a change in any of these sends an update."""
-    return {
+    """What an invitation carries; a change in any of these sends an update.
+
+    The online link only when there is one: invitations recorded before the Link
+    column existed carry none, and an absent link equals an empty one.
+    """
+    details = {
         "date": meeting.date.isoformat(),
         "start": meeting.start.strftime("%H:%M") if meeting.start else "",
         "end": meeting.end.strftime("%H:%M") if meeting.end else "",
         "location": meeting.location,
     }
+    if meeting.link:
+        details["link"] = meeting.link
+    return details
+
+
+def carried_details(payload: dict[str, Any]) -> dict[str, str]:
+    """The details an invitation's payload carried, in invitation_details' form."""
+    return {name: str(payload[name]) for name in DETAILS
+            if name in payload and (name != "link" or payload[name])}
 
 
 def key_seq(key: str) -> int:

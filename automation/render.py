@@ -40,6 +40,11 @@ from automation.model import Initiative, Message, Recipient
 DICT_ATTRIBUTES = frozenset(dir(dict))
 SUBJECT_MAX = 200
 CALENDAR_KINDS = {"invitation": "REQUEST", "cancel": "CANCEL"}
+# the attached .ics named for what it is, in the mail's language
+CALENDAR_FILES = {
+    "da": {"invitation": "invitation.ics", "cancel": "aflysning.ics"},
+    "en": {"invitation": "invitation.ics", "cancel": "cancellation.ics"},
+}
 CALENDAR_CACHE = 1000
 
 
@@ -113,18 +118,21 @@ class Renderer:
         text = self._run(templates[1], context)
         html = self._run(templates[2], context)
         method = CALENDAR_KINDS.get(message.kind)
-        invite = Invite(method, self._calendar(message, initiative, now)) if method else None
+        invite = Invite(method, self._calendar(message, initiative, now),
+                        CALENDAR_FILES[lang][message.kind]) if method else None
         return mail_bytes(self._envelope(message, subject, lang, now.astimezone(zone)),
                           text, html, invite)
 
     def _calendar(self, message: Message, initiative: Initiative, now: datetime) -> bytes:
-        """Every member of a meeting gets the same calendar; build it once per cycle."""
+        """Every member of a meeting who reads the same language gets the same calendar;
+        build it once per cycle and language (its SUMMARY and DESCRIPTION are worded)."""
         meeting = initiative.meeting(message.subject_id)
         members = initiative.members_of(meeting.group) if meeting else []
         outsider = all((p.email or "").casefold() != message.recipient.email.casefold()
                        for p in members)
         key = (message.kind, message.subject_id, json.dumps(message.payload, sort_keys=True),
-               now, message.recipient.email if outsider else "", id(initiative))
+               now, message.recipient.email if outsider else "", id(initiative),
+               formatting.language(message.recipient.language))
         if key not in self._calendars:
             if len(self._calendars) > CALENDAR_CACHE:
                 self._calendars.clear()

@@ -16,6 +16,7 @@ class Column:
     # empty would change who gets mail or what a mail claims (a renamed Status makes every
     # action open; a renamed Aflyst invites to cancelled meetings)
     guards_mail: bool = False
+    aliases: tuple[str, ...] = ()  # other header names partners use for it
 
     def needed(self, has_rows: bool) -> bool:
         return self.required or (self.guards_mail and has_rows)
@@ -69,6 +70,9 @@ MEETINGS = Tab("meetings", "Møder", "Meetings", "meeting_id", (
     Column("agenda", "Dagsorden", "Agenda"),
     Column("minutes", "Referat", "Minutes"),
     Column("cancelled", "Aflyst", "Cancelled", guards_mail=True),
+    # only adds to a mail (a Deltag button): missing, the invitation still holds; a change
+    # after an invitation sends an update like a new place (plan.invitation_details)
+    Column("link", "Link", "Online link", aliases=("Online", "Mødelink", "Meeting link")),
     Column("invitation_sent", "Invitation sendt", "Invitation sent", worker=True),
     Column("agenda_sent", "Dagsorden sendt", "Agenda sent", worker=True),
     Column("followup_sent", "Opfølgning sendt", "Follow-up sent", worker=True),

@@ -241,6 +241,58 @@ def parse_flag(value: CellValue) -> bool:
     raise ValueError(f"not yes or no: {value!r}")
 
 
+# Words that make a cancellation text read as doubt, not a decision: a cancellation
+# mails everyone and takes the meeting out of their calendars, so it must be meant.
+_UNSURE = {"måske", "maybe", "evt", "evt.", "eventuelt", "perhaps", "possibly"}
+# "Ja: formanden er syg", "Aflyst – flyttes til januar": the flag word before a mark
+_FLAG_THEN_REASON = re.compile(r"([^\W\d_]+|x)\s*[:\-–—,;.]\s*(.+)", re.DOTALL | re.IGNORECASE)
+
+
+def parse_cancellation(value: CellValue) -> tuple[bool, str]:
+    """Aflyst/Cancelled: (cancelled, the reason partners gave).
+
+    The flag words of ``parse_flag`` are a cancellation without a reason (or none).
+    Any other text cancels the meeting and is its reason ("Formanden er syg"); a
+    leading flag word and mark are dropped from it ("Ja: formanden er syg"). Text that
+    starts with a no-word or reads as doubt ("nej tak", "måske?") and numbers other
+    than 0 and 1 are not read: ValueError, so the row gets a note and nobody a mail.
+    """
+    if is_blank(value) or isinstance(value, bool):
+        return parse_flag(value), ""
+    if not isinstance(value, str):
+        return parse_flag(value), ""  # a number or date cell: 1/0, else ValueError
+    text = " ".join(value.split())
+    folded = text.casefold()
+    if folded in FLAG_TRUE or folded in FLAG_FALSE:
+        return folded in FLAG_TRUE, ""
+    first = re.split(r"[\s:\-–—,;.!]+", folded, maxsplit=1)[0]
+    if first in FLAG_FALSE or first in _UNSURE or "?" in text or re.fullmatch(r"[\d\s.,]+", text):
+        raise ValueError(f"not yes or no: {value!r}")
+    flagged = _FLAG_THEN_REASON.fullmatch(text)
+    if flagged and flagged[1].casefold() in FLAG_TRUE:
+        text = flagged[2].strip()
+    return True, text[:1].upper() + text[1:]
+
+
+_URL = re.compile(r"https?://[^\s<>\"'»«]+", re.IGNORECASE)
+
+
+def parse_link(value: CellValue) -> str:
+    """A web address for joining a meeting online: the cell's first http(s) address
+    ("Teams: https://…" gives the address), "" for an empty cell, else ValueError."""
+    if is_blank(value):
+        return ""
+    found = _URL.search(cell_text(value))
+    if not found:
+        raise ValueError(f"not a link: {value!r}")
+    return found[0].rstrip(".,;:)]")
+
+
+def is_link(text: str) -> bool:
+    """A cell that is nothing but a web address (a video link as the meeting's place)."""
+    return _URL.fullmatch(text.strip()) is not None
+
+
 def split_list(value: CellValue) -> tuple[str, ...]:
     """Names separated by commas, semicolons or line breaks."""
     parts = (" ".join(part.split()) for part in _LIST_SEPARATORS.split(cell_text(value)))

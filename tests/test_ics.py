@@ -193,7 +193,8 @@ def test_organizer_and_attendees(kind: str) -> None:
 
 def test_summary_location_and_the_agenda_in_the_description() -> None:
     _, event = parse(calendar_of("request"))
-    assert str(event["SUMMARY"]) == "Styregruppemøde"
+    # the initiative first: a partner's calendar holds other initiatives' meetings too
+    assert str(event["SUMMARY"]) == "Ungeløftet Aarhus: Styregruppemøde"
     assert str(event["LOCATION"]) == "Rådhuset"
     assert event.decoded("DTSTART").replace(tzinfo=None) == datetime(2026, 12, 3, 14, 0)
     assert event.decoded("DTEND").replace(tzinfo=None) == datetime(2026, 12, 3, 16, 0)
@@ -218,7 +219,7 @@ def test_the_mail_carries_the_calendar_as_outlook_and_gmail_expect(kind: str,
     mail = email.message_from_bytes(Renderer(SETTINGS).render(msg, initiative, NOW),
                                     policy=email.policy.default)
     assert isinstance(mail, EmailMessage)
-    # multipart/mixed( multipart/alternative(text, html, calendar), invite.ics )
+    # multipart/mixed( multipart/alternative(text, html, calendar), invitation.ics )
     assert mail.get_content_type() == "multipart/mixed"
     alternative, attachment = mail.iter_parts()
     parts = list(alternative.iter_parts())
@@ -232,8 +233,10 @@ def test_the_mail_carries_the_calendar_as_outlook_and_gmail_expect(kind: str,
     assert inline.get_param("method") == method
     assert inline.get_content_charset() == "utf-8"
     # clients that ignore a calendar inside the alternative look at the attachments
-    # (Google Calendar's own invitations carry both): the same calendar as invite.ics
-    assert attachment.get_filename() == "invite.ics"
+    # (Google Calendar's own invitations carry both): the same calendar, named for what
+    # it is in the reader's language
+    assert attachment.get_filename() == {"request": "invitation.ics",
+                                         "cancel": "aflysning.ics"}[kind]
     assert attachment.get_content_disposition() == "attachment"
     assert attachment.get_content_type() == "application/ics"
     assert inline.get_payload(decode=True) == attachment.get_payload(decode=True)
@@ -273,7 +276,7 @@ def test_uid_holds_only_safe_characters(meeting_id: str) -> None:
 def test_english_recipient_gets_an_english_summary() -> None:
     to_bo = message(recipient=Recipient("Bo", "bo@ung.example", "en"))
     assert str(parse(calendar_for(to_bo, INITIATIVE, SETTINGS, NOW))[1]["SUMMARY"]) == (
-        "Styregruppe meeting")
+        "Ungeløftet Aarhus: Styregruppe meeting")
 
 
 def test_a_recipient_no_longer_in_the_group_is_still_an_attendee() -> None:
@@ -302,3 +305,103 @@ def test_a_missing_end_defaults_to_the_configured_length() -> None:
     no_end = message(end="")
     _, event = parse(calendar_for(no_end, INITIATIVE, SETTINGS, NOW))
     assert event.decoded("DTEND").replace(tzinfo=None) == datetime(2026, 12, 3, 16, 0)
+
+
+# -- online meetings, descriptions, cancellations, the reader's language (issue 13) ---------
+
+TEAMS = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0"
+
+
+def test_an_online_link_is_the_url_and_in_the_description_but_not_the_place() -> None:
+    _, event = parse(calendar_for(message(link=TEAMS), INITIATIVE, SETTINGS, NOW))
+    assert str(event["URL"]) == TEAMS
+    # the place to go stays the place; the link is not squeezed into it
+    assert str(event["LOCATION"]) == "Rådhuset"
+    # Outlook and Google Calendar ignore URL: the description is where people find it
+    assert str(event["DESCRIPTION"]) == (
+        f"Deltag online: {TEAMS}\n\nDagsorden:\n1. Velkomst\n2. Budget 2027")
+
+
+def test_a_place_that_is_only_a_link_is_the_location_and_the_url() -> None:
+    zoom = "https://zoom.us/j/123456789"
+    _, event = parse(calendar_for(message(location=zoom), INITIATIVE, SETTINGS, NOW))
+    # as Zoom's and Teams' own invitations do: tappable where the place is shown
+    assert str(event["LOCATION"]) == zoom
+    assert str(event["URL"]) == zoom
+    assert str(event["DESCRIPTION"]).startswith(f"Deltag online: {zoom}\n\n")
+
+
+def test_a_meeting_in_person_has_no_url() -> None:
+    _, event = parse(calendar_of("request"))
+    assert "URL" not in event
+
+
+def test_every_invitation_has_a_description_even_without_an_agenda() -> None:
+    bare = Initiative(people=INITIATIVE.people, groups=INITIATIVE.groups, meetings=[
+        Meeting(2, "M1", "Styregruppe", date(2026, 12, 3), time(14), time(16), "Rådhuset")])
+    for lang, text in (("da", "Dagsordenen følger."), ("en", "The agenda will follow.")):
+        to = Recipient("Anne Hansen", "anne@ung.example", lang)
+        _, event = parse(calendar_for(message(recipient=to), bare, SETTINGS, NOW))
+        assert str(event["DESCRIPTION"]) == text
+
+
+@pytest.mark.parametrize(("lang", "description"), [
+    ("da", "Mødet er aflyst.\nBegrundelse: Formanden er syg"),
+    ("en", "The meeting has been cancelled.\nReason: Formanden er syg"),
+])
+def test_a_cancellation_carries_its_reason(lang: str, description: str) -> None:
+    to = Recipient("Anne Hansen", "anne@ung.example", lang)
+    cancel = message("cancel", seq=1, recipient=to, reason="Formanden er syg")
+    calendar, event = parse(calendar_for(cancel, INITIATIVE, SETTINGS, NOW))
+    assert str(calendar["METHOD"]) == "CANCEL"
+    assert str(event["DESCRIPTION"]) == description
+    assert str(event["COMMENT"]) == "Formanden er syg"
+
+
+def test_a_cancellation_without_a_reason_says_so_plainly() -> None:
+    _, event = parse(calendar_of("cancel"))
+    assert str(event["DESCRIPTION"]) == "Mødet er aflyst."
+    assert "COMMENT" not in event
+
+
+def _calendar_part(mail_bytes: bytes) -> bytes:
+    mail = email.message_from_bytes(mail_bytes, policy=email.policy.default)
+    assert isinstance(mail, EmailMessage)
+    _, attachment = mail.iter_parts()
+    return attachment.get_payload(decode=True)
+
+
+@pytest.mark.parametrize("kind", ["invitation", "cancel"])
+@pytest.mark.parametrize("english_first", [False, True])
+def test_each_reader_gets_the_calendar_in_their_own_language(kind: str,
+                                                             english_first: bool) -> None:
+    # one renderer, as one cycle uses it for every member of the meeting
+    renderer = Renderer(SETTINGS)
+    anne = Recipient("Anne Hansen", "anne@ung.example", "da")
+    bo = Recipient("Bo Ørsted", "bo@ung.example", "en")
+    order = [bo, anne] if english_first else [anne, bo]
+    parts = {r.language: _calendar_part(renderer.render(
+        message(kind, seq=1, recipient=r), INITIATIVE, NOW)) for r in order}
+    danish, english = parse(parts["da"])[1], parse(parts["en"])[1]
+    assert str(danish["SUMMARY"]) == "Ungeløftet Aarhus: Styregruppemøde"
+    assert str(english["SUMMARY"]) == "Ungeløftet Aarhus: Styregruppe meeting"
+    # still one event: the same UID and SEQUENCE, whoever's calendar it lands in
+    assert danish["UID"] == english["UID"] and danish["SEQUENCE"] == english["SEQUENCE"] == 1
+    # and byte-stable per reader: a fresh renderer, the other order, the same bytes
+    for recipient in order:
+        again = _calendar_part(Renderer(SETTINGS).render(
+            message(kind, seq=1, recipient=recipient), INITIATIVE, NOW))
+        assert again == parts[recipient.language]
+
+
+@pytest.mark.parametrize(("lang", "kind", "filename"), [
+    ("da", "invitation", "invitation.ics"), ("da", "cancel", "aflysning.ics"),
+    ("en", "invitation", "invitation.ics"), ("en", "cancel", "cancellation.ics"),
+])
+def test_the_attachment_is_named_for_what_it_is(lang: str, kind: str, filename: str) -> None:
+    to = Recipient("Anne Hansen", "anne@ung.example", lang)
+    mail = email.message_from_bytes(Renderer(SETTINGS).render(
+        message(kind, seq=1, recipient=to), INITIATIVE, NOW), policy=email.policy.default)
+    assert isinstance(mail, EmailMessage)
+    _, attachment = mail.iter_parts()
+    assert attachment.get_filename() == filename

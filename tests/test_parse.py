@@ -196,7 +196,11 @@ def test_date_messages_follow_language_and_order(language, order, message):
     ({"Slut": "13:00"}, "Møder!E2",
      'Slut: "13:00" er ikke efter start (14:00); mødet regnes til at vare 120 minutter'),
     ({"Aflyst": "måske"}, "Møder!I2",
-     'Aflyst: "måske" forstås ikke; skriv ja, eller lad feltet stå tomt'),
+     'Aflyst: "måske" forstås ikke; skriv ja eller årsagen til aflysningen, eller lad '
+     'feltet stå tomt'),
+    ({"Link": "Teams"}, "Møder!J2",
+     'Link: "Teams" er ikke et link; skriv adressen på onlinemødet, '
+     'fx https://teams.microsoft.com/…'),
 ])
 def test_meeting_cell_problems(cells, ref, message):
     row = {**meeting(Slut="", Aflyst=""), **cells}
@@ -205,6 +209,43 @@ def test_meeting_cell_problems(cells, ref, message):
     [m] = result.meetings
     assert m.end == (time(16) if m.start else None)
     assert m.cancelled is False
+    assert m.link == ""
+
+
+@pytest.mark.parametrize(("cells", "cancelled", "reason", "link"), [
+    ({"Aflyst": "ja"}, True, "", ""),
+    ({"Aflyst": "Formanden er syg"}, True, "Formanden er syg", ""),
+    ({"Aflyst": "Ja: for få tilmeldte"}, True, "For få tilmeldte", ""),
+    ({"Aflyst": "nej"}, False, "", ""),
+    ({"Link": "https://teams.example/l/meetup-join/19"}, False, "",
+     "https://teams.example/l/meetup-join/19"),
+    ({"Link": "Teams: https://teams.example/l/1 (kode 42)"}, False, "",
+     "https://teams.example/l/1"),
+])
+def test_meeting_cancellation_reason_and_online_link(cells, cancelled, reason, link):
+    result = initiative(workbook(Møder=[meeting(**cells)]))
+    assert problems(result, "error") + problems(result, "warning") == []
+    [m] = result.meetings
+    assert (m.cancelled, m.cancel_reason, m.link) == (cancelled, reason, link)
+
+
+@pytest.mark.parametrize("header", ["Mødelink", "Online", "online link", "Meeting link"])
+def test_the_link_column_goes_by_other_names(header):
+    rows = [meeting(**{header: "https://zoom.example/j/7"})]
+    names = ["Møde-ID", "Gruppe", "Dato", "Start", "Slut", "Sted", "Aflyst", header]
+    result = initiative(workbook(Møder=table("Møder", rows, names)))
+    assert result.meetings[0].link == "https://zoom.example/j/7"
+    assert result.columns["meetings"]["link"] == 8
+
+
+def test_the_link_column_is_optional_and_guards_no_mail():
+    rows = [meeting()]
+    names = ["Møde-ID", "Gruppe", "Dato", "Start", "Slut", "Sted", "Aflyst"]
+    result = initiative(workbook(Møder=table("Møder", rows, names)))
+    # a warning, not a stop: without it the invitations still hold all they need
+    assert ("Møder", 'Kolonnen "Link" (eller "Online link") mangler; den læses som tom') in [
+        (p.ref, p.message) for p in result.problems if p.severity == "warning"]
+    assert result.meetings[0].link == ""
 
 
 @pytest.mark.parametrize(("start", "end", "expected"), [

@@ -148,6 +148,61 @@ def test_update_after_change_even_outside_invite_window_then_cancel_then_reinsta
     assert reinstated[0].payload["seq"] == 3  # above the cancel's SEQUENCE
 
 
+LINK = "https://teams.example/l/meetup-join/19"
+
+
+@pytest.mark.parametrize(("before", "after", "expected"), [
+    ({}, {"link": LINK}, ["invitation:M1:1"]),  # a link added after the invitation
+    ({"link": LINK}, {"link": LINK + "-new"}, ["invitation:M1:1"]),
+    ({"link": LINK}, {}, ["invitation:M1:1"]),  # removed
+    ({"link": LINK}, {"link": LINK}, []),
+    ({}, {"location": "https://zoom.example/j/1"}, ["invitation:M1:1"]),  # Sted now a link
+])
+def test_a_changed_online_link_sends_an_update_like_a_new_place(before, after, expected):
+    history = [sent(m, NOW) for m in plan(initiative([meeting(10, **before)]), [], NOW,
+                                          SETTINGS).messages]
+    found = plan(initiative([meeting(10, **after)]), history, NOW + timedelta(hours=1),
+                 SETTINGS).messages
+    assert sorted({m.key for m in found}) == expected
+    for message in found:
+        assert message.payload.get("link", "") == after.get("link", "")
+        assert message.payload["previous"].get("link", "") == before.get("link", "")
+
+
+def test_an_invitation_recorded_before_the_link_column_sends_no_update():
+    # what the ledger holds from before: no "link" key at all
+    payload = {"date": (TODAY + timedelta(days=10)).isoformat(), "start": "14:00",
+               "end": "16:00", "location": "Rådhuset", "seq": 0, "update": False}
+    history = [LedgerEntry("invitation:M1:0", r, "invitation", "M1", "sent", NOW, payload)
+               for r in MEMBERS]
+    assert due(initiative([meeting(10)]), history) == []
+
+
+def test_an_update_carries_what_the_one_before_said_and_a_cancel_its_reason():
+    history = [sent(m, NOW) for m in plan(initiative([meeting(10)]), [], NOW,
+                                          SETTINGS).messages]
+    moved = initiative([meeting(11, start=time(15), location="Online", link=LINK)])
+    later = NOW + timedelta(hours=1)
+    update = plan(moved, history, later, SETTINGS).messages
+    assert {m.key for m in update} == {"invitation:M1:1"}
+    assert update[0].payload["previous"] == {
+        "date": "2026-12-12", "start": "14:00", "end": "16:00", "location": "Rådhuset"}
+    assert update[0].payload["link"] == LINK
+    history += [sent(m, later) for m in update]
+    cancelled = initiative([meeting(11, start=time(15), location="Online", link=LINK,
+                                    cancelled=True, cancel_reason="Formanden er syg")])
+    cancel = plan(cancelled, history, later + timedelta(hours=1), SETTINGS).messages
+    assert {m.key for m in cancel} == {"cancel:M1"}
+    # what was cancelled: the meeting as last announced, and why
+    assert cancel[0].payload == {"date": "2026-12-13", "start": "15:00", "end": "16:00",
+                                 "location": "Online", "link": LINK, "seq": 2,
+                                 "update": True, "reason": "Formanden er syg"}
+    history += [sent(m, later + timedelta(hours=1)) for m in cancel]
+    back = plan(initiative([meeting(11, start=time(15), location="Online", link=LINK)]),
+                history, later + timedelta(hours=2), SETTINGS).messages
+    assert {(m.key, m.payload["reinstated"]) for m in back} == {("invitation:M1:2", True)}
+
+
 def test_cancel_goes_to_everyone_invited_even_after_leaving_the_group():
     init = initiative([meeting(10)])
     history = [sent(m, NOW) for m in plan(init, [], NOW, SETTINGS).messages]

@@ -177,7 +177,8 @@ def test_calendar_kinds_are_mixed_with_calendar_alternative_and_attachment(
     inline = parts[2]
     assert inline.get_param("method") == method
     assert inline.get_content_charset() == "utf-8"
-    assert attachment.get_filename() == "invite.ics"
+    assert attachment.get_filename() == {"invitation": "invitation.ics",
+                                         "cancel": "aflysning.ics"}[kind]
     assert attachment.get_content_type() == "application/ics"
     assert attachment.get_content_disposition() == "attachment"
     assert inline.get_content().encode() == attachment.get_content()

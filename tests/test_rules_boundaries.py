@@ -262,9 +262,11 @@ def test_invitation_update_on_the_meeting_day(days, expected):
     found = messages(moved, history, NOW + timedelta(hours=1))
     assert [m.key for m in found] == expected
     if expected:
+        # the update carries what the invitation before it said, to name the change
         assert found[0].payload == {"date": (TODAY + timedelta(days=days)).isoformat(),
                                     "start": "15:00", "end": "16:00", "location": "Rådhuset",
-                                    "seq": 1, "update": True}
+                                    "seq": 1, "update": True,
+                                    "previous": {"date": "2026-12-12", **DETAILS}}
 
 
 def test_an_update_is_worded_as_an_update_and_a_late_member_gets_the_current_one():
@@ -280,7 +282,7 @@ def test_an_update_is_worded_as_an_update_and_a_late_member_gets_the_current_one
     assert found == [Message(
         "invitation", "invitation:M1:1", Recipient("Dina", "dina@example.dk", "da"), "M1",
         payload={"date": "2026-12-12", **DETAILS, "location": "Biblioteket", "seq": 1,
-                 "update": True})]
+                 "update": True, "previous": {"date": "2026-12-12", **DETAILS}})]
 
 
 def test_a_member_added_after_a_reinstatement_gets_its_calendar_sequence():

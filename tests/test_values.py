@@ -218,6 +218,52 @@ def test_flags_refused(cell):
 
 
 @pytest.mark.parametrize(("cell", "expected"), [
+    (None, (False, "")),
+    ("", (False, "")),
+    ("ja", (True, "")),
+    ("X", (True, "")),
+    (True, (True, "")),
+    (1, (True, "")),
+    ("nej", (False, "")),
+    (0, (False, "")),
+    # any other text is a cancellation, and its reason
+    ("Formanden er syg", (True, "Formanden er syg")),
+    ("flyttet til januar", (True, "Flyttet til januar")),
+    ("Ja: for få tilmeldte", (True, "For få tilmeldte")),
+    ("Aflyst – lokalet er\ndobbeltbooket", (True, "Lokalet er dobbeltbooket")),
+    ("Yes, the chair is ill", (True, "The chair is ill")),
+    ("Aflyst pga. sygdom", (True, "Aflyst pga. sygdom")),
+])
+def test_cancellation_and_its_reason(cell, expected):
+    assert values.parse_cancellation(cell) == expected
+
+
+@pytest.mark.parametrize("cell", ["måske", "Måske – afventer formanden", "nej tak",
+                                  "aflyses?", "2", 2, "Evt. aflyst"])
+def test_doubt_is_no_cancellation(cell):
+    # a cancellation mails everyone and empties their calendars: it must be meant
+    with pytest.raises(ValueError):
+        values.parse_cancellation(cell)
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    (None, ""),
+    ("https://teams.microsoft.com/l/meetup-join/19%3ameeting",
+     "https://teams.microsoft.com/l/meetup-join/19%3ameeting"),
+    ("Zoom: https://zoom.us/j/123?pwd=x. Kode 42", "https://zoom.us/j/123?pwd=x"),
+    ("»https://meet.google.com/abc-defg-hij«", "https://meet.google.com/abc-defg-hij"),
+])
+def test_online_links(cell, expected):
+    assert values.parse_link(cell) == expected
+
+
+@pytest.mark.parametrize("cell", ["Teams", "www.zoom.us", "ftp://x.example/y"])
+def test_online_links_refused(cell):
+    with pytest.raises(ValueError):
+        values.parse_link(cell)
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
     (None, ()),
     ("", ()),
     ("Styregruppen", ("Styregruppen",)),
