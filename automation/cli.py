@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from automation import __version__, config
+from automation.a1 import column_letter
 from automation.cycle import (
     UNCAPPED_KINDS,
     Cycle,
@@ -27,7 +28,6 @@ from automation.cycle import (
 from automation.errors import ConfigError, LedgerError, RygradError
 from automation.health import Health, cycle_state, judge
 from automation.heartbeat import ping
-from automation.layout import column_letter
 from automation.ledger import DeliveryLedger, find_ledger, open_ledger
 from automation.model import LedgerEntry, Message, Snapshot
 from automation.oauth import TokenSource, token_source
@@ -37,7 +37,7 @@ from automation.projection import cell_updates, resolve
 from automation.render import Renderer, builtin_templates_dir
 from automation.samples import KINDS as SAMPLE_KINDS
 from automation.service import Job
-from automation.sheets import SheetBackend
+from automation.sheets import BACKENDS, SheetBackend
 from automation.transports import Transport
 from automation.window import held_reason
 
@@ -274,16 +274,10 @@ def real_clock() -> datetime:
 def build_sheet(
     settings: config.Settings, *, sleep: Callable[[float], None] | None = None
 ) -> SheetBackend:
-    """The configured sheet; a Google Sheet waits ``sleep`` between retries (tests
-    record the waits instead of waiting) and ``sheet.timeout`` for each request."""
-    if settings.sheet.backend == "xlsx":
-        from automation.sheets.xlsx import XlsxWorkbook
-
-        assert settings.sheet.path
-        return XlsxWorkbook(settings.sheet.path, settings.sheet.max_xml_mb)
-    from automation.sheets.google import GoogleSheet
-
-    return GoogleSheet(settings.sheet, sleep=sleep)
+    """The sheet backend `sheet.backend` names (sheets.BACKENDS); a Google Sheet waits
+    ``sleep`` between retries (tests record the waits instead of waiting) and
+    ``sheet.timeout`` for each request."""
+    return BACKENDS[settings.sheet.backend].build(settings.sheet, sleep)
 
 
 def build_transport(settings: config.Settings, tokens: TokenSource | None = None
@@ -341,14 +335,15 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     settings = load_settings(args)
-    initiative = parse(build_sheet(settings).read(), settings)
+    sheet = build_sheet(settings)
+    initiative = parse(sheet.read(), settings)
     for problem in initiative.problems:
         marker = "" if problem.severity == "error" else " (warning)"
         print(f"{problem}{marker}")
     errors = sum(p.severity == "error" for p in initiative.problems)
     warnings = len(initiative.problems) - errors
     print(f"{counted(errors, 'error')}, {counted(warnings, 'warning')} in "
-          f"{describe_sheet(settings)}")
+          f"{sheet.describe()}")
     return EXIT_PROBLEMS if errors else EXIT_OK
 
 
@@ -406,10 +401,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                               f"initiative's cycle now ({ledger.where}); try again when it "
                               "has finished")
     try:
-        outcome = build_cycle(settings, ledger, now).run(now, options)
+        cycle = build_cycle(settings, ledger, now)
+        outcome = cycle.run(now, options)
     finally:
         ledger.close()
-    print(summary(settings, now, outcome))
+    print(summary(settings, now, outcome, cycle.sheet.describe()))
     after_cycle(settings, now, outcome)
     return outcome.exit_status
 
@@ -439,7 +435,8 @@ def cycle_line(settings: config.Settings, now: datetime, outcome: Outcome) -> st
     return line + ("; see `rygrad status`" if outcome.exit_status else "")
 
 
-def summary(settings: config.Settings, now: datetime, outcome: Outcome) -> str:
+def summary(settings: config.Settings, now: datetime, outcome: Outcome, sheet: str) -> str:
+    """What `run --once` prints; ``sheet`` is the sheet's description (its describe())."""
     where = (f"to {settings.mail.outbox_dir}" if settings.mail.transport == "outbox"
              else f"via {settings.mail.host}")
     lines = [f"{settings.initiative.name}: cycle at {now:%Y-%m-%d %H:%M}: "
@@ -470,8 +467,7 @@ def summary(settings: config.Settings, now: datetime, outcome: Outcome) -> str:
     if outcome.write_skipped:
         lines.append(f"  write-back skipped: {outcome.write_skipped}")
     else:
-        lines.append(f"  {counted(outcome.cells_written, 'cell')} written to "
-                     f"{describe_sheet(settings)}")
+        lines.append(f"  {counted(outcome.cells_written, 'cell')} written to {sheet}")
     lines += [f"  not written: {item}" for item in outcome.not_written[:SHOWN]]
     if len(outcome.not_written) > SHOWN:
         lines.append(f"  … and {len(outcome.not_written) - SHOWN} more not written")
@@ -479,11 +475,6 @@ def summary(settings: config.Settings, now: datetime, outcome: Outcome) -> str:
         lines.append(f"  {counted(outcome.problems, 'problem')} in the sheet; "
                      "see `rygrad check`")
     return "\n".join(lines)
-
-
-def describe_sheet(settings: config.Settings) -> str:
-    return str(settings.sheet.path) if settings.sheet.backend == "xlsx" \
-        else f"Google Sheet {settings.sheet.spreadsheet}"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -587,13 +578,12 @@ def show_status(settings: config.Settings, ledger: DeliveryLedger, health: Healt
 
 
 def cmd_init_sheet(args: argparse.Namespace) -> int:
-    from automation.sheets.init_sheet import init_sheet
-
     settings = load_settings(args)
-    changes = init_sheet(settings)
+    sheet = build_sheet(settings)
+    changes = sheet.init(settings)
     for change in changes:
         print(f"  {change}")
-    print(f"{describe_sheet(settings)}: "
+    print(f"{sheet.describe()}: "
           + (counted(len(changes), "change") if changes else "nothing to do, it is ready"))
     return EXIT_OK
 

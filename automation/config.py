@@ -34,6 +34,7 @@ from automation.config_values import (
 from automation.errors import ConfigError
 from automation.i18n import text
 from automation.schema import TABS, normalise_header
+from automation.sheets import BACKENDS
 
 DEFAULT_CONFIG = Path("config/rygrad.toml")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -245,14 +246,13 @@ def _sheet(reader: Reader, value: Any, base: Base, language: str) -> SheetSettin
         {"backend", "path", "spreadsheet", "credentials", "api_base", "aliases", "date_order",
          "timeout", "max_xml_mb", "link"},
     )
-    backend = reader.choice(section, "sheet.backend", "xlsx", ("xlsx", "google"))
+    backend = reader.choice(section, "sheet.backend", next(iter(BACKENDS)), tuple(BACKENDS))
     path = reader.location(section, "sheet.path", base)
     spreadsheet = reader.string(section, "sheet.spreadsheet", "")
-    if backend == "xlsx" and not path:
-        reader.fail("sheet.path", "is required when backend = \"xlsx\" (the workbook's path)")
-    if backend == "google" and not spreadsheet:
-        reader.fail("sheet.spreadsheet",
-                    "is required when backend = \"google\" (the sheet's id or URL)")
+    needs = BACKENDS[backend].needs  # read above, as text
+    if not section.get(needs):
+        reader.fail(f"sheet.{needs}", f"is required when backend = \"{backend}\" "
+                    f"({BACKENDS[backend].needs_what})")
     aliases_raw = section.get("aliases", {})
     if not isinstance(aliases_raw, dict):
         reader.fail("sheet.aliases", "must be a table of header = [\"alias\", …]")

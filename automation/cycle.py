@@ -275,7 +275,7 @@ class Cycle:
                     else 0
                 # the google backend re-finds each row by its ID at the moment of writing
                 # and names the cells it could not place rather than guess a row
-                outcome.not_written = [str(s) for s in getattr(self.sheet, "skipped", [])]
+                outcome.not_written = [str(s) for s in self.sheet.skipped]
                 return
             except SheetLockedError as err:
                 outcome.write_skipped = str(err)

@@ -15,19 +15,11 @@ import difflib
 from dataclasses import dataclass
 
 from automation import values
+from automation.a1 import column_letter
 from automation.errors import SheetError
 from automation.i18n import both_names, text
 from automation.model import CellValue, Problem, Snapshot, Table
 from automation.schema import Tab, normalise_header
-
-
-def column_letter(index: int) -> str:
-    """1 → A, 27 → AA."""
-    letters = ""
-    while index > 0:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(ord("A") + remainder) + letters
-    return letters
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from automation import values
+from automation.a1 import column_letter
 from automation.config import Settings
 from automation.i18n import and_list, text
-from automation.layout import Layout, Row, column_letter, find_layout
+from automation.layout import Layout, Row, find_layout
 from automation.model import (
     Action,
     CellValue,

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
+from automation.a1 import column_letter
 from automation.config import Settings
 from automation.i18n import text
 from automation.indicators import assess, next_update
-from automation.layout import column_letter
 from automation.model import CellUpdate, CellWrite, Initiative, LedgerEntry
 from automation.plan import latest_sent
 from automation.schema import MEETINGS, TAB_BY_KEY

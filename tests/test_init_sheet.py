@@ -12,13 +12,19 @@ import pytest
 import requests
 
 from automation import config
+from automation.cli import build_sheet
 from automation.errors import SheetError
 from automation.parse import parse
 from automation.sheets.google import GoogleSheet
-from automation.sheets.init_sheet import init_sheet
 from automation.sheets.xlsx import XlsxWorkbook
 from automation.testing import start_emulator
 from automation.testing.sheets_emulator import Emulator
+
+
+def init_sheet(settings: config.Settings, sleep: Any = None) -> list[str]:
+    """`rygrad init-sheet`: the configured backend's init (its waits recorded, not slept)."""
+    return build_sheet(settings, sleep=sleep).init(settings)
+
 
 SHEET = "1RygradInitSheetTest000000000000000000000"
 DONE = ["Færdig", "Afsluttet", "Lukket", "Done", "Completed", "Closed"]

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import settings as settings_for_hypothesis
 from hypothesis import strategies as st
 
+from automation.a1 import column_letter
 from automation.errors import SheetError
-from automation.layout import column_letter
 from automation.parse import parse
 from automation.schema import ACTIONS, INDICATORS, TABS
 from tests.sheetdata import initiative, settings, snapshot, table

@@ -36,14 +36,15 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from automation.config import SheetSettings
+from automation.a1 import column_letter, quote, trim
+from automation.config import Settings, SheetSettings
 from automation.errors import SheetError, SheetLockedError, StaleSheetError
 from automation.model import CellValue, CellWrite, Snapshot, Table
 from automation.schema import normalise_header
+from automation.sheets import Skipped
 from automation.sheets.google_api import SheetsApi
 from automation.values import cell_text
 
@@ -65,17 +66,6 @@ ERRORS = {
 }
 
 
-@dataclass(frozen=True)
-class Skipped:
-    """A write left out, and why (the row vanished, its ID is now doubled, …)."""
-
-    write: CellWrite
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.write.tab}!{column_letter(self.write.column)}{self.write.row}: {self.reason}"
-
-
 class GoogleSheet:
     """A Google Sheet; the SheetBackend of ``sheet.backend = "google"``.
 
@@ -94,9 +84,19 @@ class GoogleSheet:
     ) -> None:
         self.api = SheetsApi(settings, timeout=timeout, retries=retries,
                              sleep=time.sleep if sleep is None else sleep)
+        self.spreadsheet = settings.spreadsheet  # as configured: its id or URL
         self.skipped: list[Skipped] = []
         self._headers: dict[str, tuple[CellValue, ...]] = {}  # as of the last read
         self._columns: dict[str, int] = {}  # grid width per tab, as of the last read
+
+    def describe(self) -> str:
+        return f"Google Sheet {self.spreadsheet}"
+
+    def init(self, settings: Settings) -> list[str]:
+        """Two reads and at most one batchUpdate (sheets/init_sheet.py)."""
+        from automation.sheets.init_sheet import init_google
+
+        return init_google(settings, self.api)
 
     # -- read ----------------------------------------------------------------------------
 
@@ -251,19 +251,6 @@ class GoogleSheet:
 # -- helpers -----------------------------------------------------------------------------
 
 
-def quote(title: str) -> str:
-    """A tab title in A1 notation; quoting is always allowed, and safe for any title."""
-    return "'" + title.replace("'", "''") + "'"
-
-
-def column_letter(index: int) -> str:
-    letters = ""
-    while index > 0:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _key(value: CellValue) -> str:
     """IDs and headers match as the parser matches them: trimmed, case-insensitive."""
     return normalise_header(cell_text(value))
@@ -272,7 +259,7 @@ def _key(value: CellValue) -> str:
 def _row(row: Any) -> tuple[CellValue, ...]:
     """A decoded row (cells as values, see _compact) as its values, trailing empties cut."""
     cells = row.get("values", []) if isinstance(row, dict) else []
-    return _trim([_value(cell) if isinstance(cell, dict) else cell for cell in cells])
+    return trim([_value(cell) if isinstance(cell, dict) else cell for cell in cells])
 
 
 def _table(title: str, data: list[dict[str, Any]], sheet_id: int | None = None) -> Table:
@@ -287,13 +274,6 @@ def _table(title: str, data: list[dict[str, Any]], sheet_id: int | None = None) 
         elif any(v is not None and not (isinstance(v, str) and not v.strip()) for v in values):
             rows.append((number, values))
     return Table(title, header, tuple(rows), sheet_id=sheet_id)
-
-
-def _trim(values: list[CellValue]) -> tuple[CellValue, ...]:
-    end = len(values)
-    while end and values[end - 1] is None:
-        end -= 1
-    return tuple(values[:end]) if end < len(values) else tuple(values)
 
 
 def _compact(decoded: dict[str, Any]) -> Any:

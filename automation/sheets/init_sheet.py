@@ -8,6 +8,9 @@ a missing one is added at the end of its tab's header row in the initiative's la
 xlsx: openpyxl's save loses formulas' cached values, images and charts (docs/architecture.md),
 so an existing workbook that has any of them is refused with what to add by hand; a
 workbook without them, or a path that does not exist yet, is written by openpyxl.
+
+Each backend's ``init`` (``SheetBackend``) calls its function here: ``init_google`` or
+``init_xlsx``; ``cli.build_sheet`` builds the backend ``sheet.backend`` names.
 """
 
 from __future__ import annotations
@@ -15,19 +18,20 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from automation.a1 import column_letter, quote, trim
 from automation.config import Settings
 from automation.errors import SheetError, error_text
 from automation.files import keep_access
 from automation.model import CellValue
 from automation.schema import TABS, Tab, normalise_header
-from automation.sheets.google import column_letter
 from automation.values import cell_text
+
+if TYPE_CHECKING:
+    from automation.sheets.google_api import SheetsApi
 
 GREY = {"red": 0.85, "green": 0.85, "blue": 0.85}
 GREY_HEX = "FFD9D9D9"
@@ -62,9 +66,8 @@ def plan_tabs(settings: Settings, present: dict[str, tuple[CellValue, ...]]) -> 
     for tab in TABS:
         titles = {normalise_header(tab.da), normalise_header(tab.en)}
         title = next((t for t in present if normalise_header(t) in titles), None)
-        header = [cell_text(v) for v in present.get(title, ())] if title else []
-        while header and not header[-1].strip():
-            header.pop()
+        row = [cell_text(v) for v in present[title]] if title else []
+        header = list(trim(row, blank=lambda text: not text.strip()))
         names = _header_names(settings, tab)
         plan = TabPlan(tab, title or tab.title(language), title is not None, header)
         for index, text in enumerate(header, start=1):
@@ -97,37 +100,17 @@ def _header_names(settings: Settings, tab: Tab) -> dict[str, str]:
     return names
 
 
-def init_sheet(
-    settings: Settings, *, timeout: float | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> list[str]:
-    """Bring the configured sheet up to the schema; return what was changed, one line each.
-
-    An empty list means there was nothing to do.
-    """
-    if settings.sheet.backend == "google":
-        return init_google(settings, timeout=timeout, sleep=sleep)
-    assert settings.sheet.path is not None
-    return init_xlsx(settings, settings.sheet.path)
-
-
 # -- Google ------------------------------------------------------------------------------
 
 
-def init_google(
-    settings: Settings, *, timeout: float | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> list[str]:
-    """Two reads (the tabs, then their first two rows) and at most one batchUpdate;
-    each request waits ``timeout`` seconds at most (``sheet.timeout`` unless given)."""
-    from automation.sheets.google_api import SheetsApi
-
-    api = SheetsApi(settings.sheet, timeout=timeout, sleep=sleep)
+def init_google(settings: Settings, api: SheetsApi) -> list[str]:
+    """``GoogleSheet.init``: two reads (the tabs, then their first two rows) and at most
+    one batchUpdate, through the sheet's API client (its timeout and retries)."""
     meta = api.get({"fields": "sheets(properties(sheetId,title,gridProperties))"})
     properties = {s["properties"]["title"]: s["properties"] for s in meta.get("sheets", [])}
     cells: dict[str, list[list[dict[str, Any]]]] = {}
     if properties:
-        quoted = ["'" + t.replace("'", "''") + "'!1:2" for t in properties]
+        quoted = [f"{quote(t)}!1:2" for t in properties]
         found = api.get({"ranges": quoted, "fields": (
             "sheets(properties(title),data(rowData(values(effectiveValue,note,"
             "userEnteredFormat/backgroundColor,dataValidation))))")})
@@ -235,6 +218,7 @@ def _new_sheet_id(taken: set[int]) -> int:
 
 
 def init_xlsx(settings: Settings, path: Path) -> list[str]:
+    """``XlsxWorkbook.init``: the workbook at ``path``, created when it does not exist."""
     import openpyxl
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill

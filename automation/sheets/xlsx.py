@@ -26,16 +26,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
 from openpyxl import load_workbook
 
+from automation.a1 import trim
 from automation.errors import SheetError, SheetLockedError, StaleSheetError, error_text
 from automation.files import keep_access
 from automation.model import CellValue, CellWrite, Snapshot, Table
+from automation.sheets import Skipped
 from automation.sheets.xlsx_cells import MAIN_NS, SharedStrings, clean_text
 from automation.sheets.xlsx_patch import CHUNK_SIZE, patch_worksheet
+
+if TYPE_CHECKING:
+    from automation.config import Settings
 
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 MAX_ROW, MAX_COLUMN = 1_048_576, 16_384
@@ -47,11 +52,26 @@ DEFAULT_MAX_XML_MB = 100.0
 
 
 class XlsxWorkbook:
-    """A workbook file on disk; ``read`` and ``write`` open it anew each time."""
+    """A workbook file on disk; ``read`` and ``write`` open it anew each time.
+
+    ``skipped`` stays empty: a write goes to the row and column read, and a workbook
+    changed since that read is refused whole (StaleSheetError), never written in part.
+    """
 
     def __init__(self, path: Path, max_xml_mb: float = DEFAULT_MAX_XML_MB) -> None:
         self.path = Path(path)
         self.max_xml_mb = max_xml_mb
+        self.skipped: Sequence[Skipped] = ()
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def init(self, settings: Settings) -> list[str]:
+        """openpyxl writes it; an existing workbook with formulas, images or charts is
+        refused (sheets/init_sheet.py)."""
+        from automation.sheets.init_sheet import init_xlsx
+
+        return init_xlsx(settings, self.path)
 
     def read(self) -> Snapshot:
         # The file is read at once and closed (a few MB even at 100,000 rows): held
@@ -329,7 +349,7 @@ def _table(sheet: Any, seen: dict[CellValue, CellValue]) -> Table:
     header: tuple[CellValue, ...] = ()
     rows: list[tuple[int, tuple[CellValue, ...]]] = []
     for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-        values = _trim(tuple(_value(v, seen) for v in cells))
+        values = trim(tuple(_value(v, seen) for v in cells))
         if number == 1:
             header = values
         elif any(not _is_blank(v) for v in values):
@@ -388,13 +408,6 @@ def _mark_uncomputed(content: bytes, tables: dict[str, Table]) -> dict[str, Tabl
 
 def _is_blank(value: CellValue) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _trim(values: tuple[CellValue, ...]) -> tuple[CellValue, ...]:
-    end = len(values)
-    while end and values[end - 1] is None:
-        end -= 1
-    return values[:end]
 
 
 # -- the package -----------------------------------------------------------------------

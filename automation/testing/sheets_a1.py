@@ -10,20 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from automation.a1 import column_letter, quote
+
 _CELL = re.compile(r"^([A-Za-z]{0,3})(\d*)$")
 _PLAIN_TITLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CELL_LIKE = re.compile(r"^[A-Za-z]{1,3}\d+$")
 _R1C1_LIKE = re.compile(r"^[Rr]\d*[Cc]\d*$")
-
-
-def column_letters(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    n = index + 1
-    while n:
-        n, rest = divmod(n - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def column_index(letters: str) -> int:
@@ -37,7 +29,7 @@ def quote_title(title: str) -> str:
     """Google leaves a title bare only when it cannot be read as anything else."""
     if _PLAIN_TITLE.match(title) and not _CELL_LIKE.match(title) and not _R1C1_LIKE.match(title):
         return title
-    return "'" + title.replace("'", "''") + "'"
+    return quote(title)
 
 
 @dataclass(frozen=True)
@@ -138,7 +130,7 @@ def parse_range(text: str, titles: set[str]) -> Span:
 
 
 def cell_name(row: int, col: int) -> str:
-    return f"{column_letters(col)}{row + 1}"
+    return f"{column_letter(col + 1)}{row + 1}"
 
 
 def box_a1(box: Box) -> str:
@@ -152,7 +144,7 @@ def span_a1(span: Span) -> str:
     """The request's own form, for messages that echo it (rows or columns left open)."""
 
     def end(row: int | None, col: int | None) -> str:
-        return (column_letters(col) if col is not None else "") + (
+        return (column_letter(col + 1) if col is not None else "") + (
             str(row + 1) if row is not None else ""
         )
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from automation.a1 import trim
 from automation.testing.sheets_a1 import Box
 from automation.testing.sheets_cells import evaluate, formatted
 from automation.testing.sheets_fields import Mask, parse_fields, select
@@ -82,11 +83,9 @@ def _grid_data(sheet: Sheet, box: Box, cell_mask: Mask) -> dict[str, Any]:
         for c in range(box.col0, min(box.col1, sheet.col_count)):
             cell = cell_data(sheet, r, c, wanted)
             values.append(select(cell, cell_mask) if cell_mask else cell)
-        while values and not values[-1]:
-            values.pop()
+        values = list(trim(values, blank=lambda cell: not cell))
         rows.append({"values": values} if values else {})
-    while rows and not rows[-1]:
-        rows.pop()
+    rows = list(trim(rows, blank=lambda row: not row))
     data: dict[str, Any] = {}
     if box.row0:
         data["startRow"] = box.row0

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from automation.testing.sheets_a1 import Box, a1, cell_name, column_letters, span_a1
+from automation.a1 import column_letter, trim
+from automation.testing.sheets_a1 import Box, a1, cell_name, span_a1
 from automation.testing.sheets_cells import entered, render
 from automation.testing.sheets_model import (
     Sheet,
@@ -49,12 +50,8 @@ def read(
         for i in inner:
             cell = sheet.cell(i, o) if major == "COLUMNS" else sheet.cell(o, i)
             line.append(None if cell is None else render(cell, value_option, date_option))
-        while line and line[-1] is None:
-            line.pop()
-        lines.append(["" if v is None else v for v in line])
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
+        lines.append(["" if v is None else v for v in trim(line)])
+    return list(trim(lines, blank=lambda line: not line))
 
 
 def value_range(sheet: Sheet, box: Box, params: Params) -> dict[str, Any]:
@@ -122,7 +119,7 @@ def _write(
         if col0 + width > limit.col1:
             raise bad_request(
                 f"Requested writing within range [{text}], but tried writing to "
-                f"column [{column_letters(limit.col1)}]"
+                f"column [{column_letter(limit.col1 + 1)}]"
             )
     if col0 + width > sheet.col_count:
         raise exceeds_grid(sheet, cell_name(row0, sheet.col_count))
