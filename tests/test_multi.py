@@ -26,13 +26,13 @@ from typing import Any
 import pytest
 
 from automation import config
-from automation.cycle import Cycle
+from automation.cycle import Cycle, Outcome
 from automation.errors import SheetError
 from automation.ledger import DeliveryLedger, open_ledger
 from automation.ledger_pg import LOCK_SPACE
 from automation.parse import parse
 from automation.plan import plan
-from automation.service import MAX_BACKOFF, Job, run_one
+from automation.service import MAX_BACKOFF, Job, run_one, serve
 from automation.sheets.xlsx import XlsxWorkbook
 from tests.pg import pg_url, unique_name  # noqa: F401  (the fixture)
 from tests.smtpserver import SmtpServer
@@ -156,6 +156,77 @@ def test_a_failing_initiative_backs_off_and_recovers(tmp_path, caplog):
     assert next(r.getMessage() for r in caplog.records if r.levelno == logging.ERROR) == (
         "Brudt: cycle could not run: initiative.xlsx: the tab Handlinger is missing "
         "(next try in 60 s)")
+
+
+class SteppedClock:
+    """`serve`'s monotonic clock and sleep in a test: a sleep moves the clock at once,
+    and a cycle takes no time on it. Past ``until`` it sends this process SIGTERM, as
+    systemd would."""
+
+    def __init__(self, until: float) -> None:
+        self.now, self.until = 0.0, until
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        if self.now > self.until:
+            signal.raise_signal(signal.SIGTERM)
+
+
+class StandInCycle:
+    """A cycle that has nothing to do: what is tested here is when it runs."""
+
+    def run(self, now: datetime) -> Outcome:
+        return Outcome()
+
+
+def timed_jobs(tmp_path: Path, clock: SteppedClock, ran: list[tuple[int, str]],
+               on_cycle: Any = None) -> list[Job]:
+    """Aarhus every 0.05 minutes (3 s), well; Odense every 6 s, its sheet missing a tab."""
+
+    def well(stop: Any) -> tuple[DeliveryLedger, Cycle]:
+        ledger = open_ledger("", "Aarhus", tmp_path / "aarhus")
+        return ledger, StandInCycle()  # type: ignore[return-value]
+
+    def broken(stop: Any) -> tuple[DeliveryLedger, Cycle]:
+        ran.append((round(clock.now), "Odense"))
+        raise SheetError("odense.xlsx: the tab Handlinger is missing")
+
+    def report(now: datetime, outcome: Outcome) -> None:
+        ran.append((round(clock.now), "Aarhus"))
+        if on_cycle:
+            on_cycle()
+
+    return [Job("Aarhus", 0.05 * 60, well, lambda: datetime.now(UTC), report),
+            Job("Odense", 6, broken, lambda: datetime.now(UTC), lambda *a: None)]
+
+
+def test_serve_runs_each_initiative_on_its_schedule_and_backs_off_a_failing_one(tmp_path):
+    """The schedule follows the loop's monotonic clock (here a test's), not the wall clock:
+    no time passes in this test, yet 46 seconds of cycles run."""
+    clock = SteppedClock(until=46.5)
+    ran: list[tuple[int, str]] = []
+    jobs = timed_jobs(tmp_path, clock, ran)
+    assert serve(jobs, monotonic=clock.monotonic, sleep=clock.sleep) == 0
+    assert [t for t, name in ran if name == "Aarhus"] == list(range(0, 46, 3))
+    # first at once, then one interval, two, four
+    assert [t for t, name in ran if name == "Odense"] == [0, 6, 18, 42]
+    assert ran[:2] == [(0, "Aarhus"), (0, "Odense")]
+    assert jobs[0].adapters is None  # the ledger closed on the way out
+
+
+def test_a_signal_ends_serve_after_the_current_cycle(tmp_path, caplog):
+    clock = SteppedClock(until=float("inf"))
+    ran: list[tuple[int, str]] = []
+    jobs = timed_jobs(tmp_path, clock, ran, on_cycle=lambda: signal.raise_signal(signal.SIGTERM))
+    before = signal.getsignal(signal.SIGTERM)
+    with caplog.at_level(logging.WARNING):
+        assert serve(jobs, monotonic=clock.monotonic, sleep=clock.sleep) == 0
+    assert ran == [(0, "Aarhus")]  # Odense, due at the same moment, is not started
+    assert "finishing the current message, then stopping" in caplog.text
+    assert signal.getsignal(signal.SIGTERM) == before  # serve's handler is gone again
 
 
 def test_a_cycle_whose_lock_is_taken_is_skipped_quietly(initiative, caplog):  # noqa: F811
