@@ -2,8 +2,9 @@
 
 Used by tests/test_mail_width.py (no mail wider than a phone) and bench/gallery.py
 (the pictures in docs/mails/). The mails are the real ones: `rygrad init` into a
-folder on a fixed Monday, `rygrad run --once` to the outbox, then a cancellation
-and an update of meetings that were invited, and the burst alert from `send-test`.
+folder on a fixed Monday (with its commented `sheet.link` set, so the mails carry
+the »Åbn arket« button), `rygrad run --once` to the outbox, then a cancellation and an
+update of meetings that were invited, and the burst alert from `send-test`.
 
     mails = example_mails(folder, "da")
     widths = measure(mails, 390, folder / "measure")   # {mail.name: (width, height)}
@@ -82,8 +83,10 @@ def example_mails(folder: Path, language: str) -> list[Mail]:
     init(folder, MONDAY, builtin_templates_dir())
     config = folder / "config" / "rygrad.toml"
     text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace('language = "da"', f'language = "{language}"', 1),
-                      encoding="utf-8")
+    text = text.replace('language = "da"', f'language = "{language}"', 1)
+    # where partners open the workbook, so the mails carry their »Åbn arket« button
+    text = text.replace("# link = ", "link = ", 1)
+    config.write_text(text, encoding="utf-8")
     workbook = folder / "examples" / "initiative.xlsx"
     _minutes_as_a_link(workbook)
     _rygrad("run", "--once", "--now", FIRST_RUN, "--config", str(config))

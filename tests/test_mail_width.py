@@ -11,6 +11,7 @@ RYGRAD_TEST_CHROMIUM_REQUIRED=1, so a broken install cannot pass unnoticed.
 from __future__ import annotations
 
 import os
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -109,3 +110,20 @@ def test_every_cell_and_paragraph_has_its_own_font_for_outlook(mails: list[Mail]
         cells.feed(mail.html)
         assert not cells.unstyled, (mail.name, cells.unstyled[:3])
         assert not cells.layout_with_headings, (mail.name, cells.layout_with_headings[:3])
+
+
+def test_the_gallery_has_every_kind_and_the_readme_shows_some() -> None:
+    """docs/mails/ (bench/gallery.py): every kind in Danish on a phone and a desktop,
+    and every picture the README and the gallery's index show is there."""
+    root = Path(__file__).resolve().parents[1]
+    gallery = root / "docs" / "mails"
+    for kind in EVERY_KIND:
+        for view in ("phone", "desktop"):
+            assert (gallery / f"da-{kind}-{view}.png").is_file(), (kind, view)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    shown = re.findall(r'src="(docs/mails/[\w.-]+\.png)"', readme)
+    assert len(shown) >= 2
+    linked = re.findall(r"\]\(([\w.-]+\.png)\)", (gallery / "README.md").read_text("utf-8"))
+    assert len(linked) >= 2 * len(EVERY_KIND)
+    for path in [root / name for name in shown] + [gallery / name for name in linked]:
+        assert path.is_file(), path
