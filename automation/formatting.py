@@ -18,6 +18,7 @@ LOCALES = {"da": "da", "en": "en_GB"}
 # a cycle formats the same few hundred dates again and again, and babel parses its
 # locale and pattern on every call: about half of a message's template time
 CACHED = 4096
+NBSP = "\u00a0"  # between a number and its unit (issue 13: never split across two lines)
 
 _LONG = {"da": "full", "en": "EEEE d MMMM y"}  # da "full" is "torsdag den 3. december 2026"
 _DAY = {"da": "EEEE 'den' d. MMMM", "en": "EEEE d MMMM"}
@@ -165,10 +166,11 @@ def days_ago(days: int, lang: str) -> str:
 
 
 def day_count(days: int, lang: str) -> str:
-    """``1 dag``, ``9 dage`` / ``1 day``, ``9 days``."""
+    """``1 dag``, ``9 dage`` / ``1 day``, ``9 days``, the number and its unit joined by a
+    no-break space (NBSP), so a narrow screen never puts them on two lines."""
     if language(lang) == "da":
-        return f"{days} {'dag' if days == 1 else 'dage'}"
-    return f"{days} {'day' if days == 1 else 'days'}"
+        return f"{days}{NBSP}{'dag' if days == 1 else 'dage'}"
+    return f"{days}{NBSP}{'day' if days == 1 else 'days'}"
 
 
 @lru_cache(maxsize=CACHED, typed=True)  # babel parses its pattern on every call
@@ -181,7 +183,8 @@ def number(value: float | int | None, lang: str) -> str:
 
 
 def quantity(value: float | int | None, unit: str, lang: str) -> str:
-    """A number with its unit when the unit is a symbol (``45 %``, ``1.200 kr.``).
+    """A number with its unit when the unit is a symbol (``45 %``, ``1.200 kr.``), joined
+    by a no-break space (NBSP) so they stay on one line.
 
     A unit that is a plain word (``antal``, ``personer``) is left out: "120 antal"
     reads wrong, and the mail names the unit on a line of its own.
@@ -190,7 +193,7 @@ def quantity(value: float | int | None, unit: str, lang: str) -> str:
     unit = " ".join(unit.split())
     if text and unit and not unit.isalpha():
         # British style writes 45%, Danish 45 %
-        joiner = "" if unit == "%" and language(lang) == "en" else " "
+        joiner = "" if unit == "%" and language(lang) == "en" else NBSP
         return f"{text}{joiner}{unit}"
     return text
 

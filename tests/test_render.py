@@ -236,12 +236,12 @@ def test_update_says_the_meeting_changed() -> None:
 def test_agenda_shows_open_actions_with_overdue_marked_indicators_and_goal() -> None:
     plain = text_of(rendered(message("agenda")))
     assert plain.startswith("Kære Anne\n\nHer er dagsordenen til styregruppemødet:")
-    assert "Send budget (Anne Hansen, frist 22. nov. 2026) – 9 dage over fristen" in plain
+    assert "Send budget (Anne Hansen, frist 22. nov. 2026) – 9\u00a0dage over fristen" in plain
     assert "FORSINKET" not in plain.upper().replace("ÅBNE OPGAVER", "")
     assert "Kortlæg fritidstilbud (Bo Ørsted, frist 4. dec. 2026)\n" in plain
     assert "Afsluttet sag" not in plain  # done actions are not open
     assert "Åbne opgaver\n------------\n" in plain  # a heading, not capitals
-    assert "Andel unge i fritidsjob: På sporet (aktuel værdi 41,5 %, mål 60 %)" in plain
+    assert "Andel unge i fritidsjob: På sporet (aktuel værdi 41,5\u00a0%, mål 60\u00a0%)" in plain
     assert "Flere unge i job eller uddannelse" in plain
 
 
@@ -295,7 +295,7 @@ def test_indicator_request_without_a_value_yet() -> None:
     assert "the Indikatorer tab" in plain
     danish = text_of(rendered(message("indicator"), data))
     assert "Aktuel værdi:  ingen værdi endnu" in danish
-    assert "Udgangspunkt:  30 % (1. jan. 2026)" in danish
+    assert "Udgangspunkt:  30\u00a0% (1. jan. 2026)" in danish
     assert "Basislinje" not in danish and "Seneste værdi" not in danish
 
 
@@ -565,14 +565,14 @@ def test_a_kind_without_templates_is_a_template_error() -> None:
     (formatting.days_ago, (1, "da"), "i går"),
     (formatting.days_ago, (9, "da"), "for ni dage siden"),
     (formatting.days_ago, (9, "en"), "nine days ago"),
-    (formatting.days_overdue, (1, "da"), "1 dag over fristen"),
-    (formatting.days_overdue, (23, "da"), "23 dage over fristen"),
-    (formatting.days_overdue, (1, "en"), "1 day overdue"),
-    (formatting.days_overdue, (9, "en"), "9 days overdue"),
+    (formatting.days_overdue, (1, "da"), "1\u00a0dag over fristen"),  # no-break space
+    (formatting.days_overdue, (23, "da"), "23\u00a0dage over fristen"),
+    (formatting.days_overdue, (1, "en"), "1\u00a0day overdue"),
+    (formatting.days_overdue, (9, "en"), "9\u00a0days overdue"),
     (formatting.number, (12.5, "da"), "12,5"),
     (formatting.number, (1200.0, "da"), "1.200"),
     (formatting.number, (1200, "en"), "1,200"),
-    (formatting.quantity, (45, "%", "da"), "45 %"),
+    (formatting.quantity, (45, "%", "da"), "45\u00a0%"),
     (formatting.quantity, (45, "%", "en"), "45%"),
     (formatting.quantity, (120, "antal", "da"), "120"),
     (formatting.assessment, ("behind", "da"), "Bagud"),
