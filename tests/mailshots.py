@@ -50,6 +50,11 @@ TIMEOUT = 120
 MINUTES_LINK = ("https://ungeloeftet.sharepoint.example/sites/Ungeloeftet/Delte%20dokumenter/"
                 "Referater/AG%20Fritid%20og%20faellesskab/Referat-2026-11-24.docx")
 
+# a Danish compound, a path and a number run together: no line break anywhere in it
+LONG_WORD = "Ungdomsuddannelsesvejledningscentersamarbejdsaftale/2026-11-30/bilag_A_1234567890"
+LONG_WORD_COLUMNS = {"Grupper": ("Mål",), "Handlinger": ("Handling",),
+                     "Møder": ("Sted", "Dagsorden", "Referat")}
+
 
 @dataclass(frozen=True)
 class Mail:
@@ -78,8 +83,12 @@ def chromium() -> str | None:
     return None
 
 
-def example_mails(folder: Path, language: str) -> list[Mail]:
-    """One mail per ledger key (the first recipient's) of every kind, in `language`."""
+def example_mails(folder: Path, language: str, long_words: bool = False) -> list[Mail]:
+    """One mail per ledger key (the first recipient's) of every kind, in `language`.
+
+    `long_words`: every group's goal, every task and meeting place and agenda ends in
+    a word longer than a phone is wide, as a partner may paste into the sheet.
+    """
     init(folder, MONDAY, builtin_templates_dir())
     config = folder / "config" / "rygrad.toml"
     text = config.read_text(encoding="utf-8")
@@ -89,6 +98,8 @@ def example_mails(folder: Path, language: str) -> list[Mail]:
     config.write_text(text, encoding="utf-8")
     workbook = folder / "examples" / "initiative.xlsx"
     _minutes_as_a_link(workbook)
+    if long_words:
+        _add_long_words(workbook)
     _rygrad("run", "--once", "--now", FIRST_RUN, "--config", str(config))
     _cancel_and_move(workbook)
     _rygrad("run", "--once", "--now", SECOND_RUN, "--config", str(config))
@@ -129,6 +140,19 @@ def _minutes_as_a_link(path: Path) -> None:
     held = [row for row in sheet.iter_rows(min_row=2)
                  if 1 <= (MONDAY - row[day].value.date()).days <= 30 and not row[minutes].value]
     held[0][minutes].value = MINUTES_LINK
+    workbook.save(path)
+
+
+def _add_long_words(path: Path) -> None:
+    workbook = openpyxl.load_workbook(path)
+    for tab, columns in LONG_WORD_COLUMNS.items():
+        sheet = workbook[tab]
+        header = [cell.value for cell in sheet[1]]
+        for row in sheet.iter_rows(min_row=2):
+            for column in columns:
+                cell = row[header.index(column)]
+                if cell.value:
+                    cell.value = f"{cell.value} {LONG_WORD}"
     workbook.save(path)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from automation.samples import KINDS
-from tests.mailshots import Mail, Measure, chromium, example_mails, measure
+from tests.mailshots import LONG_WORD, Mail, Measure, chromium, example_mails, measure
 
 PHONE = 390
 LANGUAGES = ("da", "en")
@@ -64,6 +64,21 @@ def test_no_mail_is_wider_than_a_phone(laid_out: list[tuple[Mail, Measure]], kin
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_words_longer_than_a_phone_wrap(lang: str, tmp_path: Path) -> None:
+    """What a partner may paste into a goal, a task, a place or an agenda: a word wider
+    than the screen is broken rather than widen the mail."""
+    if chromium() is None and os.environ.get("RYGRAD_TEST_CHROMIUM_REQUIRED") != "1":
+        pytest.skip("no Chromium (apt-get install chromium)")
+    these = example_mails(tmp_path / "mails", lang, long_words=True)
+    assert any(LONG_WORD in mail.html for mail in these)
+    sizes = measure(these, PHONE, tmp_path / "chromium")
+    too_wide = {name: (size.width, size.too_wide) for name, size in sizes.items()
+                if size.width > PHONE}
+    assert not too_wide
+
+
 def test_the_measure_sees_a_page_that_is_too_wide(tmp_path: Path) -> None:
     """The measure itself: a 500 px table in a 390 px frame is 500 wide."""
     if chromium() is None and os.environ.get("RYGRAD_TEST_CHROMIUM_REQUIRED") != "1":
