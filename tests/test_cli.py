@@ -111,7 +111,7 @@ def test_cycle_sends_due_mail_writes_cells_and_rerun_sends_nothing(on_both, caps
 
     digest = mails[("digest:2026-W49", "sekretariat@ungeloeftet.example")]
     overview = digest.get_body(("plain",)).get_content()
-    assert "2026-12-02 09:00" in overview  # sent in this same cycle, before the digest
+    assert "2. dec. kl. 9.00" in overview  # sent in this same cycle, before the digest
     assert "H-2" in overview  # overdue
 
     meetings = {row["Møde-ID"]: row for row in backends.cells(sheet, "Møder")}

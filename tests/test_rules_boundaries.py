@@ -74,7 +74,8 @@ def entry(key: str, recipient: str, at: datetime, state: str = "sent", payload=N
                    payload={"due": "2026-11-18", "days_overdue": 14, "n": 1}),
            Message("escalation", "escalation:A1:2026-11-18", CARLA_TO, "A1", cc=(ANNE_TO,),
                    payload={"due": "2026-11-18", "days_overdue": 14, "owner": "Anne Holm",
-                            "reason": "chair"})]),
+                            # the overdue notice of this same cycle is the one so far
+                            "notices": ["2026-12-02"], "reason": "chair"})]),
 ])
 def test_action_messages_whole(due_in, expected):
     assert messages(initiative(actions=[action(due_in)])) == expected
@@ -85,7 +86,7 @@ def test_escalation_to_the_secretariat_when_the_chair_owns_it():
     assert found[-1] == Message(
         "escalation", "escalation:A1:2026-11-12", SECRETARIAT, "A1", cc=(CARLA_TO,),
         payload={"due": "2026-11-12", "days_overdue": 20, "owner": "Carla Chair",
-                 "reason": "secretariat"})
+                 "notices": ["2026-12-02"], "reason": "secretariat"})
 
 
 def test_escalation_without_a_known_owner_names_the_owner_as_typed():
@@ -93,7 +94,7 @@ def test_escalation_without_a_known_owner_names_the_owner_as_typed():
     assert found == [Message(
         "escalation", "escalation:A1:2026-11-18", CARLA_TO, "A1",
         payload={"due": "2026-11-18", "days_overdue": 14, "owner": "Ukendt",
-                 "reason": "chair"})]
+                 "notices": [], "reason": "chair"})]  # an unknown owner got no notice
 
 
 def test_escalation_without_a_chair_or_a_known_owner_goes_to_the_secretariat_alone():
@@ -102,7 +103,7 @@ def test_escalation_without_a_chair_or_a_known_owner_goes_to_the_secretariat_alo
     assert found == [Message(
         "escalation", "escalation:A1:2026-11-18", SECRETARIAT, "A1",
         payload={"due": "2026-11-18", "days_overdue": 14, "owner": "Ukendt",
-                 "reason": "secretariat"})]
+                 "notices": [], "reason": "secretariat"})]
 
 
 def test_escalation_to_the_secretariat_when_the_chair_has_no_address():

@@ -44,6 +44,8 @@ HOSTILE_MAILS = {
     *(("invitation:AGU-1:0", to) for to in AGU_1), *(("agenda:AGU-1", to) for to in AGU_1),
     *(("invitation:X-1:0", to) for to in X_1), *(("agenda:X-1", to) for to in X_1),
     ("escalation:H-out:2026-11-01", "anne@kommune.example"),  # not to the stranger
+    # the hostile group's chair is not in People: the secretariat gets its escalation
+    ("escalation:H-{{1}}:2026-11-01", SECRETARIAT),
     ("digest:2026-W49", SECRETARIAT),
 }
 
@@ -69,14 +71,28 @@ def hostile_cycle(tmp_path):
                 "Ansvarlig": "stranger@outside.example", "Frist": date(2026, 11, 1)}]
     workbook = write_workbook(tmp_path / "initiative.xlsx", {
         "Personer": people, "Grupper": groups, "Møder": meetings, "Handlinger": actions})
+    as_typed_text(workbook)
     config = write_config(tmp_path, workbook)
     run = rygrad("run", "--once", "--config", str(config), "--now", NOW)
     assert run.status == 0, run.out + run.err
     raw = [path.read_bytes() for path in sorted((tmp_path / "outbox").glob("*.eml"))]
     mails = read_outbox(tmp_path / "outbox")
     sent = [(str(m["X-Rygrad-Key"]), m["To"].addresses[0].addr_spec) for m in mails]
-    assert len(raw) == len(sent) == len(HOSTILE_MAILS) and set(sent) == HOSTILE_MAILS
+    assert len(raw) == len(sent) == len(HOSTILE_MAILS) and set(sent) == HOSTILE_MAILS, \
+        sorted(set(sent) ^ HOSTILE_MAILS)
     return raw, mails
+
+
+def as_typed_text(workbook):
+    """Cells that start with "=" as the text a partner typed (Excel's leading apostrophe),
+    not as formulas openpyxl would write without a value (those are skipped, unread)."""
+    book = openpyxl.load_workbook(workbook)
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+    book.save(workbook)
 
 
 def test_cell_text_is_never_a_template(hostile_cycle):
