@@ -1,8 +1,8 @@
 """The ledger in PostgreSQL, for several workers sharing many initiatives.
 
-The same rows and states as the SQLite ledger (automation/ledger.py), with one more
-column: `initiative`, so that many initiatives share one database. Every write is
-committed at once (autocommit), as in SQLite.
+The statements are `automation.ledger_sql`'s, as in SQLite, with one more column:
+`initiative`, so that many initiatives share one database. Every write is committed at
+once (autocommit), as in SQLite.
 
 The cycle lock is a session-level advisory lock on this ledger's own connection:
 taken at the start of a cycle, released at its end. A worker that is killed loses
@@ -15,18 +15,15 @@ on without holding it.
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator, Sequence
-from datetime import datetime
-from functools import lru_cache
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 from automation.errors import LedgerError, error_text
-from automation.ledger import CycleRecord, Uncertain
-from automation.model import HISTORY_PAYLOAD_KINDS, LedgerEntry, Message
+from automation.ledger_sql import MIGRATIONS, SqlLedger
 
 # the first key of rygrad's advisory locks, so that they cannot meet another
 # application's one-key locks in a shared database
@@ -60,18 +57,27 @@ CREATE TABLE IF NOT EXISTS rygrad_cycles (
     reason TEXT NOT NULL DEFAULT ''     -- why a cycle could not run (exit status 2)
 );
 CREATE INDEX IF NOT EXISTS rygrad_cycles_initiative ON rygrad_cycles (initiative, id);
--- columns added since the first release, for tables an older rygrad created
-ALTER TABLE rygrad_cycles ADD COLUMN IF NOT EXISTS reason TEXT NOT NULL DEFAULT '';
-"""
+""" + "".join(  # the columns added since the first release, for an older rygrad's tables
+    f"ALTER TABLE rygrad_{table} ADD COLUMN IF NOT EXISTS {column} {definition};\n"
+    for table, column, definition in MIGRATIONS)
 
 
-class PgLedger:
+class PgLedger(SqlLedger):
     """One initiative's rows in a shared PostgreSQL database."""
+
+    deliveries = "rygrad_deliveries"
+    cycles = "rygrad_cycles"
+    param = "%s"
+    scope = ("initiative",)
+    cycle_scope = ("initiative", "worker")
+    errors = (psycopg.Error,)
 
     def __init__(self, url: str, initiative: str) -> None:
         self.url = url
         self.initiative = initiative
         self.worker = f"{os.uname().nodename}:{os.getpid()}"
+        self.scope_values = (initiative,)
+        self.cycle_values = (initiative, self.worker)
         self._locked = False
         self.db = self._connect()
         try:
@@ -113,16 +119,20 @@ class PgLedger:
         return self._locked
 
     def _take_lock(self) -> tuple[Any, ...] | None:
-        return self._query("SELECT pg_try_advisory_lock(%s, hashtext(%s))",
-                           (LOCK_SPACE, self.initiative)).fetchone()
+        return self._lock_query("SELECT pg_try_advisory_lock(%s, hashtext(%s))").fetchone()
 
     def unlock(self) -> None:
         if not self._locked:
             return
         self._locked = False
         if not (self.db.closed or self.db.broken):
-            self._query("SELECT pg_advisory_unlock(%s, hashtext(%s))",
-                        (LOCK_SPACE, self.initiative))
+            self._lock_query("SELECT pg_advisory_unlock(%s, hashtext(%s))")
+
+    def _lock_query(self, sql: str) -> psycopg.Cursor[Any]:
+        try:
+            return self.db.execute(sql, (LOCK_SPACE, self.initiative))
+        except psycopg.Error as err:
+            raise LedgerError(self._failure(err, "lock")) from err
 
     def close(self) -> None:
         # the server drops the lock with the session anyway, but only once its backend
@@ -132,128 +142,41 @@ class PgLedger:
         finally:
             self.db.close()
 
-    # -- deliveries ----------------------------------------------------------------
+    # -- the dialect ---------------------------------------------------------------
 
-    def entries(self) -> list[LedgerEntry]:
-        rows = self._query(
-            "SELECT key, recipient, kind, subject_id, state, at, "
-            "CASE WHEN kind = ANY(%s) THEN payload END, error "
-            "FROM rygrad_deliveries WHERE initiative = %s",
-            (sorted(HISTORY_PAYLOAD_KINDS), self.initiative))
-        moment = lru_cache(maxsize=1024)(datetime.fromisoformat)  # a cycle's rows share it
-        return [
-            LedgerEntry(key, sys.intern(recipient), sys.intern(kind), sys.intern(subject_id),
-                        sys.intern(state),
-                        moment(at), payload or {}, error)
-            for key, recipient, kind, subject_id, state, at, payload, error in rows
-        ]
+    def _execute(self, sql: str, parameters: Sequence[Any]) -> psycopg.Cursor[Any]:
+        return self.db.execute(sql, parameters)
 
-    def begin(self, message: Message, data: bytes, now: datetime, real: datetime) -> None:
-        """Record the message as ``sending``: from here a crash leaves it uncertain."""
-        self._query(
-            """INSERT INTO rygrad_deliveries (initiative, key, recipient, kind, subject_id,
-                 state, at, real_at, payload, message, attempts)
-               VALUES (%s, %s, %s, %s, %s, 'sending', %s, %s, %s, %s, 1)
-               ON CONFLICT (initiative, key, recipient) DO UPDATE SET
-                 state = 'sending', at = excluded.at, real_at = excluded.real_at,
-                 payload = excluded.payload, message = excluded.message, error = '',
-                 attempts = rygrad_deliveries.attempts + 1""",
-            (self.initiative, message.key, message.recipient.email, message.kind,
-             message.subject_id, now.isoformat(), real, Jsonb(message.payload), data))
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.db.transaction(), self.db.cursor() as cursor:
+            cursor.executemany(sql, rows)
 
-    def sent(self, key: str, recipient: str, now: datetime, real: datetime) -> None:
-        self._query(
-            "UPDATE rygrad_deliveries SET state = 'sent', at = %s, real_at = %s, error = '' "
-            "WHERE initiative = %s AND key = %s AND recipient = %s",
-            (now.isoformat(), real, self.initiative, key, recipient))
-
-    def failed(self, key: str, recipient: str, error: str) -> None:
-        self._set_state("failed", key, recipient, error)
-
-    def retry(self, key: str, recipient: str, error: str) -> None:
-        self._set_state("retry", key, recipient, error)
-
-    def lost(self, key: str, recipient: str, error: str) -> None:
-        self._set_state("sending", key, recipient, error)
-
-    def _set_state(self, state: str, key: str, recipient: str, error: str) -> None:
-        self._query(
-            "UPDATE rygrad_deliveries SET state = %s, error = %s "
-            "WHERE initiative = %s AND key = %s AND recipient = %s",
-            (state, error, self.initiative, key, recipient))
-
-    def record_only(self, messages: Sequence[Message], now: datetime, real: datetime) -> None:
-        """Mark as sent without sending, all of them in one transaction."""
-        rows = [(self.initiative, m.key, m.recipient.email, m.kind, m.subject_id,
-                 now.isoformat(), real, Jsonb(m.payload)) for m in messages]
-        try:
-            with self.db.transaction(), self.db.cursor() as cursor:
-                cursor.executemany(
-                    """INSERT INTO rygrad_deliveries (initiative, key, recipient, kind,
-                         subject_id, state, at, real_at, payload, record_only)
-                       VALUES (%s, %s, %s, %s, %s, 'sent', %s, %s, %s, true)
-                       ON CONFLICT (initiative, key, recipient) DO UPDATE SET state = 'sent',
-                         at = excluded.at, real_at = excluded.real_at,
-                         payload = excluded.payload, record_only = true""", rows)
-        except psycopg.Error as err:
-            raise LedgerError(f"{self.where}: the ledger database failed "
-                              f"({_first_line(err)})") from err
-
-    def uncertain(self) -> list[Uncertain]:
-        rows = self._query(
-            "SELECT key, recipient, kind, message FROM rygrad_deliveries "
-            "WHERE initiative = %s AND state = 'sending' ORDER BY real_at", (self.initiative,))
-        return [Uncertain(key, recipient, kind, bytes(data or b""))
-                for key, recipient, kind, data in rows]
-
-    def problems(self) -> Iterator[tuple[str, str, str, str]]:
-        """(state, key, recipient, error) of every failed, retry or uncertain delivery."""
-        yield from self._query(
-            "SELECT state, key, recipient, error FROM rygrad_deliveries "
-            "WHERE initiative = %s AND state IN ('failed', 'retry', 'sending') "
-            "ORDER BY state, key", (self.initiative,))
-
-    def counts(self) -> dict[str, int]:
-        return dict(self._query(
-            "SELECT state, COUNT(*) FROM rygrad_deliveries WHERE initiative = %s "
-            "GROUP BY state", (self.initiative,)))
-
-    def has_key(self, key: str) -> bool:
-        return self._query(
-            "SELECT 1 FROM rygrad_deliveries WHERE initiative = %s AND key = %s",
-            (self.initiative, key)).fetchone() is not None
-
-    # -- cycles ----------------------------------------------------------------
-
-    def start_cycle(self, now: datetime, real: datetime) -> int:
-        row = self._query(
-            "INSERT INTO rygrad_cycles (initiative, worker, now, started) "
-            "VALUES (%s, %s, %s, %s) RETURNING id",
-            (self.initiative, self.worker, now.isoformat(), real)).fetchone()
+    def _insert_id(self, sql: str, parameters: Sequence[Any]) -> int:
+        row = self.db.execute(sql + " RETURNING id", parameters).fetchone()
         assert row is not None
         return int(row[0])
 
-    def finish_cycle(self, cycle: int, real: datetime, status: int,
-                     summary: dict[str, Any], reason: str = "") -> None:
-        self._query(
-            "UPDATE rygrad_cycles SET finished = %s, exit_status = %s, summary = %s, "
-            "reason = %s WHERE id = %s", (real, status, Jsonb(summary), reason, cycle))
+    def _failure(self, err: Exception, verb: str) -> str:
+        return f"{self.where}: the ledger database failed ({_first_line(err)})"
 
-    def last_cycles(self, limit: int = 10) -> list[CycleRecord]:
-        rows = self._query(
-            "SELECT id, now, started, finished, exit_status, summary, reason "
-            "FROM rygrad_cycles WHERE initiative = %s ORDER BY id DESC LIMIT %s",
-            (self.initiative, limit))
-        return [CycleRecord(i, n, s.isoformat(), f.isoformat() if f else None, e, summary,
-                            reason)
-                for i, n, s, f, e, summary, reason in rows]
+    def _damaged(self, err: Exception) -> str:
+        return (f"{self.where}: the ledger holds a value rygrad did not write ({err}), so "
+                "nothing was sent; restore the tables from a backup (see the README, "
+                "\"Running it for real\")")
 
-    def _query(self, sql: str, parameters: tuple[Any, ...]) -> psycopg.Cursor[Any]:
-        try:
-            return self.db.execute(sql, parameters)
-        except psycopg.Error as err:
-            raise LedgerError(f"{self.where}: the ledger database failed "
-                              f"({_first_line(err)})") from err
+    def _time(self, moment: datetime) -> datetime:
+        return moment
+
+    def _time_text(self, stored: Any) -> str:
+        # as SQLite keeps it: the real clock is UTC, whatever the server's time zone
+        moment: datetime = stored
+        return moment.astimezone(UTC).isoformat()
+
+    def _json(self, value: Any) -> Jsonb:
+        return Jsonb(value)
+
+    def _from_json(self, stored: Any) -> Any:
+        return stored  # psycopg reads JSONB as Python values
 
 
 def _first_line(err: Exception) -> str:
