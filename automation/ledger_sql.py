@@ -176,10 +176,9 @@ class SqlLedger:
     def record_only(self, messages: Sequence[Message], now: datetime, real: datetime) -> None:
         """Mark as sent without sending (going live on a sheet with history), all of them
         in one transaction: one commit, not one per message (a sheet with 100,000 rows)."""
-        scope, at, real_at, as_json = self.scope_values, now.isoformat(), self._time(real), \
-            self._json
+        scope, at, real_at = self.scope_values, now.isoformat(), self._time(real)
         rows = [(*scope, m.key, m.recipient.email, m.kind, m.subject_id, at, real_at,
-                 as_json(m.payload)) for m in messages]
+                 self._json(m.payload)) for m in messages]
         try:
             self._execute_many(self._sql(_RECORD_ONLY), rows)
         except self.errors as err:
