@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from automation import kinds
 from automation.config import Settings
 from automation.errors import (
     DeliveryError,
@@ -39,7 +40,7 @@ from automation.window import held_reason
 log = logging.getLogger(__name__)
 
 CANNOT_RUN = 2  # the exit status of a cycle that could not run (README, "Command line")
-UNCAPPED_KINDS = ("digest", "burst")  # mail to the secretariat is never held by the cap
+UNCAPPED_KINDS = kinds.UNCAPPED  # mail to the secretariat is never held by the cap
 STALE_RETRIES = 3
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from automation import indicators, schema
+from automation import indicators, kinds, schema
 from automation.config import Settings
 from automation.ics import Slot, parse_date, slot_for
 from automation.model import Action, Indicator, Initiative, Meeting, Message
@@ -42,7 +42,7 @@ def context_for(message: Message, initiative: Initiative, settings: Settings,
         "done_status": next(iter(settings.rules.done_statuses), "Færdig"),
         "sheet_url": "",  # the "Open the sheet" button; "" = no button
     }
-    builder = _BUILDERS.get(message.kind)
+    builder = _BUILDERS.get(message.kind) or _BUILDERS.get(kinds.KINDS[message.kind].about)
     if builder:
         context.update(builder(message, initiative, settings, today))
     return context
@@ -360,15 +360,12 @@ def _burst(message: Message, initiative: Initiative, settings: Settings,
     }
 
 
+# how each kind's mail is filled in: by what it is about (automation/kinds.py), or, for
+# the secretariat's own mails, by the kind itself
 _BUILDERS = {
-    "invitation": _meeting_mail,
-    "cancel": _meeting_mail,
-    "agenda": _meeting_mail,
-    "followup": _meeting_mail,
-    "reminder": _action_mail,
-    "overdue": _action_mail,
-    "escalation": _action_mail,
-    "indicator": _indicator_mail,
+    kinds.MEETING: _meeting_mail,
+    kinds.ACTION: _action_mail,
+    kinds.INDICATOR: _indicator_mail,
     "digest": _digest,
     "burst": _burst,
 }

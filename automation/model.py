@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
+from automation import kinds
+
 # A raw cell value as a backend reads it: text, a number, a bool, a date/datetime
 # (xlsx date cells; Google serials converted by the backend), a time, or empty.
 CellValue = str | int | float | bool | date | datetime | time | None
@@ -277,7 +279,7 @@ class LedgerEntry:
 # The kinds whose payload the planner reads back: a meeting's calendar history (its
 # SEQUENCE, and the details an update is compared with). The ledger keeps every payload
 # for audit but loads only these: at 100,000 entries the others were ~90 MB of dicts.
-HISTORY_PAYLOAD_KINDS = frozenset({"invitation", "cancel"})
+HISTORY_PAYLOAD_KINDS = kinds.HISTORY
 
 
 @dataclass(frozen=True, slots=True)

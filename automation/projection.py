@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
+from automation import kinds
 from automation.a1 import column_letter
 from automation.config import Settings
 from automation.i18n import text
@@ -23,7 +24,10 @@ ASSESSMENT_LABELS = {
     "en": {"achieved": "Achieved", "on_track": "On track", "behind": "Behind",
            "no_data": "No data"},
 }
-ACTION_MAIL_KINDS = ("reminder", "overdue", "escalation")
+ACTION_MAIL_KINDS = kinds.marking(kinds.ACTION, "last_reminder")
+INDICATOR_MAIL_KINDS = kinds.marking(kinds.INDICATOR, "last_reminder")
+MEETING_MARKS = {column: kinds.marking(kinds.MEETING, column)
+                 for column in ("invitation_sent", "agenda_sent", "followup_sent")}
 
 
 def overdue_flag(days: int, language: str) -> str:
@@ -65,9 +69,8 @@ def worker_values(
     for meeting in initiative.meetings:
         place = ("meetings", meeting.row)
         done.add(place)
-        yield place, {**note(place), "invitation_sent": sent(["invitation"], meeting.id),
-                      "agenda_sent": sent(["agenda"], meeting.id),
-                      "followup_sent": sent(["followup"], meeting.id)}
+        yield place, {**note(place), **{column: sent(MEETING_MARKS[column], meeting.id)
+                                        for column in MEETING_MARKS}}
     for action in initiative.actions:
         place = ("actions", action.row)
         done.add(place)
@@ -82,7 +85,7 @@ def worker_values(
         yield place, {**note(place), "next_update": due.isoformat() if due else "",
                       "assessment": ASSESSMENT_LABELS[language][
                           assess(indicator, today, settings.rules)],
-                      "last_reminder": sent(["indicator"], indicator.id)}
+                      "last_reminder": sent(INDICATOR_MAIL_KINDS, indicator.id)}
     for place in initiative.worker_cells:  # people, groups, and rows skipped as invalid
         if place not in done:
             yield place, note(place)

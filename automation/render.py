@@ -29,7 +29,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 import automation
-from automation import formatting, ics
+from automation import formatting, ics, kinds
 from automation.config import Settings
 from automation.errors import RygradError, TemplateError
 from automation.i18n import and_list
@@ -39,7 +39,7 @@ from automation.model import Initiative, Message, Recipient
 
 DICT_ATTRIBUTES = frozenset(dir(dict))
 SUBJECT_MAX = 200
-CALENDAR_KINDS = {"invitation": "REQUEST", "cancel": "CANCEL"}
+CALENDAR_KINDS = kinds.CALENDAR
 # the attached .ics named for what it is, in the mail's language
 CALENDAR_FILES = {
     "da": {"invitation": "invitation.ics", "cancel": "aflysning.ics"},

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from automation import kinds
 from automation.config import Settings
 from automation.errors import RygradError
 from automation.model import Initiative, Message, Recipient
 from automation.plan import DueRules, History, invitation_details
 
-KINDS = ("invitation", "cancel", "agenda", "followup", "reminder", "overdue", "escalation",
-         "indicator", "digest", "burst")
+KINDS = tuple(kinds.KINDS)
 
 
 def sample_messages(

@@ -1,0 +1,53 @@
+"""Every kind of mail rygrad sends, declared once (docs/architecture.md, "Where new things go").
+
+A kind's record says what the rest of the code needs to know of it: what it is about
+(which decides how its mail is filled in, `mailcontext`, and its sample, `samples`),
+the calendar method of its .ics part, whether the burst cap counts it, whether the
+planner reads its payload back from the ledger, and the W column that shows it was sent.
+Adding a kind = its record here, a rule in `plan`, and its templates in both languages
+(`tests/test_kinds.py` fails until all of them exist and it renders).
+
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MEETING, ACTION, INDICATOR, INITIATIVE = "meeting", "action", "indicator", "initiative"
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    about: str  # meeting | action | indicator | initiative: what its subject id names
+    calendar: str = ""  # the iTIP method of its calendar part (REQUEST, CANCEL); "" = none
+    capped: bool = True  # counts against mail.max_per_cycle (mail to partners does)
+    history: bool = False  # the planner reads its payload back (a meeting's calendar history)
+    sent_column: str = ""  # the W column of its subject's row that shows when it went out
+
+
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (
+    Kind("invitation", MEETING, calendar="REQUEST", history=True,
+         sent_column="invitation_sent"),
+    Kind("cancel", MEETING, calendar="CANCEL", history=True),
+    Kind("agenda", MEETING, sent_column="agenda_sent"),
+    Kind("followup", MEETING, sent_column="followup_sent"),
+    Kind("reminder", ACTION, sent_column="last_reminder"),
+    Kind("overdue", ACTION, sent_column="last_reminder"),
+    Kind("escalation", ACTION, sent_column="last_reminder"),
+    Kind("indicator", INDICATOR, sent_column="last_reminder"),
+    # to the secretariat: never held by the cap (the burst alert is what the cap sends)
+    Kind("digest", INITIATIVE, capped=False),
+    Kind("burst", INITIATIVE, capped=False),
+)}
+
+UNCAPPED = frozenset(name for name, kind in KINDS.items() if not kind.capped)
+CALENDAR = {name: kind.calendar for name, kind in KINDS.items() if kind.calendar}
+HISTORY = frozenset(name for name, kind in KINDS.items() if kind.history)
+
+
+def marking(about: str, column: str) -> tuple[str, ...]:
+    """The kinds whose sending a W column of a row about ``about`` shows."""
+    return tuple(name for name, kind in KINDS.items()
+                 if kind.about == about and kind.sent_column == column)

@@ -1,0 +1,61 @@
+"""The registry of mail kinds (automation/kinds.py) is complete: every kind has its
+templates in both languages, a way to be filled in, and a sample that renders."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+
+import pytest
+
+from automation import kinds, mailcontext
+from automation.render import builtin_templates_dir
+from tests.test_cli import small_initiative
+from tests.workbook import rygrad, write_config, write_workbook
+
+PARTS = ("subject.txt", "txt", "html")
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+@pytest.mark.parametrize("kind", sorted(kinds.KINDS))
+def test_every_kind_has_its_three_templates(kind, language):
+    folder = builtin_templates_dir() / language
+    for part in PARTS:
+        assert (folder / f"{kind}.{part}").is_file(), f"{language}/{kind}.{part}"
+
+
+def test_no_template_without_a_kind():
+    for language in ("da", "en"):
+        names = {path.name.split(".")[0]
+                 for path in (builtin_templates_dir() / language).glob("*.*")
+                 if not path.name.startswith(("_", "base."))}
+        assert names <= set(kinds.KINDS), names - set(kinds.KINDS)
+
+
+@pytest.mark.parametrize("kind", sorted(kinds.KINDS))
+def test_every_kind_is_filled_in_and_has_consistent_flags(kind):
+    record = kinds.KINDS[kind]
+    assert kind in mailcontext._BUILDERS or record.about in mailcontext._BUILDERS
+    assert record.about in (kinds.MEETING, kinds.ACTION, kinds.INDICATOR, kinds.INITIATIVE)
+    # a calendar kind keeps its history: the next SEQUENCE and the update compare with it
+    assert not record.calendar or record.history
+    # the secretariat's own mails mark no partner row and are never capped
+    assert (record.about == kinds.INITIATIVE) == (not record.capped)
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_every_kind_renders_a_sample(tmp_path, capsys, language):
+    workbook = write_workbook(tmp_path / "initiative.xlsx", small_initiative())
+    config = write_config(tmp_path, workbook, initiative={"language": language})
+    run = rygrad(capsys, "send-test", "--to", "test@ungeloeftet.example", "--config",
+                 str(config))
+    assert run.status == 0, run.err
+    sent = {}
+    for path in (tmp_path / "outbox").glob("*.eml"):
+        mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        sent[str(mail["X-Rygrad-Key"]).split(":")[1]] = mail
+    assert set(sent) == set(kinds.KINDS)
+    for kind, mail in sent.items():
+        assert mail.get_body(("plain",)) is not None and mail.get_body(("html",)) is not None
+        has_calendar = any(part.get_content_type() == "text/calendar" for part in mail.walk())
+        assert has_calendar == bool(kinds.KINDS[kind].calendar), kind
