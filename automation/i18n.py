@@ -105,15 +105,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": '{column}: "{value}" is not a valid email address',
     },
     "formula_without_value": {
-        "da": "formlen har ingen gemt værdi — åbn og gem arbejdsbogen i Excel eller "
-              "LibreOffice",
+        "da": "formlen har ingen gemt værdi — åbn regnearket i Excel eller LibreOffice, "
+              "og gem det",
         "en": "the formula has no saved value — open the workbook in Excel or LibreOffice "
               "and save it",
     },
     "email_not_sendable": {
         "da": '{column}: "{value}" kan ikke få mail: bogstaver som æ, ø og å før @ tager '
-              "de fleste postservere ikke imod; skriv adressen uden dem (spørg personen), "
-              "til da får personen ingen mails",
+              "de fleste mailservere ikke imod; skriv adressen uden dem (spørg personen), "
+              "indtil da får personen ingen mails",
         "en": '{column}: "{value}" cannot be mailed: most mail servers do not accept letters '
               "such as æ, ø and å before the @; write the address without them (ask the "
               "person), until then this person gets no mail",

@@ -259,5 +259,7 @@ def _filters() -> dict[str, Callable[..., Any]]:
         "dash": formatting.dash,
         "heading": formatting.heading,
         "lcfirst": lambda text: str(text)[:1].lower() + str(text)[1:],
+        # Jinja's capitalize lowercases the rest (»Mødet i ag uddannelse«); this does not
+        "ucfirst": lambda text: str(text)[:1].upper() + str(text)[1:],
         "iso": lambda value: value.isoformat() if isinstance(value, date) else str(value or ""),
     }

@@ -46,7 +46,8 @@ def sample_messages(
             followup=(meeting.id, {}),
         )
     rules = DueRules(initiative, History([]), now, settings)
-    samples["digest"] = ("", rules.digest_payload("digest:sample", []))
+    iso = rules.today.isocalendar()  # the sample digest is this week's (»uge 49, 2026«)
+    samples["digest"] = ("", rules.digest_payload(f"digest:{iso.year}-W{iso.week:02}", []))
     wanted = [kind] if kind else list(KINDS)
     missing = [k for k in wanted if k not in samples or (not samples[k][0] and k in (
         "reminder", "overdue", "escalation", "indicator"))]

@@ -161,6 +161,40 @@ def test_the_inbox_preview_is_the_request_and_the_deadline(
                                "Sæt Status til »Færdig«")
 
 
+def preview(mail: EmailMessage) -> str:
+    """The hidden preheader: what the inbox shows after the subject."""
+    found = re.search(r"<body[^>]*>\s*<[^>]*display:none[^>]*>([^<]*)", body(mail, "html"))
+    assert found is not None
+    return found[1]
+
+
+def test_an_invitation_and_a_cancellation_preview_the_meeting_not_the_subject(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    workbook_tabs = tabs()
+    workbook_tabs["Møder"] = [{"Møde-ID": "M1", "Gruppe": "Styregruppe",
+                               "Dato": date(2026, 12, 10), "Start": "9:00", "Slut": "11:00",
+                               "Sted": "Rådhuset"}]
+    workbook = write_workbook(tmp_path / "source.xlsx", workbook_tabs)
+    config = write_config(tmp_path, workbook, sheet={"path": str(workbook)})
+    mails = run(capsys, config, "2026-12-02T09:00")
+    assert preview(mails[("invitation:M1:0", BO)]).startswith(
+        "Torsdag den 10. december 2026 kl. 9.00–11.00, Rådhuset. "
+        "Svar på kalenderinvitationen, så vi ved, om du kommer.")
+    assert preview(mails[("invitation:M1:0", DORTE)]).startswith(
+        "Thursday 10 December 2026, 09:00–11:00, Rådhuset. Please accept or decline")
+    workbook_tabs["Møder"][0]["Aflyst"] = "Formanden er syg"
+    write_workbook(workbook, workbook_tabs)
+    mails = run(capsys, config, "2026-12-03T09:00")
+    cancel = mails[("cancel:M1", BO)]
+    assert preview(cancel).startswith(
+        "Styregruppemødet torsdag den 10. december kl. 9.00 er aflyst. "
+        "Begrundelse: Formanden er syg")
+    assert "Vi må desværre aflyse mødet:" in body(cancel)
+    assert "Med den vedhæftede aflysning kan du fjerne mødet fra din kalender." in body(cancel)
+    assert preview(mails[("cancel:M1", DORTE)]).startswith(
+        "The Styregruppe meeting on Thursday 10 December at 09:00 is cancelled.")
+
+
 # -- the escalation: status, with what the owner was already sent ------------------------
 
 def test_the_escalation_tells_the_chair_which_notices_the_owner_had(
@@ -175,8 +209,24 @@ def test_the_escalation_tells_the_chair_which_notices_the_owner_had(
     assert escalation["Subject"] == "Status på en opgave for styregruppen: Skriv budget"
     text = body(escalation)
     assert "Som formand for styregruppen får du her status på en opgave" in text
-    assert "Bo Berg har fået to påmindelser om den efter fristen: 28. nov. og 5. dec." in text
+    assert "Bo Berg har fået to påmindelser efter fristen: 28. nov. og 5. dec." in text
     assert "forsinket" not in text.lower()
+    # what the sheet should say, not officialese: »skal Status stå på«, not »sættes Status til«
+    assert "Når opgaven er klaret, skal Status stå på »Færdig« på fanen Handlinger" in text
+    assert "sættes" not in text
+
+
+def test_an_overdue_indicator_request_says_what_we_miss(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mails = run(capsys, build(tmp_path, XlsxSheet(tmp_path)), "2026-12-02T09:00")
+    request = mails[("indicator:I1:2026-12-01:1", ANNE)]
+    assert request["Subject"] == "Fristen var tirsdag 1. dec.: ny værdi for »Unge i job«"
+    text = body(request)
+    assert ("Vi skulle have haft en ny værdi senest tirsdag den 1. december, men har ikke "
+            "fået den endnu.") in text
+    assert "indberettet" not in text and "tid til en ny måling" not in text
+    assert preview(request).startswith("Vi mangler en ny værdi for »Unge i job«. "
+                                       "Fristen var tirsdag den 1. december.")
 
 
 # -- send-test greets a person; the digest's times read as people write them ----------------
@@ -191,6 +241,17 @@ def test_send_test_greets_a_person_not_the_address(
     assert mail["To"].addresses[0].addr_spec == "test@example.dk"
     assert body(mail).startswith("Kære Anne\n")  # the sheet's first person, Anne Holm
     assert "test@example.dk" not in body(mail).split("\n")[0]
+
+
+def test_send_test_digest_is_this_weeks(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = build(tmp_path, XlsxSheet(tmp_path))
+    result = rygrad(capsys, "send-test", "--to", "test@example.dk", "--kind", "digest",
+                    "--config", str(config))
+    assert result.status == 0, result.err
+    [mail] = read_outbox(tmp_path / "outbox")
+    assert re.match(r"Ugeoversigt for uge \d{1,2}, \d{4}: ", str(mail["Subject"]))
+    assert "sample" not in str(mail["Subject"]) and "sample" not in body(mail)
 
 
 def test_the_digest_shows_when_mail_went_out_as_people_write_it(

@@ -255,7 +255,7 @@ def test_an_address_no_mail_can_reach_is_a_problem_and_the_person_has_no_address
     check = rygrad(capsys, "check", "--config", str(config))
     assert check.status == 1
     assert ('Personer!B6: E-mail: "jørgen@kommune.example" kan ikke få mail: bogstaver som '
-            "æ, ø og å før @ tager de fleste postservere ikke imod") in check.out
+            "æ, ø og å før @ tager de fleste mailservere ikke imod") in check.out
 
     run = rygrad(capsys, "run", "--once", "--now", NOW, "--config", str(config))
     assert run.status == 0, run.out + run.err  # nothing failed or "not rendered"
@@ -314,8 +314,8 @@ def test_a_formula_with_no_saved_value_sends_nothing_and_is_named(tmp_path, caps
     set_cell(workbook, "Møder", "F2", '="Rådhuset, lokale 2"')
 
     check = rygrad(capsys, "check", "--config", str(config))
-    assert ("Møder!F2: formlen har ingen gemt værdi — åbn og gem arbejdsbogen i Excel eller "
-            "LibreOffice; rækken springes over, til det er rettet") in check.out
+    assert ("Møder!F2: formlen har ingen gemt værdi — åbn regnearket i Excel eller "
+            "LibreOffice, og gem det; rækken springes over, til det er rettet") in check.out
     run = rygrad(capsys, "run", "--once", "--now", "2026-12-01T10:00", "--config", str(config))
     assert run.status == 0, run.err
     assert len(read_outbox(tmp_path / "outbox")) == invited  # no update "to no location"
