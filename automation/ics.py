@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
 
 from automation import __version__
-from automation.config import Settings
 from automation.errors import TemplateError
 from automation.formatting import language, meeting_title, one_line
 from automation.model import Initiative, Meeting, Message, Person, Recipient
+from automation.settings import Settings
 from automation.values import is_link
 
 PRODID = f"-//rygrad//rygrad {__version__}//DA"

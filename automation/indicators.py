@@ -6,8 +6,8 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
-from automation.config import Rules
 from automation.model import Indicator
+from automation.settings import Rules
 
 ACHIEVED = "achieved"
 ON_TRACK = "on_track"

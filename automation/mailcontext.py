@@ -14,9 +14,9 @@ from datetime import date, datetime
 from typing import Any
 
 from automation import indicators, kinds, schema
-from automation.config import Settings
 from automation.ics import Slot, parse_date, slot_for
 from automation.model import Action, Indicator, Initiative, Meeting, Message
+from automation.settings import Settings
 
 View = dict[str, Any]
 

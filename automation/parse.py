@@ -17,7 +17,6 @@ from typing import TypeVar
 
 from automation import values
 from automation.a1 import column_letter
-from automation.config import Settings
 from automation.i18n import and_list, text
 from automation.layout import Layout, Row, find_layout
 from automation.model import (
@@ -32,6 +31,7 @@ from automation.model import (
     Snapshot,
 )
 from automation.schema import TABS, Tab, normalise_header
+from automation.settings import Settings
 
 T = TypeVar("T")
 NO_TEXT: Mapping[str, str] = MappingProxyType({})  # a row whose W cells are all empty

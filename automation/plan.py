@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from automation.config import Settings
 from automation.indicators import BEHIND, NO_DATA, assess, next_update
 from automation.model import (
     Action,
@@ -25,6 +24,7 @@ from automation.model import (
     Person,
     Recipient,
 )
+from automation.settings import Settings
 
 # A ledger entry in one of these states counts as "already sent" for planning:
 # "sending" is uncertain (resent only on request), "failed" is permanent.

@@ -11,12 +11,12 @@ from datetime import datetime
 
 from automation import kinds
 from automation.a1 import column_letter
-from automation.config import Settings
 from automation.i18n import text
 from automation.indicators import assess, next_update
 from automation.model import CellUpdate, CellWrite, Initiative, LedgerEntry
 from automation.plan import latest_sent
 from automation.schema import MEETINGS, TAB_BY_KEY
+from automation.settings import Settings
 
 ASSESSMENT_LABELS = {
     "da": {"achieved": "Nået", "on_track": "På sporet", "behind": "Bagud",

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from automation import kinds
-from automation.config import Settings
 from automation.errors import RygradError
 from automation.model import Initiative, Message, Recipient
 from automation.plan import DueRules, History, invitation_details
+from automation.settings import Settings
 
 KINDS = tuple(kinds.KINDS)
 

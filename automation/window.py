@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import holidays
 
-from automation.config import ScheduleSettings
+from automation.settings import ScheduleSettings
 
 # Besides the public holidays, the days Danish offices are commonly closed.
 CLOSED_DAYS_DK = ("Grundlovsdag", "Juleaftensdag", "Nytårsaften", "Nytårsaftensdag")

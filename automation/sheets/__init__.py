@@ -16,7 +16,7 @@ from automation.a1 import column_letter
 from automation.model import CellWrite, Snapshot
 
 if TYPE_CHECKING:
-    from automation.config import Settings, SheetSettings
+    from automation.settings import Settings, SheetSettings
 
 Sleep = Callable[[float], None]
 
