@@ -15,7 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from automation import __version__, config
-from automation.a1 import column_letter
+from automation.core.a1 import column_letter
+from automation.core.model import LedgerEntry, Message, Snapshot
+from automation.core.parse import parse
+from automation.core.plan import plan
+from automation.core.projection import cell_updates, resolve
+from automation.core.window import held_reason
 from automation.cycle import (
     UNCAPPED_KINDS,
     Cycle,
@@ -29,17 +34,12 @@ from automation.errors import ConfigError, LedgerError, RygradError
 from automation.health import Health, cycle_state, judge
 from automation.heartbeat import ping
 from automation.ledger import DeliveryLedger, find_ledger, open_ledger
-from automation.model import LedgerEntry, Message, Snapshot
+from automation.mail.render import Renderer, builtin_templates_dir
 from automation.oauth import TokenSource, token_source
-from automation.parse import parse
-from automation.plan import plan
-from automation.projection import cell_updates, resolve
-from automation.render import Renderer, builtin_templates_dir
-from automation.samples import KINDS as SAMPLE_KINDS
+from automation.scaffold.samples import KINDS as SAMPLE_KINDS
 from automation.service import Job
 from automation.sheets import BACKENDS, SheetBackend
 from automation.transports import Transport
-from automation.window import held_reason
 
 log = logging.getLogger("rygrad")
 
@@ -598,7 +598,7 @@ def link(name: str) -> Iterator[None]:
 
 
 def cmd_send_test(args: argparse.Namespace) -> int:
-    from automation.samples import sample_messages
+    from automation.scaffold.samples import sample_messages
 
     settings = load_settings(args)
     now = local_now(settings, None)

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
-from automation import values
 from automation.config_values import (
     Base,
     Reader,
@@ -30,10 +29,10 @@ from automation.config_values import (
     toml_error,
     weekdays,
 )
-from automation.errors import ConfigError
-from automation.i18n import text
-from automation.schema import TABS, normalise_header
-from automation.settings import (
+from automation.core import values
+from automation.core.i18n import text
+from automation.core.schema import TABS, normalise_header
+from automation.core.settings import (
     InitiativeSettings,
     MailSettings,
     Rules,
@@ -41,6 +40,7 @@ from automation.settings import (
     Settings,
     SheetSettings,
 )
+from automation.errors import ConfigError
 from automation.sheets import BACKENDS
 
 __all__ = ["InitiativeSettings", "MailSettings", "Rules", "ScheduleSettings", "Settings",

@@ -13,8 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from automation import kinds
 from automation.config import Settings
+from automation.core import kinds
+from automation.core.model import CellWrite, Initiative, LedgerEntry, Message
+from automation.core.parse import parse
+from automation.core.plan import DueRules, History, plan, secretariat
+from automation.core.projection import cell_updates, mail_shown_sent, resolve
+from automation.core.window import held_reason
 from automation.errors import (
     DeliveryError,
     LedgerError,
@@ -23,11 +28,7 @@ from automation.errors import (
     StaleSheetError,
 )
 from automation.ledger import DeliveryLedger
-from automation.model import CellWrite, Initiative, LedgerEntry, Message
-from automation.parse import parse
-from automation.plan import DueRules, History, plan, secretariat
-from automation.projection import cell_updates, mail_shown_sent, resolve
-from automation.render import Renderer
+from automation.mail.render import Renderer
 from automation.sheets import SheetBackend
 from automation.transports import (
     PermanentFailure,
@@ -35,7 +36,6 @@ from automation.transports import (
     Transport,
     UncertainDelivery,
 )
-from automation.window import held_reason
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from automation.schema import TABS
+from automation.core.schema import TABS
 
 FIRST = ("Anne", "Mette", "Line", "Sofie", "Ida", "Maja", "Camilla", "Fatima", "Nanna",
          "Karen", "Louise", "Hanne", "Yasmin", "Amira", "Peter", "Jonas", "Henrik", "Lars",

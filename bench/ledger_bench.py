@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from automation.core.model import Message, Recipient
 from automation.ledger import DeliveryLedger, open_ledger
-from automation.model import Message, Recipient
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 KINDS = ("invitation", "agenda", "reminder", "overdue", "followup")  # invitation: read back

@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from automation import config
-from automation.parse import parse
-from automation.plan import plan
-from automation.projection import cell_updates
-from automation.render import Renderer
+from automation.core.parse import parse
+from automation.core.plan import plan
+from automation.core.projection import cell_updates
+from automation.mail.render import Renderer
 from automation.sheets.xlsx import XlsxWorkbook
 from bench.generate import generate
 

@@ -76,12 +76,12 @@ def peak_rss_mb() -> float:
 def measure(workbook: Path, backend: str, api_base: str, folder: Path,
             repeat: int) -> dict[str, Any]:
     from automation import config
+    from automation.core.parse import parse
+    from automation.core.plan import plan
+    from automation.core.projection import cell_updates, resolve
     from automation.cycle import Cycle, Options
     from automation.ledger import Ledger
-    from automation.parse import parse
-    from automation.plan import plan
-    from automation.projection import cell_updates, resolve
-    from automation.render import Renderer
+    from automation.mail.render import Renderer
     from automation.sheets import SheetBackend
     from automation.transports.outbox import Outbox
 
@@ -242,7 +242,7 @@ def run_size(actions: int, backend: str, folder: Path, repeat: int) -> dict[str,
     if backend == "google":
         import requests
 
-        from automation.testing import start_emulator
+        from tests.emulators import start_emulator
 
         emulator = start_emulator()
         api_base = emulator.base_url

@@ -40,10 +40,10 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from automation import config
-from automation.model import Initiative, Message
-from automation.parse import parse
-from automation.plan import plan
-from automation.render import Renderer
+from automation.core.model import Initiative, Message
+from automation.core.parse import parse
+from automation.core.plan import plan
+from automation.mail.render import Renderer
 from automation.sheets.xlsx import XlsxWorkbook
 from automation.transports.smtp import SmtpTransport
 from bench.generate import generate

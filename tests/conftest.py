@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from automation.testing import start_emulator
 from tests.backends import GoogleSheetOnEmulator, Sheet, XlsxSheet
+from tests.emulators import start_emulator
 from tests.smtpkit import PASSWORD, USER, FakeTime, Serve
 from tests.smtpserver import Certificates, SmtpServer, make_certificates
 

@@ -445,7 +445,7 @@ def partner_cells(workbook: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every tab's partner columns, row by row (the worker may change only W columns)."""
     import openpyxl
 
-    from automation.schema import TABS, normalise_header
+    from automation.core.schema import TABS, normalise_header
 
     worker = {normalise_header(title) for tab in TABS for c in tab.columns if c.worker
               for title in (c.da, c.en)}
@@ -821,7 +821,7 @@ def play_sheet_scenario(scenario: SheetScenario, folder: Path) -> SheetResult:
     import requests
 
     from automation.sheets.google import GoogleSheet
-    from automation.testing import start_emulator
+    from tests.emulators import start_emulator
 
     folder.mkdir(parents=True, exist_ok=True)
     workbook = small_workbook(folder / "initiative.xlsx")

@@ -48,7 +48,7 @@ def google_write_crash_trial(folder: Path, rng: Any, kills: int = 12,
     batchGet reached the emulator, then check the sheet and upload the original again."""
     import requests
 
-    from automation.testing import start_emulator
+    from tests.emulators import start_emulator
 
     folder.mkdir(parents=True, exist_ok=True)
     workbook = indicators_workbook(folder / "indicators.xlsx", indicators)

@@ -32,7 +32,7 @@ from pathlib import Path
 import openpyxl
 
 from automation import cli
-from automation.render import builtin_templates_dir
+from automation.mail.render import builtin_templates_dir
 from automation.scaffold import init
 
 MONDAY = date(2026, 11, 30)  # a digest day; the example's dates sit around it

@@ -20,9 +20,9 @@ from typing import Any
 
 from automation import config
 from automation.config import Settings
-from automation.model import CellValue, Initiative, Snapshot, Table
-from automation.parse import parse
-from automation.schema import TABS, normalise_header
+from automation.core.model import CellValue, Initiative, Snapshot, Table
+from automation.core.parse import parse
+from automation.core.schema import TABS, normalise_header
 
 Rows = Sequence[Mapping[str, CellValue] | None]
 

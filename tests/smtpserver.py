@@ -59,9 +59,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
 
 from automation.config import MailSettings
-from automation.testing.certificates import HOST, Certificates, make_certificates
-from automation.testing.identity import OUTLOOK_SCOPE, IdentityEndpoint
-from automation.testing.sheets_auth import Authority
+from tests.emulators.certificates import HOST, Certificates, make_certificates
+from tests.emulators.identity import OUTLOOK_SCOPE, IdentityEndpoint
+from tests.emulators.sheets_auth import Authority
 
 __all__ = [
     "EXCHANGE_BASIC_DISABLED",

@@ -1,4 +1,4 @@
-"""automation/a1.py (the one copy of column letters, quoted tab titles and trimmed rows)
+"""automation/core/a1.py (the one copy of column letters, quoted tab titles and trimmed rows)
 and sheets.BACKENDS (what sheet.backend accepts)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from automation import config
-from automation.a1 import column_letter, quote, trim
+from automation.core.a1 import column_letter, quote, trim
 from automation.errors import ConfigError
 from automation.sheets import BACKENDS
 

@@ -2,7 +2,7 @@
 
 Each cassette in tests/cassettes (gspread's own test recordings; see LICENSE and
 CORE.txt there) is replayed request by request against the emulator in replay mode
-(automation/testing/sheets_replay.py), and every answer must match the recorded one:
+(tests/emulators/sheets_replay.py), and every answer must match the recorded one:
 the status, and the JSON body's structure and values (ids the server chose mapped,
 timestamps and the theme left out). The recordings are part of the repository: a
 missing or emptied folder fails here, it is never skipped.
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from automation.testing import start_emulator
-from automation.testing.sheets_emulator import Emulator
-from automation.testing.sheets_replay import CASSETTES, core, diff, replay, session
+from tests.emulators import start_emulator
+from tests.emulators.sheets_emulator import Emulator
+from tests.emulators.sheets_replay import CASSETTES, core, diff, replay, session
 
 RECORDINGS = 87  # in CORE.txt: every cassette the emulator is held to
 

@@ -15,13 +15,13 @@ import pytest
 from email_validator import validate_email
 
 from automation import config
-from automation.example import write_example_workbook
-from automation.indicators import ACHIEVED, BEHIND, NO_DATA, ON_TRACK, assess, next_update
-from automation.model import Indicator
-from automation.parse import parse
-from automation.plan import plan
+from automation.core.indicators import ACHIEVED, BEHIND, NO_DATA, ON_TRACK, assess, next_update
+from automation.core.model import Indicator
+from automation.core.parse import parse
+from automation.core.plan import plan
+from automation.core.schema import TABS
 from automation.scaffold import EXAMPLE_CONFIG, init
-from automation.schema import TABS
+from automation.scaffold.example import write_example_workbook
 from automation.sheets.xlsx import XlsxWorkbook
 
 REPO = Path(__file__).resolve().parents[1]

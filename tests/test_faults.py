@@ -16,7 +16,7 @@ from collections import Counter
 import openpyxl
 import pytest
 
-from automation.values import parse_date
+from automation.core.values import parse_date
 from tests.faultkit import (
     EDITS,
     SHEET_SCENARIOS,

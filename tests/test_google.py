@@ -15,12 +15,12 @@ import pytest
 import requests
 
 from automation.config import SheetSettings
+from automation.core.model import CellWrite
 from automation.errors import SheetError, SheetLockedError, StaleSheetError
-from automation.model import CellWrite
 from automation.sheets.google import GoogleSheet
 from automation.sheets.google_api import spreadsheet_id
-from automation.testing import start_emulator
-from automation.testing.sheets_emulator import Emulator
+from tests.emulators import start_emulator
+from tests.emulators.sheets_emulator import Emulator
 
 SHEET = "1RygradGoogleBackendTest00000000000000000"
 HEADER = ["Handling-ID", "Handling", "Ansvarlig", "Frist", "Status", "Forsinket"]

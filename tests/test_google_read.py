@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from automation.config import SheetSettings
-from automation.model import CellValue, Table
+from automation.core.model import CellValue, Table
 from automation.sheets.google import (
     READ_FIELDS,
     ROWS,
@@ -30,8 +30,8 @@ from automation.sheets.google import (
     _value,
 )
 from automation.sheets.google_api import decode
-from automation.testing import start_emulator
-from automation.testing.sheets_emulator import Emulator
+from tests.emulators import start_emulator
+from tests.emulators.sheets_emulator import Emulator
 
 SHEET = "1RygradGoogleLeanReadTest000000000000000"
 

@@ -24,13 +24,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from automation.core.model import CellValue, Initiative, Snapshot, Table
+from automation.core.parse import parse
+from automation.core.plan import plan
+from automation.core.projection import cell_updates, resolve
+from automation.core.schema import TABS, normalise_header
 from automation.errors import RygradError
-from automation.model import CellValue, Initiative, Snapshot, Table
-from automation.parse import parse
-from automation.plan import plan
-from automation.projection import cell_updates, resolve
-from automation.render import Renderer
-from automation.schema import TABS, normalise_header
+from automation.mail.render import Renderer
 from tests.sheetdata import settings as rygrad_settings
 
 SLOW_EXAMPLES = 10_000

@@ -12,9 +12,9 @@ import pytest
 from icalendar import Calendar, vCalAddress
 
 from automation.config import InitiativeSettings, MailSettings, Settings, SheetSettings
-from automation.ics import calendar_for, event_uid
-from automation.model import Group, Initiative, Meeting, Message, Person, Recipient
-from automation.render import Renderer
+from automation.core.model import Group, Initiative, Meeting, Message, Person, Recipient
+from automation.mail.ics import calendar_for, event_uid
+from automation.mail.render import Renderer
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 SETTINGS = Settings(

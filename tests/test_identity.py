@@ -20,10 +20,10 @@ from google.auth import exceptions as google_exceptions
 from google.auth.transport.requests import Request
 from google.oauth2 import service_account
 
-from automation.testing import start_emulator
-from automation.testing.certificates import AppCertificate, make_app_certificate
-from automation.testing.identity import OUTLOOK_SCOPE, IdentityEndpoint, tenant_guid, trusting
-from automation.testing.sheets_auth import Authority
+from tests.emulators import start_emulator
+from tests.emulators.certificates import AppCertificate, make_app_certificate
+from tests.emulators.identity import OUTLOOK_SCOPE, IdentityEndpoint, tenant_guid, trusting
+from tests.emulators.sheets_auth import Authority
 from tests.smtpserver import (
     EXCHANGE_CLIENT_SUBMISSION,
     EXCHANGE_SMTP_AUTH_DISABLED,

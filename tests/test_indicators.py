@@ -1,4 +1,4 @@
-"""Indicator arithmetic (automation/indicators.py): the next update, rolling over month
+"""Indicator arithmetic (automation/core/indicators.py): the next update, rolling over month
 ends and year ends, and the assessment at each of its boundaries (README, "The workbook
 contract")."""
 
@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from automation.config import Rules
-from automation.indicators import (
+from automation.core.indicators import (
     ACHIEVED,
     BEHIND,
     NO_DATA,
@@ -18,7 +18,7 @@ from automation.indicators import (
     assess,
     next_update,
 )
-from automation.model import Indicator
+from automation.core.model import Indicator
 
 RULES = Rules()  # stale after 30 days, on-track tolerance 0.10
 START = date(2026, 1, 1)

@@ -13,12 +13,12 @@ import requests
 
 from automation import config
 from automation.cli import build_sheet
+from automation.core.parse import parse
 from automation.errors import SheetError
-from automation.parse import parse
 from automation.sheets.google import GoogleSheet
 from automation.sheets.xlsx import XlsxWorkbook
-from automation.testing import start_emulator
-from automation.testing.sheets_emulator import Emulator
+from tests.emulators import start_emulator
+from tests.emulators.sheets_emulator import Emulator
 
 
 def init_sheet(settings: config.Settings, sleep: Any = None) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from automation.model import Initiative, Meeting, Message, Recipient
+from automation.core.model import Initiative, Meeting, Message, Recipient
 from tests.test_render import initiative, rendered, text_of
 
 TEAMS = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0"

@@ -1,4 +1,4 @@
-"""The registry of mail kinds (automation/kinds.py) is complete: every kind has its
+"""The registry of mail kinds (automation/core/kinds.py) is complete: every kind has its
 templates in both languages, a way to be filled in, and a sample that renders."""
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ import email.policy
 
 import pytest
 
-from automation import kinds, mailcontext
-from automation.render import builtin_templates_dir
+from automation.core import kinds
+from automation.mail import mailcontext
+from automation.mail.render import builtin_templates_dir
 from tests.test_cli import small_initiative
 from tests.workbook import rygrad, write_config, write_workbook
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import stat
 from datetime import UTC, datetime
 
+from automation.core.model import Message, Recipient
 from automation.ledger import Ledger
-from automation.model import Message, Recipient
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 ANNE = Recipient("Anne", "anne@example.dk", "da")

@@ -1,4 +1,4 @@
-"""SQLite and PostgreSQL run the same SQL (automation/ledger_sql.py), so one scenario
+"""SQLite and PostgreSQL run the same SQL (automation/ledger/sql.py), so one scenario
 that calls every method of the ledger gives the same answers on both: entries, counts,
 what is uncertain, the problems and the cycles, down to the order and the time text."""
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from automation.core.model import Message, Recipient
 from automation.ledger import DeliveryLedger, open_ledger
-from automation.model import Message, Recipient
 from tests.pg import pg_url, unique_name  # noqa: F401  (the fixture)
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=timezone(timedelta(hours=1)))  # Copenhagen
@@ -113,15 +113,20 @@ def test_the_ledger_modules_import_one_way() -> None:
     `automation.ledger` (the protocol and `open_ledger`) knows both dialects: no cycle."""
     import ast
 
-    folder = Path(__file__).resolve().parent.parent / "automation"
+    folder = Path(__file__).resolve().parent.parent / "automation" / "ledger"
 
     def ledger_imports(module: str) -> set[str]:
         tree = ast.parse((folder / f"{module}.py").read_text(encoding="utf-8"))
-        return {node.module.removeprefix("automation.") for node in ast.walk(tree)
-                if isinstance(node, ast.ImportFrom) and node.module
-                and node.module.startswith("automation.ledger")}
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module.startswith("automation.ledger."):
+                    found.add(node.module.removeprefix("automation.ledger."))
+                elif node.module == "automation.ledger":
+                    found.add("__init__")
+        return found
 
-    assert ledger_imports("ledger_sql") == set()
-    assert ledger_imports("ledger_sqlite") == {"ledger_sql"}
-    assert ledger_imports("ledger_pg") == {"ledger_sql"}
-    assert ledger_imports("ledger") == {"ledger_sql", "ledger_sqlite", "ledger_pg"}
+    assert ledger_imports("sql") == set()
+    assert ledger_imports("sqlite") == {"sql"}
+    assert ledger_imports("pg") == {"sql"}
+    assert ledger_imports("__init__") == {"sql", "sqlite", "pg"}

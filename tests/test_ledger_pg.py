@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from automation.config import parse as parse_config
+from automation.core.model import Message, Recipient
 from automation.errors import ConfigError
 from automation.ledger import DeliveryLedger, Ledger, open_ledger
-from automation.model import Message, Recipient
 from tests.pg import pg_url, unique_name  # noqa: F401  (the fixture)
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -210,7 +210,7 @@ def test_a_session_lost_between_cycles_is_replaced_when_the_next_cycle_locks(
         pg_url: str) -> None:  # noqa: F811
     import psycopg
 
-    from automation.ledger_pg import PgLedger
+    from automation.ledger.pg import PgLedger
 
     ledger = PgLedger(pg_url, unique_name())
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from automation.samples import KINDS
+from automation.scaffold.samples import KINDS
 from tests.mailshots import LONG_WORD, Mail, Measure, chromium, example_mails, measure
 
 PHONE = 390

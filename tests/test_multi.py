@@ -26,12 +26,12 @@ from typing import Any
 import pytest
 
 from automation import config
+from automation.core.parse import parse
+from automation.core.plan import plan
 from automation.cycle import Cycle, Outcome
 from automation.errors import SheetError
 from automation.ledger import DeliveryLedger, open_ledger
-from automation.ledger_pg import LOCK_SPACE
-from automation.parse import parse
-from automation.plan import plan
+from automation.ledger.pg import LOCK_SPACE
 from automation.service import MAX_BACKOFF, Job, run_one, serve
 from automation.sheets.xlsx import XlsxWorkbook
 from tests.pg import pg_url, unique_name  # noqa: F401  (the fixture)

@@ -22,9 +22,9 @@ import openpyxl
 import pytest
 
 from automation import cli, config
-from automation.testing.certificates import Certificates, make_app_certificate
-from automation.testing.identity import IdentityEndpoint
-from automation.testing.sheets_emulator import start_emulator
+from tests.emulators.certificates import Certificates, make_app_certificate
+from tests.emulators.identity import IdentityEndpoint
+from tests.emulators.sheets_emulator import start_emulator
 from tests.smtpserver import (
     EXCHANGE_CLIENT_SUBMISSION,
     EXCHANGE_SMTP_AUTH_DISABLED,

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import settings as settings_for_hypothesis
 from hypothesis import strategies as st
 
-from automation.a1 import column_letter
+from automation.core.a1 import column_letter
+from automation.core.parse import parse
+from automation.core.schema import ACTIONS, INDICATORS, TABS
 from automation.errors import SheetError
-from automation.parse import parse
-from automation.schema import ACTIONS, INDICATORS, TABS
 from tests.sheetdata import initiative, settings, snapshot, table
 
 ANNE = {"Navn": "Anne Holm", "E-mail": "anne@kommune.example", "Organisation": "Aarhus Kommune",
@@ -541,7 +541,7 @@ def test_any_cell_values_give_problems_never_a_crash(rows, tab):
 @settings_for_hypothesis(max_examples=200)
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)))
 def test_every_date_reads_back_in_each_written_form(day):
-    from automation.values import parse_date
+    from automation.core.values import parse_date
 
     forms = [day.isoformat(), f"{day.day}-{day.month}-{day.year}",
              f"{day.day}.{day.month}.{day.year % 100:02}", f"{day.day}/{day.month}/{day.year}"]

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from automation import config
-from automation.model import (
+from automation.core.model import (
     Action,
     Group,
     Indicator,
@@ -20,7 +20,7 @@ from automation.model import (
     Message,
     Person,
 )
-from automation.plan import plan
+from automation.core.plan import plan
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 TODAY = date(2026, 12, 2)  # a Wednesday

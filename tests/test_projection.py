@@ -1,4 +1,4 @@
-"""The W columns as a projection (automation/projection.py): what each worker-owned cell
+"""The W columns as a projection (automation/core/projection.py): what each worker-owned cell
 should read at a moment, which of them change, and where they are written."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from automation import config
-from automation.model import (
+from automation.core.model import (
     Action,
     CellUpdate,
     CellWrite,
@@ -21,7 +21,7 @@ from automation.model import (
     Person,
     Problem,
 )
-from automation.projection import (
+from automation.core.projection import (
     cell_updates,
     mail_shown_sent,
     overdue_flag,

@@ -16,10 +16,8 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
-from automation import formatting, render
 from automation.config import InitiativeSettings, MailSettings, Settings, SheetSettings
-from automation.errors import TemplateError
-from automation.model import (
+from automation.core.model import (
     Action,
     Group,
     Indicator,
@@ -29,7 +27,9 @@ from automation.model import (
     Person,
     Recipient,
 )
-from automation.render import Renderer, builtin_templates_dir
+from automation.errors import TemplateError
+from automation.mail import formatting, render
+from automation.mail.render import Renderer, builtin_templates_dir
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 SETTINGS = Settings(

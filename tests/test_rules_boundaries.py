@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from automation import config
-from automation.model import (
+from automation.core.model import (
     Group,
     Initiative,
     LedgerEntry,
@@ -19,7 +19,7 @@ from automation.model import (
     Problem,
     Recipient,
 )
-from automation.plan import plan
+from automation.core.plan import plan
 from tests.test_plan import (
     ANNE,
     BO,

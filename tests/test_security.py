@@ -14,8 +14,8 @@ from datetime import date
 import openpyxl
 import pytest
 
-from automation.model import CellWrite
-from automation.render import builtin_templates_dir
+from automation.core.model import CellWrite
+from automation.mail.render import builtin_templates_dir
 from automation.sheets.xlsx import XlsxWorkbook
 from tests.faultkit import (
     NOW,

@@ -16,10 +16,10 @@ import pytest
 import requests
 from google.auth import crypt, jwt
 
-from automation.testing import start_emulator
-from automation.testing.sheets_a1 import Box, a1, parse_range, quote_title
-from automation.testing.sheets_cells import formatted, user_entered
-from automation.testing.sheets_emulator import Emulator
+from tests.emulators import start_emulator
+from tests.emulators.sheets_a1 import Box, a1, parse_range, quote_title
+from tests.emulators.sheets_cells import formatted, user_entered
+from tests.emulators.sheets_emulator import Emulator
 
 GOOGLE_ORIGINS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 SHEET_ID = "1RygradEmulatorTestSheet000000000000000000"

@@ -205,7 +205,7 @@ def test_a_state_folder_that_cannot_be_created_says_where(initiative, capsys):
 
 def test_the_sheets_emulator_starts_without_a_runtime_warning():
     done = subprocess.run(
-        [sys.executable, "-W", "error", "-m", "automation.testing.sheets_emulator", "--help"],
+        [sys.executable, "-W", "error", "-m", "tests.emulators.sheets_emulator", "--help"],
         capture_output=True, text=True, check=False, cwd=Path(__file__).parents[1])
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
@@ -213,7 +213,7 @@ def test_the_sheets_emulator_starts_without_a_runtime_warning():
 
 
 def test_the_testing_package_still_gives_start_emulator():
-    from automation.testing import Emulator, start_emulator
+    from tests.emulators import Emulator, start_emulator
 
     assert callable(start_emulator) and Emulator.__name__ == "Emulator"
 
@@ -256,7 +256,7 @@ def test_init_help_explains_dir(capsys):
 
 
 def test_send_test_help_lists_the_kinds(capsys):
-    from automation.samples import KINDS
+    from automation.scaffold.samples import KINDS
 
     with pytest.raises(SystemExit) as done:
         rygrad(capsys, "send-test", "--help")

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from automation.core.model import Message, Recipient
 from automation.ledger import Ledger
-from automation.model import Message, Recipient
 from tests.pg import pg_url, unique_name  # noqa: F401  (the fixture)
 from tests.processes import cycles, serve_until
 from tests.test_cli import small_initiative

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from automation import values
-from automation.i18n import and_list, shown, text
+from automation.core import values
+from automation.core.i18n import and_list, shown, text
 
 DEC_4 = date(2026, 12, 4)
 

@@ -1,4 +1,4 @@
-"""When mail may go out (automation/window.py) and how the send window is read from the
+"""When mail may go out (automation/core/window.py) and how the send window is read from the
 config: the window's edges, "24:00", windows across midnight, send days, holidays."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 
 from automation import config
 from automation.config import ScheduleSettings
+from automation.core.window import held_reason, holiday
 from automation.errors import ConfigError
-from automation.window import held_reason, holiday
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 EVERY_DAY = frozenset(range(7))

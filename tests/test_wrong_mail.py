@@ -17,7 +17,7 @@ from datetime import date
 import openpyxl
 import pytest
 
-from automation.schema import TABS
+from automation.core.schema import TABS
 from tests.test_cli import small_initiative
 from tests.workbook import HEADERS, cells, read_outbox, rygrad, write_config, write_workbook
 

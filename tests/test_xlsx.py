@@ -16,8 +16,8 @@ import openpyxl
 import pytest
 from openpyxl.styles import Font
 
+from automation.core.model import CellWrite
 from automation.errors import SheetError, SheetLockedError, StaleSheetError
-from automation.model import CellWrite
 from automation.sheets import SheetBackend
 from automation.sheets.xlsx import XlsxWorkbook
 

@@ -14,8 +14,8 @@ from xml.etree import ElementTree
 
 import pytest
 
+from automation.core.model import CellWrite
 from automation.errors import SheetError
-from automation.model import CellWrite
 from automation.sheets import xlsx
 from automation.sheets.xlsx import XlsxWorkbook
 from automation.sheets.xlsx_cells import MAIN_NS, SharedStrings

@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from automation.a1 import column_letter
-from automation.model import CellWrite, Snapshot
+from automation.core.a1 import column_letter
+from automation.core.model import CellWrite, Snapshot
 
 if TYPE_CHECKING:
-    from automation.settings import Settings, SheetSettings
+    from automation.core.settings import Settings, SheetSettings
 
 Sleep = Callable[[float], None]
 

@@ -39,14 +39,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from automation.a1 import column_letter, quote, trim
 from automation.config import Settings, SheetSettings
+from automation.core.a1 import column_letter, quote, trim
+from automation.core.model import CellValue, CellWrite, Snapshot, Table
+from automation.core.schema import normalise_header
+from automation.core.values import cell_text
 from automation.errors import SheetError, SheetLockedError, StaleSheetError
-from automation.model import CellValue, CellWrite, Snapshot, Table
-from automation.schema import normalise_header
 from automation.sheets import Skipped
 from automation.sheets.google_api import SheetsApi
-from automation.values import cell_text
 
 log = logging.getLogger(__name__)
 

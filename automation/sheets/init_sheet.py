@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from automation.a1 import column_letter, quote, trim
 from automation.config import Settings
+from automation.core.a1 import column_letter, quote, trim
+from automation.core.model import CellValue
+from automation.core.schema import TABS, Tab, normalise_header
+from automation.core.values import cell_text
 from automation.errors import SheetError, error_text
 from automation.files import keep_access
-from automation.model import CellValue
-from automation.schema import TABS, Tab, normalise_header
-from automation.values import cell_text
 
 if TYPE_CHECKING:
     from automation.sheets.google_api import SheetsApi

@@ -31,10 +31,10 @@ from xml.etree import ElementTree
 
 from openpyxl import load_workbook
 
-from automation.a1 import trim
+from automation.core.a1 import trim
+from automation.core.model import CellValue, CellWrite, Snapshot, Table
 from automation.errors import SheetError, SheetLockedError, StaleSheetError, error_text
 from automation.files import keep_access
-from automation.model import CellValue, CellWrite, Snapshot, Table
 from automation.sheets import Skipped
 from automation.sheets.xlsx_cells import MAIN_NS, SharedStrings, clean_text
 from automation.sheets.xlsx_patch import CHUNK_SIZE, patch_worksheet

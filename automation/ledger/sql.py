@@ -1,0 +1,273 @@
+"""The ledger's SQL, written once for SQLite and PostgreSQL (as huey's ``BaseSqlStorage``).
+
+`SqlLedger` holds every statement a cycle, `serve` and `status` run: the states of a
+delivery (README, "Delivery"), record-only, what is uncertain or failed, and the cycles.
+A dialect is a thin subclass (`automation.ledger.sqlite.Ledger`,
+`automation.ledger.pg.PgLedger`) that opens the connection, creates its tables, holds
+the cycle lock, and says what differs: its tables' names, its parameter marker, the
+columns that set one initiative's rows apart in a shared database (none in SQLite: one
+file per initiative), and how a time or a JSON value is stored.
+
+The statements are templates: ``{deliveries}`` and ``{cycles}`` are the tables,
+``{mine}`` selects this initiative's rows, ``{scope}``/``{scope_values}`` insert its
+columns, and ``?`` is the dialect's parameter marker. The parameters of ``{mine}`` and
+``{scope_values}`` are ``*self.scope_values`` at the same place.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache, lru_cache
+from typing import Any, ClassVar
+
+from automation.core.model import HISTORY_PAYLOAD_KINDS, LedgerEntry, Message
+from automation.errors import LedgerError
+
+# columns added since the first release: (table, column, definition), added to an
+# older ledger when it is opened; each dialect names the table its own way
+MIGRATIONS = (("cycles", "reason", "TEXT NOT NULL DEFAULT ''"),)
+
+
+@dataclass(frozen=True)
+class Uncertain:
+    key: str
+    recipient: str
+    kind: str
+    message: bytes
+
+
+@dataclass(frozen=True)
+class CycleRecord:
+    id: int
+    now: str
+    started: str
+    finished: str | None
+    exit_status: int | None
+    summary: dict[str, Any]
+    reason: str = ""  # why it could not run (exit status 2), in one sentence
+
+
+_KINDS_READ_BACK = sorted(HISTORY_PAYLOAD_KINDS)
+_ENTRIES = ("SELECT key, recipient, kind, subject_id, state, at, CASE WHEN kind IN ("
+            + ", ".join("?" * len(_KINDS_READ_BACK))
+            + ") THEN payload END, error FROM {deliveries} WHERE {mine}")
+_BEGIN = """INSERT INTO {deliveries} ({scope}key, recipient, kind, subject_id, state, at,
+              real_at, payload, message, attempts)
+            VALUES ({scope_values}?, ?, ?, ?, 'sending', ?, ?, ?, ?, 1)
+            ON CONFLICT ({scope}key, recipient) DO UPDATE SET
+              state = 'sending', at = excluded.at, real_at = excluded.real_at,
+              payload = excluded.payload, message = excluded.message, error = '',
+              attempts = {deliveries}.attempts + 1"""
+_RECORD_ONLY = """INSERT INTO {deliveries} ({scope}key, recipient, kind, subject_id, state,
+                    at, real_at, payload, record_only)
+                  VALUES ({scope_values}?, ?, ?, ?, 'sent', ?, ?, ?, true)
+                  ON CONFLICT ({scope}key, recipient) DO UPDATE SET state = 'sent',
+                    at = excluded.at, real_at = excluded.real_at,
+                    payload = excluded.payload, record_only = true"""
+
+
+class SqlLedger:
+    """One initiative's deliveries and cycles, in SQL both databases speak."""
+
+    deliveries: ClassVar[str] = "deliveries"
+    cycles: ClassVar[str] = "cycles"
+    param: ClassVar[str] = "?"
+    # the columns that key one initiative's rows in tables many share, and those a
+    # cycle's row also carries; their values are `scope_values` and `cycle_values`
+    scope: ClassVar[tuple[str, ...]] = ()
+    cycle_scope: ClassVar[tuple[str, ...]] = ()
+    # what the driver raises; turned into a LedgerError that names the ledger
+    errors: ClassVar[tuple[type[Exception], ...]] = ()
+    scope_values: tuple[Any, ...] = ()
+    cycle_values: tuple[Any, ...] = ()
+
+    # -- what a dialect provides -------------------------------------------------------
+
+    def _execute(self, sql: str, parameters: Sequence[Any]) -> Any:
+        """Run one statement, committed at once; the driver's cursor."""
+        raise NotImplementedError
+
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for every row, all in one transaction."""
+        raise NotImplementedError
+
+    def _insert_id(self, sql: str, parameters: Sequence[Any]) -> int:
+        """Insert one row; the id the database gave it."""
+        raise NotImplementedError
+
+    def _failure(self, err: Exception, verb: str) -> str:
+        """One sentence for a driver error while doing ``verb`` ("read", "write")."""
+        raise NotImplementedError
+
+    def _damaged(self, err: Exception) -> str:
+        """One sentence for a stored value that is not what rygrad wrote."""
+        raise NotImplementedError
+
+    def _time(self, moment: datetime) -> Any:
+        """A real-clock time as the database stores it: ISO 8601 text in UTC (text in
+        one offset sorts as time does)."""
+        return moment.astimezone(UTC).isoformat()
+
+    def _time_text(self, stored: Any) -> str:
+        """A stored real-clock time as ISO 8601 text in UTC."""
+        return str(stored)
+
+    def _json(self, value: Any) -> Any:
+        """A payload or summary as the database stores it."""
+        raise NotImplementedError
+
+    def _from_json(self, stored: Any) -> Any:
+        """A stored payload or summary as Python values."""
+        raise NotImplementedError
+
+    # -- deliveries ----------------------------------------------------------------------
+
+    def entries(self) -> list[LedgerEntry]:
+        """Every row of this initiative, in no particular order. A payload is read back
+        only for the kinds whose history the rules compare (HISTORY_PAYLOAD_KINDS)."""
+        rows = self._rows(_ENTRIES, (*_KINDS_READ_BACK, *self.scope_values))
+        moment = lru_cache(maxsize=1024)(datetime.fromisoformat)  # a cycle's rows share it
+        intern, loads = sys.intern, self._from_json
+        try:
+            return [
+                LedgerEntry(key, intern(recipient), intern(kind), intern(subject_id),
+                            intern(state), moment(at), loads(payload) if payload else {},
+                            error)
+                for key, recipient, kind, subject_id, state, at, payload, error in rows
+            ]
+        except (ValueError, TypeError) as err:
+            # damage the database cannot see: a value that is no longer what was written
+            raise LedgerError(self._damaged(err)) from err
+
+    def begin(self, message: Message, data: bytes, now: datetime, real: datetime) -> None:
+        """Record the message as ``sending``: from here a crash leaves it uncertain."""
+        self._write(_BEGIN, (*self.scope_values, message.key, message.recipient.email,
+                             message.kind, message.subject_id, now.isoformat(),
+                             self._time(real), self._json(message.payload), data))
+
+    def sent(self, key: str, recipient: str, now: datetime, real: datetime) -> None:
+        self._write("UPDATE {deliveries} SET state = 'sent', at = ?, real_at = ?, error = '' "
+                    "WHERE {mine} AND key = ? AND recipient = ?",
+                    (now.isoformat(), self._time(real), *self.scope_values, key, recipient))
+
+    def failed(self, key: str, recipient: str, error: str) -> None:
+        """Refused for good (a 5xx): never tried again."""
+        self._set_state("failed", key, recipient, error)
+
+    def retry(self, key: str, recipient: str, error: str) -> None:
+        """Not accepted this time (a 4xx, an unusable transport): due again next cycle."""
+        self._set_state("retry", key, recipient, error)
+
+    def lost(self, key: str, recipient: str, error: str) -> None:
+        """Handed over, then the connection was lost before the server's answer: it may
+        or may not have left, so it is uncertain (``sending``), with the reason —
+        reported by `status` and the digest, resent only on request, whatever state
+        the row was in."""
+        self._set_state("sending", key, recipient, error)
+
+    def _set_state(self, state: str, key: str, recipient: str, error: str) -> None:
+        self._write("UPDATE {deliveries} SET state = ?, error = ? "
+                    "WHERE {mine} AND key = ? AND recipient = ?",
+                    (state, error, *self.scope_values, key, recipient))
+
+    def record_only(self, messages: Sequence[Message], now: datetime, real: datetime) -> None:
+        """Mark as sent without sending (going live on a sheet with history), all of them
+        in one transaction: one commit, not one per message (a sheet with 100,000 rows)."""
+        scope, at, real_at = self.scope_values, now.isoformat(), self._time(real)
+        rows = [(*scope, m.key, m.recipient.email, m.kind, m.subject_id, at, real_at,
+                 self._json(m.payload)) for m in messages]
+        try:
+            self._execute_many(self._sql(_RECORD_ONLY), rows)
+        except self.errors as err:
+            raise LedgerError(self._failure(err, "write")) from err
+
+    def uncertain(self) -> list[Uncertain]:
+        """The rows left ``sending``, oldest first (then by key and recipient)."""
+        rows = self._rows("SELECT real_at, key, recipient, kind, message FROM {deliveries} "
+                          "WHERE {mine} AND state = 'sending'", self.scope_values)
+        # sorted here, not by ORDER BY: the same order whatever the database's collation
+        ordered = sorted((self._time_text(real_at), key, recipient, kind, data)
+                         for real_at, key, recipient, kind, data in rows)
+        return [Uncertain(key, recipient, kind, bytes(data or b""))
+                for _, key, recipient, kind, data in ordered]
+
+    def problems(self) -> Iterator[tuple[str, str, str, str]]:
+        """(state, key, recipient, error) of every failed, retry or uncertain delivery,
+        by state, key and recipient."""
+        yield from sorted(self._rows(
+            "SELECT state, key, recipient, error FROM {deliveries} "
+            "WHERE {mine} AND state IN ('failed', 'retry', 'sending')", self.scope_values))
+
+    def counts(self) -> dict[str, int]:
+        """How many rows are in each state, by state."""
+        return dict(sorted(self._rows(
+            "SELECT state, COUNT(*) FROM {deliveries} WHERE {mine} GROUP BY state",
+            self.scope_values)))
+
+    def has_key(self, key: str) -> bool:
+        return any(self._rows("SELECT 1 FROM {deliveries} WHERE {mine} AND key = ? LIMIT 1",
+                              (*self.scope_values, key)))
+
+    # -- cycles ----------------------------------------------------------------
+
+    def start_cycle(self, now: datetime, real: datetime) -> int:
+        sql = self._sql("INSERT INTO {cycles} ({cycle_scope}now, started) "
+                        "VALUES ({cycle_values}?, ?)")
+        try:
+            return self._insert_id(sql, (*self.cycle_values, now.isoformat(),
+                                         self._time(real)))
+        except self.errors as err:
+            raise LedgerError(self._failure(err, "write")) from err
+
+    def finish_cycle(self, cycle: int, real: datetime, status: int,
+                     summary: dict[str, Any], reason: str = "") -> None:
+        self._write("UPDATE {cycles} SET finished = ?, exit_status = ?, summary = ?, "
+                    "reason = ? WHERE id = ?",
+                    (self._time(real), status, self._json(summary), reason, cycle))
+
+    def last_cycles(self, limit: int = 10) -> list[CycleRecord]:
+        """This initiative's last ``limit`` cycles, newest first."""
+        rows = self._rows(
+            "SELECT id, now, started, finished, exit_status, summary, reason FROM {cycles} "
+            "WHERE {mine} ORDER BY id DESC LIMIT ?", (*self.scope_values, limit))
+        return [CycleRecord(int(i), n, self._time_text(s),
+                            None if f is None else self._time_text(f), e,
+                            self._from_json(summary), reason)
+                for i, n, s, f, e, summary, reason in rows]
+
+    # -- running statements ------------------------------------------------------------
+
+    def _sql(self, template: str) -> str:
+        return _render(template, self.deliveries, self.cycles, self.param, self.scope,
+                       self.cycle_scope)
+
+    def _write(self, template: str, parameters: Sequence[Any]) -> Any:
+        try:
+            return self._execute(self._sql(template), parameters)
+        except self.errors as err:
+            raise LedgerError(self._failure(err, "write")) from err
+
+    def _rows(self, template: str, parameters: Sequence[Any]) -> Iterator[Any]:
+        """The rows of a query, as they come (a long history is not held twice)."""
+        try:
+            yield from self._execute(self._sql(template), parameters)
+        except self.errors as err:
+            raise LedgerError(self._failure(err, "read")) from err
+
+
+@cache
+def _render(template: str, deliveries: str, cycles: str, param: str,
+            scope: tuple[str, ...], cycle_scope: tuple[str, ...]) -> str:
+    """A statement template in a dialect's terms (once per dialect and statement)."""
+    def columns(names: tuple[str, ...]) -> str:
+        return "".join(f"{name}, " for name in names)
+
+    return template.format(
+        deliveries=deliveries, cycles=cycles,
+        mine=" AND ".join(f"{name} = ?" for name in scope) or "true",
+        scope=columns(scope), scope_values="?, " * len(scope),
+        cycle_scope=columns(cycle_scope), cycle_values="?, " * len(cycle_scope),
+    ).replace("?", param)

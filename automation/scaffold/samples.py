@@ -1,0 +1,57 @@
+"""Sample messages for `rygrad send-test`: one of each kind, from the sheet's own rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from automation.core import kinds
+from automation.core.model import Initiative, Message, Recipient
+from automation.core.plan import DueRules, History, invitation_details
+from automation.core.settings import Settings
+from automation.errors import RygradError
+
+KINDS = tuple(kinds.KINDS)
+
+
+def sample_messages(
+    initiative: Initiative, settings: Settings, now: datetime, address: str, kind: str | None
+) -> list[Message]:
+    if kind and kind not in KINDS:
+        raise RygradError(f"--kind {kind!r} is not a kind; use one of: {', '.join(KINDS)}")
+    meeting = next((m for m in initiative.meetings if m.start), None)
+    action = next(iter(initiative.actions), None)
+    indicator = next(iter(initiative.indicators), None)
+    # greet a person, as the real mail would: the sheet's first person with a name,
+    # mailed at ADDR (a greeting of "test@example.dk" reads like a fault)
+    person = next((p for p in initiative.people if p.name.strip()), None)
+    to = Recipient(person.name if person else "", address, settings.initiative.language)
+    due = action.due.isoformat() if action and action.due else now.date().isoformat()
+    samples: dict[str, tuple[str, dict[str, Any]]] = {
+        "reminder": (action.id if action else "", {"due": due, "days_left": 2}),
+        "overdue": (action.id if action else "", {"due": due, "days_overdue": 3, "n": 1}),
+        "escalation": (action.id if action else "", {
+            "due": due, "days_overdue": 15, "reason": "chair",
+            "owner": action.owner.name if action and action.owner else ""}),
+        "indicator": (indicator.id if indicator else "", {"next_update": None, "n": 1}),
+        "burst": ("", {"due": settings.mail.max_per_cycle + 1,
+                       "max_per_cycle": settings.mail.max_per_cycle}),
+    }
+    if meeting:
+        details = invitation_details(meeting)
+        samples.update(
+            invitation=(meeting.id, dict(details, seq=0, update=False)),
+            cancel=(meeting.id, dict(details, seq=1)),
+            agenda=(meeting.id, {}),
+            followup=(meeting.id, {}),
+        )
+    rules = DueRules(initiative, History([]), now, settings)
+    iso = rules.today.isocalendar()  # the sample digest is this week's (»uge 49, 2026«)
+    samples["digest"] = ("", rules.digest_payload(f"digest:{iso.year}-W{iso.week:02}", []))
+    wanted = [kind] if kind else list(KINDS)
+    missing = [k for k in wanted if k not in samples or (not samples[k][0] and k in (
+        "reminder", "overdue", "escalation", "indicator"))]
+    if missing and kind:
+        raise RygradError(f"the sheet has no row to make a sample {kind} from")
+    return [Message(k, f"test:{k}", to, samples[k][0], payload=samples[k][1])
+            for k in wanted if k not in missing]
