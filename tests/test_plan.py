@@ -241,14 +241,14 @@ def test_overdue_repeats_after_seven_local_days():
         ("overdue:A1:2026-12-01:2", "anne@example.dk")]
 
 
-def test_escalation_cc_owner_or_secretariat():
+def test_escalation_to_the_chair_or_secretariat_and_never_a_copy_to_the_owner():
     messages = plan(initiative(actions=[action(-14)]), [], NOW, SETTINGS).messages
     escalation = next(m for m in messages if m.kind == "escalation")
-    assert [c.email for c in escalation.cc] == ["anne@example.dk"]
+    assert escalation.recipient.email == "carla@example.dk" and escalation.cc == ()
     own = plan(initiative(actions=[action(-14, owner=CHAIR)]), [], NOW, SETTINGS).messages
     escalation = next(m for m in own if m.kind == "escalation")
     assert escalation.recipient.email == "sek@example.dk"
-    assert [c.email for c in escalation.cc] == ["carla@example.dk"]
+    assert escalation.cc == ()
     unknown = plan(initiative(actions=[action(-14, owner=None, owner_text="Ukendt")]), [], NOW,
                    SETTINGS).messages
     assert [(m.kind, m.recipient.email, m.cc) for m in unknown if m.kind != "digest"] == [

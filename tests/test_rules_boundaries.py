@@ -72,7 +72,7 @@ def entry(key: str, recipient: str, at: datetime, state: str = "sent", payload=N
                   payload={"due": "2026-12-01", "days_overdue": 1, "n": 1})]),
     (-14, [Message("overdue", "overdue:A1:2026-11-18:1", ANNE_TO, "A1",
                    payload={"due": "2026-11-18", "days_overdue": 14, "n": 1}),
-           Message("escalation", "escalation:A1:2026-11-18", CARLA_TO, "A1", cc=(ANNE_TO,),
+           Message("escalation", "escalation:A1:2026-11-18", CARLA_TO, "A1",
                    payload={"due": "2026-11-18", "days_overdue": 14, "owner": "Anne Holm",
                             # the overdue notice of this same cycle is the one so far
                             "notices": ["2026-12-02"], "reason": "chair"})]),
@@ -84,7 +84,7 @@ def test_action_messages_whole(due_in, expected):
 def test_escalation_to_the_secretariat_when_the_chair_owns_it():
     found = messages(initiative(actions=[action(-20, owner=CHAIR, owner_text="Carla")]))
     assert found[-1] == Message(
-        "escalation", "escalation:A1:2026-11-12", SECRETARIAT, "A1", cc=(CARLA_TO,),
+        "escalation", "escalation:A1:2026-11-12", SECRETARIAT, "A1",
         payload={"due": "2026-11-12", "days_overdue": 20, "owner": "Carla Chair",
                  "notices": ["2026-12-02"], "reason": "secretariat"})
 
@@ -111,7 +111,7 @@ def test_escalation_to_the_secretariat_when_the_chair_has_no_address():
     found = messages(initiative(actions=[action(-14)], chair=chair))
     assert found[-1].recipient == SECRETARIAT
     assert found[-1].payload["reason"] == "secretariat"
-    assert found[-1].cc == (ANNE_TO,)
+    assert found[-1].cc == ()
 
 
 @pytest.mark.parametrize(("escalate_after_days", "expected"), [(13, True), (14, False)])

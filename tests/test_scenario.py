@@ -76,7 +76,8 @@ def test_two_weeks(tmp_path, capsys, monkeypatch, sheet):
         ("indicator:I1:2026-12-01:1", ANNE), ("digest:2026-W49", SEK),
     })
     escalation = by_key(read_outbox(outbox))[("escalation:A3:2026-11-10", SEK)]
-    assert DORTE in str(escalation["Cc"])  # the chair owns it: to the secretariat, owner in Cc
+    # the chair owns it: to the secretariat, and the owner is not copied
+    assert escalation["Cc"] is None and DORTE not in str(escalation["To"])
     assert row("Handlinger", "A1")["Forsinket"] == "FORSINKET (3 dage)"
     assert row("Handlinger", "A3")["Forsinket"] == "FORSINKET (20 dage)"
     assert row("Handlinger", "A3")["Sidste påmindelse"] == "2026-11-30 09:00"

@@ -229,12 +229,13 @@ class DueRules:
             "owner": action.owner.name if action.owner else action.owner_text,
             "notices": notices,
         }
+        # a status note to whoever can help, not a copy to the owner, who has had the
+        # notices already: an escalation with the owner in Cc reads as a public rebuke
         if chair is None or is_owner:
             return Message("escalation", key, self.secretariat(), action.id,
-                           cc=(owner,) if owner else (),
                            payload=dict(payload, reason="secretariat"))
         return Message("escalation", key, self.recipient(chair), action.id,
-                       cc=(owner,) if owner else (), payload=dict(payload, reason="chair"))
+                       payload=dict(payload, reason="chair"))
 
     # -- indicators ------------------------------------------------------------
 
