@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from automation.core import payloads
+
 MEETING, ACTION, INDICATOR, INITIATIVE = "meeting", "action", "indicator", "initiative"
 
 
@@ -25,21 +27,24 @@ class Kind:
     capped: bool = True  # counts against mail.max_per_cycle (mail to partners does)
     history: bool = False  # the planner reads its payload back (a meeting's calendar history)
     sent_column: str = ""  # the W column of its subject's row that shows when it went out
+    payload: type = payloads.NoPayload  # the TypedDict of what its messages carry
 
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("invitation", MEETING, calendar="REQUEST", history=True,
-         sent_column="invitation_sent"),
-    Kind("cancel", MEETING, calendar="CANCEL", history=True),
+         sent_column="invitation_sent", payload=payloads.InvitationPayload),
+    Kind("cancel", MEETING, calendar="CANCEL", history=True, payload=payloads.CancelPayload),
     Kind("agenda", MEETING, sent_column="agenda_sent"),
     Kind("followup", MEETING, sent_column="followup_sent"),
-    Kind("reminder", ACTION, sent_column="last_reminder"),
-    Kind("overdue", ACTION, sent_column="last_reminder"),
-    Kind("escalation", ACTION, sent_column="last_reminder"),
-    Kind("indicator", INDICATOR, sent_column="last_reminder"),
+    Kind("reminder", ACTION, sent_column="last_reminder", payload=payloads.ReminderPayload),
+    Kind("overdue", ACTION, sent_column="last_reminder", payload=payloads.OverduePayload),
+    Kind("escalation", ACTION, sent_column="last_reminder",
+         payload=payloads.EscalationPayload),
+    Kind("indicator", INDICATOR, sent_column="last_reminder",
+         payload=payloads.IndicatorPayload),
     # to the secretariat: never held by the cap (the burst alert is what the cap sends)
-    Kind("digest", INITIATIVE, capped=False),
-    Kind("burst", INITIATIVE, capped=False),
+    Kind("digest", INITIATIVE, capped=False, payload=payloads.DigestPayload),
+    Kind("burst", INITIATIVE, capped=False, payload=payloads.BurstPayload),
 )}
 
 UNCAPPED = frozenset(name for name, kind in KINDS.items() if not kind.capped)

@@ -24,6 +24,12 @@ from automation.core.model import (
     Person,
     Recipient,
 )
+from automation.core.payloads import (
+    EscalationPayload,
+    IndicatorPayload,
+    OverduePayload,
+    ReminderPayload,
+)
 from automation.core.settings import Settings
 
 # A ledger entry in one of these states counts as "already sent" for planning:
@@ -189,7 +195,7 @@ class DueRules:
         messages: list[Message] = []
         if owner and 0 < days_until <= self.rules.remind_days_before_due:
             messages += self.once(f"reminder:{action.id}:{due}", "reminder", action.id, [owner],
-                                  {"due": due, "days_left": days_until})
+                                  dict(ReminderPayload(due=due, days_left=days_until)))
         overdue = -days_until
         if overdue <= 0:
             return messages
@@ -199,7 +205,7 @@ class DueRules:
             if n:
                 messages.append(Message(
                     "overdue", f"{prefix}{n}", owner, action.id,
-                    payload={"due": due, "days_overdue": overdue, "n": n},
+                    payload=dict(OverduePayload(due=due, days_overdue=overdue, n=n)),
                 ))
         if overdue >= self.rules.escalate_after_days:
             key = f"escalation:{action.id}:{due}"
@@ -223,19 +229,16 @@ class DueRules:
                          if e.state == "sent")
         if noticed_now:  # the notice that goes out in this cycle, with the escalation
             notices.append(self.today.isoformat())
-        payload: dict[str, Any] = {
-            "due": due,
-            "days_overdue": overdue,
-            "owner": action.owner.name if action.owner else action.owner_text,
-            "notices": notices,
-        }
+        to_secretariat = chair is None or is_owner
+        payload = EscalationPayload(
+            due=due, days_overdue=overdue,
+            owner=action.owner.name if action.owner else action.owner_text,
+            notices=notices, reason="secretariat" if to_secretariat else "chair")
         # a status note to whoever can help, not a copy to the owner, who has had the
         # notices already: an escalation with the owner in Cc reads as a public rebuke
-        if chair is None or is_owner:
-            return Message("escalation", key, self.secretariat(), action.id,
-                           payload=dict(payload, reason="secretariat"))
-        return Message("escalation", key, self.recipient(chair), action.id,
-                       payload=dict(payload, reason="chair"))
+        recipient = self.secretariat() if to_secretariat or chair is None \
+            else self.recipient(chair)
+        return Message("escalation", key, recipient, action.id, payload=dict(payload))
 
     # -- indicators ------------------------------------------------------------
 
@@ -256,7 +259,7 @@ class DueRules:
             return []
         return [Message(
             "indicator", f"{prefix}{n}", self.recipient(owner), indicator.id,
-            payload={"next_update": due.isoformat() if due else None, "n": n},
+            payload=dict(IndicatorPayload(next_update=due.isoformat() if due else None, n=n)),
         )]
 
     # -- digest ----------------------------------------------------------------

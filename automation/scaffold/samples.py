@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from automation.core import kinds
@@ -32,7 +32,9 @@ def sample_messages(
         "overdue": (action.id if action else "", {"due": due, "days_overdue": 3, "n": 1}),
         "escalation": (action.id if action else "", {
             "due": due, "days_overdue": 15, "reason": "chair",
-            "owner": action.owner.name if action and action.owner else ""}),
+            "owner": action.owner.name if action and action.owner else "",
+            # the one overdue notice the owner had, a week before
+            "notices": [(now.date() - timedelta(days=8)).isoformat()]}),
         "indicator": (indicator.id if indicator else "", {"next_update": None, "n": 1}),
         "burst": ("", {"due": settings.mail.max_per_cycle + 1,
                        "max_per_cycle": settings.mail.max_per_cycle}),

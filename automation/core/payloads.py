@@ -1,0 +1,83 @@
+"""What each kind of message carries beyond the sheet (its payload), one TypedDict per
+kind, registered with the kind (automation/core/kinds.py).
+
+The payload is stored with the ledger row, read back for the calendar history, and
+given to the templates; its keys are a contract between the planner and the templates.
+mypy checks the payloads the planner builds; tests/test_kinds.py checks every message
+the planner and `send-test` make against its kind's TypedDict.
+"""
+
+# no `from __future__ import annotations`: TypedDict reads NotRequired from the real
+# annotations, not from strings (Python 3.11)
+from typing import Any, NotRequired, TypedDict
+
+
+class MeetingDetails(TypedDict):
+    """What an invitation carries; a change in any of these sends an update."""
+
+    date: str  # ISO date
+    start: str  # HH:MM, "" when not given
+    end: str
+    location: str
+    link: NotRequired[str]  # an online meeting's address, when there is one
+
+
+class InvitationPayload(MeetingDetails):
+    seq: int  # the calendar's SEQUENCE
+    update: bool  # worded as an update: a change after an earlier invitation
+    previous: NotRequired[dict[str, str]]  # what the invitation before carried
+    reinstated: NotRequired[bool]  # held after all, after a cancellation
+
+
+class CancelPayload(MeetingDetails):
+    seq: int
+    update: NotRequired[bool]  # carried over from the invitation it cancels
+    reinstated: NotRequired[bool]
+    reason: NotRequired[str]  # the text partners wrote in Aflyst
+
+
+class NoPayload(TypedDict):
+    """Agenda and follow-up: everything they show is in the sheet."""
+
+
+class ReminderPayload(TypedDict):
+    due: str  # ISO date
+    days_left: int
+
+
+class OverduePayload(TypedDict):
+    due: str
+    days_overdue: int
+    n: int  # the how-manieth notice
+
+
+class EscalationPayload(TypedDict):
+    due: str
+    days_overdue: int
+    owner: str  # the owner's name (as typed, when unknown)
+    notices: list[str]  # ISO dates of the overdue notices the owner was sent
+    reason: str  # chair | secretariat: why it goes where it goes
+
+
+class IndicatorPayload(TypedDict):
+    next_update: str | None  # ISO date; None when no date is known (due now)
+    n: int
+
+
+class DigestPayload(TypedDict):
+    week: str
+    overdue_actions: list[str]
+    upcoming_meetings: list[dict[str, Any]]
+    missing_agendas: list[str]
+    missing_minutes: list[str]
+    indicators: list[dict[str, Any]]
+    problems: list[str]
+    failed: list[dict[str, str]]
+    uncertain: list[dict[str, str]]
+    retrying: list[dict[str, str]]
+    held: dict[str, int]
+
+
+class BurstPayload(TypedDict):
+    due: int  # how many messages were held
+    max_per_cycle: int
