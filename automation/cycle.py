@@ -17,7 +17,7 @@ from automation.config import Settings
 from automation.core import kinds
 from automation.core.model import CellWrite, Initiative, LedgerEntry, Message
 from automation.core.parse import parse
-from automation.core.plan import DueRules, History, plan, secretariat
+from automation.core.plan import digest_payload, plan, secretariat
 from automation.core.projection import cell_updates, mail_shown_sent, resolve
 from automation.core.window import held_reason
 from automation.errors import (
@@ -260,8 +260,7 @@ class Cycle:
     ) -> Message:
         """The digest as of now: what this cycle sent, failed or held is in it too."""
         entries = self.ledger.entries()
-        payload = DueRules(initiative, History(entries), now, self.settings).digest_payload(
-            message.key, entries)
+        payload = digest_payload(initiative, entries, now, self.settings, message.key)
         payload["held"] = {"window": outcome.held_window, "cap": outcome.held_cap}
         return dataclasses.replace(message, payload=payload)
 

@@ -64,6 +64,13 @@ class History:
         return [e for e in self.by_subject.get((kind, subject_id), ()) if e.key.startswith(prefix)]
 
 
+def digest_payload(initiative: Initiative, entries: list[LedgerEntry], now: datetime,
+                   settings: Settings, key: str) -> dict[str, Any]:
+    """What the weekly digest shows as of ``now`` (for the cycle that completes it with
+    what it just sent, and for send-test's sample): the planner's view, as a function."""
+    return DueRules(initiative, History(entries), now, settings).digest_payload(key, entries)
+
+
 def plan(
     initiative: Initiative,
     entries: Iterable[LedgerEntry],

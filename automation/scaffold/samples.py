@@ -7,7 +7,7 @@ from typing import Any
 
 from automation.core import kinds
 from automation.core.model import Initiative, Message, Recipient
-from automation.core.plan import DueRules, History, invitation_details
+from automation.core.plan import digest_payload, invitation_details
 from automation.core.settings import Settings
 from automation.errors import RygradError
 
@@ -47,9 +47,10 @@ def sample_messages(
             agenda=(meeting.id, {}),
             followup=(meeting.id, {}),
         )
-    rules = DueRules(initiative, History([]), now, settings)
-    iso = rules.today.isocalendar()  # the sample digest is this week's (»uge 49, 2026«)
-    samples["digest"] = ("", rules.digest_payload(f"digest:{iso.year}-W{iso.week:02}", []))
+    # the sample digest is this week's (»uge 49, 2026«), in the initiative's own time
+    iso = now.astimezone(settings.initiative.zone).date().isocalendar()
+    samples["digest"] = ("", digest_payload(initiative, [], now, settings,
+                                            f"digest:{iso.year}-W{iso.week:02}"))
     wanted = [kind] if kind else list(KINDS)
     missing = [k for k in wanted if k not in samples or (not samples[k][0] and k in (
         "reminder", "overdue", "escalation", "indicator"))]
