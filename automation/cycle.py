@@ -150,7 +150,7 @@ class Cycle:
         else:
             self.deliver(initiative, messages, now, options, outcome)
         # the write-back works from the ledger; a burst's or a record-only run's messages
-        # (92,000 at 100k rows, with their payloads) need not stay in memory meanwhile
+        # (with their payloads) need not stay in memory meanwhile (docs/benchmarks.md)
         del messages
         outcome.uncertain = len(self.ledger.uncertain())
         self.write_back(version, initiative, now, outcome)

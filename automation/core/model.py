@@ -278,7 +278,8 @@ class LedgerEntry:
 
 # The kinds whose payload the planner reads back: a meeting's calendar history (its
 # SEQUENCE, and the details an update is compared with). The ledger keeps every payload
-# for audit but loads only these: at 100,000 entries the others were ~90 MB of dicts.
+# for audit but loads only these: the others cost memory and nothing else
+# (docs/benchmarks.md, "Why the code is shaped this way").
 HISTORY_PAYLOAD_KINDS = kinds.HISTORY
 
 

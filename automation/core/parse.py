@@ -102,7 +102,7 @@ class _Parser:
             place = (tab.key, number)
             self.initiative.row_ids[place] = row.text(tab.id_column)
             # only the W cells that hold text; most rows of a big sheet hold none yet, and
-            # they share one empty mapping (131,000 rows at 100k actions)
+            # they share one empty mapping (docs/benchmarks.md)
             current = {key: text for key in worker_keys
                        if (text := values.cell_text(row.raw(key)))}
             self.initiative.worker_cells[place] = current or NO_TEXT

@@ -41,7 +41,8 @@ def worker_values(
 ) -> Iterator[tuple[tuple[str, int], dict[str, str]]]:
     """(tab key, row) and {W column key: the text it should hold}, row by row.
 
-    A generator: at 100,000 rows a dict of every row's values at once was ~30 MB.
+    A generator: a dict of every row's values at once cost memory a big sheet notices
+    (docs/benchmarks.md, "Why the code is shaped this way").
     """
     language = settings.initiative.language
     zone = settings.initiative.zone

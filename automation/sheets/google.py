@@ -104,8 +104,9 @@ class GoogleSheet:
         # prettyPrint=false: the answer holds every cell; indentation would double it.
         # The answer is decoded as it arrives, a row at a time, each cell becoming its
         # value as soon as it is decoded (_compact) and each row its trimmed tuple
-        # (_row): at 100,000 actions the answer is 62 MB of JSON; as a tree of little
-        # dicts it took ~600 MB, as one text beside its decoded rows ~135 MB.
+        # (_row): the answer for a big sheet is tens of MB of JSON, and as a tree of
+        # little dicts, or as one text beside its rows, it cost several times that
+        # (docs/benchmarks.md, "Why the code is shaped this way").
         answer = self.api.get({"fields": READ_FIELDS, "prettyPrint": "false"},
                               object_hook=_compact, path=ROWS, each=_row)
         tables: dict[str, Table] = {}

@@ -46,8 +46,8 @@ REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 MAX_ROW, MAX_COLUMN = 1_048_576, 16_384
 STALE_TEMP_SECONDS = 60.0  # a write takes well under a second
 MB = 1 << 20
-# What the package may unpack to (sheet.max_xml_mb). A workbook of 100,000 actions
-# unpacks to some 50 MB; a few hundred rows to well under 1 MB.
+# What the package may unpack to (sheet.max_xml_mb): far above what a real initiative's
+# workbook unpacks to (docs/benchmarks.md, "Why the code is shaped this way").
 DEFAULT_MAX_XML_MB = 100.0
 
 

@@ -4,9 +4,9 @@ A small scanner over the text rather than an XML tree: re-serialising a tree wou
 rewrite namespace prefixes and every untouched cell. Rows are found by their ``r``
 references; a row that gets a write is handed to xlsx_cells.RowPatch.
 
-The part streams from the package to the new one a chunk at a time: at 100,000 rows
-the Actions worksheet is some 40 MB of text, and holding it (and its pieces) whole
-cost more memory than the rest of a cycle. Only rows that get a write are taken
+The part streams from the package to the new one a chunk at a time: a big sheet's
+worksheet is tens of MB of text, and holding it (and its pieces) whole cost more memory
+than the rest of a cycle (docs/benchmarks.md, "Why the code is shaped this way"). Only rows that get a write are taken
 apart; the text between them is copied through in spans.
 """
 
