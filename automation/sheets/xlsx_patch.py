@@ -6,8 +6,8 @@ references; a row that gets a write is handed to xlsx_cells.RowPatch.
 
 The part streams from the package to the new one a chunk at a time: a big sheet's
 worksheet is tens of MB of text, and holding it (and its pieces) whole cost more memory
-than the rest of a cycle (docs/benchmarks.md, "Why the code is shaped this way"). Only rows that get a write are taken
-apart; the text between them is copied through in spans.
+than the rest of a cycle (docs/benchmarks.md, "Why the code is shaped this way"). Only
+rows that get a write are taken apart; the text between them is copied through in spans.
 """
 
 from __future__ import annotations
