@@ -17,6 +17,7 @@ from automation.config import Settings
 from automation.core import kinds
 from automation.core.model import CellWrite, Initiative, LedgerEntry, Message
 from automation.core.parse import parse
+from automation.core.payloads import BurstPayload
 from automation.core.plan import digest_payload, plan, secretariat
 from automation.core.projection import cell_updates, mail_shown_sent, resolve
 from automation.core.window import held_reason
@@ -252,8 +253,8 @@ class Cycle:
         key = f"burst:{today.isoformat()}"
         if self.ledger.has_key(key):
             return []
-        return [Message("burst", key, secretariat(self.settings), payload={
-            "due": due, "max_per_cycle": self.settings.mail.max_per_cycle})]
+        return [Message("burst", key, secretariat(self.settings), payload=dict(BurstPayload(
+            due=due, max_per_cycle=self.settings.mail.max_per_cycle)))]
 
     def complete_digest(
         self, message: Message, initiative: Initiative, now: datetime, outcome: Outcome
@@ -262,7 +263,7 @@ class Cycle:
         entries = self.ledger.entries()
         payload = digest_payload(initiative, entries, now, self.settings, message.key)
         payload["held"] = {"window": outcome.held_window, "cap": outcome.held_cap}
-        return dataclasses.replace(message, payload=payload)
+        return dataclasses.replace(message, payload=dict(payload))
 
     def write_back(
         self, version: str, initiative: Initiative, now: datetime, outcome: Outcome

@@ -25,8 +25,11 @@ from automation.core.model import (
     Recipient,
 )
 from automation.core.payloads import (
+    DigestPayload,
     EscalationPayload,
     IndicatorPayload,
+    InvitationPayload,
+    MeetingDetails,
     OverduePayload,
     ReminderPayload,
 )
@@ -65,7 +68,7 @@ class History:
 
 
 def digest_payload(initiative: Initiative, entries: list[LedgerEntry], now: datetime,
-                   settings: Settings, key: str) -> dict[str, Any]:
+                   settings: Settings, key: str) -> DigestPayload:
     """What the weekly digest shows as of ``now`` (for the cycle that completes it with
     what it just sent, and for send-test's sample): the planner's view, as a function."""
     return DueRules(initiative, History(entries), now, settings).digest_payload(key, entries)
@@ -180,16 +183,16 @@ class DueRules:
         members: list[Recipient],
         seq: int,
         ics_sequence: int,
-        details: dict[str, str],
+        details: MeetingDetails,
         previous: dict[str, str] | None = None,
     ) -> list[Message]:
         """``previous``: what the invitation before this one carried, so that an update can
         name what changed (old → new)."""
-        payload: dict[str, Any] = dict(details, seq=ics_sequence, update=seq > 0)
+        payload = InvitationPayload(**details, seq=ics_sequence, update=seq > 0)
         if seq > 0 and previous is not None:
             payload["previous"] = previous
         return self.once(f"invitation:{meeting.id}:{seq}", "invitation", meeting.id, members,
-                         payload)
+                         dict(payload))
 
     # -- actions ---------------------------------------------------------------
 
@@ -282,14 +285,14 @@ class DueRules:
         if self.now < start or self.history.by_key.get(key):
             return []
         return [Message("digest", key, self.secretariat(), "",
-                        payload=self.digest_payload(key, entries))]
+                        payload=dict(self.digest_payload(key, entries)))]
 
-    def digest_payload(self, key: str, entries: list[LedgerEntry]) -> dict[str, Any]:
+    def digest_payload(self, key: str, entries: list[LedgerEntry]) -> DigestPayload:
         initiative, today = self.initiative, self.today
         soon = [m for m in initiative.meetings
                 if not m.cancelled and 0 <= (m.date - today).days <= DIGEST_LOOKAHEAD_DAYS]
         sent_times = latest_sent(self.history.entries)
-        return {
+        payload: DigestPayload = {
             "week": key.split(":", 1)[1],
             "overdue_actions": [a.id for a in initiative.actions
                                 if not a.done and a.due and a.due < today],
@@ -319,6 +322,7 @@ class DueRules:
                          for e in entries if e.state == "retry"],
             "held": {"window": 0, "cap": 0},
         }
+        return payload
 
     # -- helpers ---------------------------------------------------------------
 
@@ -375,18 +379,18 @@ def secretariat(settings: Settings) -> Recipient:
 DETAILS = ("date", "start", "end", "location", "link")
 
 
-def invitation_details(meeting: Meeting) -> dict[str, str]:
+def invitation_details(meeting: Meeting) -> MeetingDetails:
     """What an invitation carries; a change in any of these sends an update.
 
     The online link only when there is one: invitations recorded before the Link
     column existed carry none, and an absent link equals an empty one.
     """
-    details = {
-        "date": meeting.date.isoformat(),
-        "start": meeting.start.strftime("%H:%M") if meeting.start else "",
-        "end": meeting.end.strftime("%H:%M") if meeting.end else "",
-        "location": meeting.location,
-    }
+    details = MeetingDetails(
+        date=meeting.date.isoformat(),
+        start=meeting.start.strftime("%H:%M") if meeting.start else "",
+        end=meeting.end.strftime("%H:%M") if meeting.end else "",
+        location=meeting.location,
+    )
     if meeting.link:
         details["link"] = meeting.link
     return details

@@ -49,8 +49,8 @@ def sample_messages(
         )
     # the sample digest is this week's (»uge 49, 2026«), in the initiative's own time
     iso = now.astimezone(settings.initiative.zone).date().isocalendar()
-    samples["digest"] = ("", digest_payload(initiative, [], now, settings,
-                                            f"digest:{iso.year}-W{iso.week:02}"))
+    samples["digest"] = ("", dict(digest_payload(initiative, [], now, settings,
+                                                 f"digest:{iso.year}-W{iso.week:02}")))
     wanted = [kind] if kind else list(KINDS)
     missing = [k for k in wanted if k not in samples or (not samples[k][0] and k in (
         "reminder", "overdue", "escalation", "indicator"))]
