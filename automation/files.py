@@ -13,8 +13,11 @@ import contextlib
 import logging
 import os
 import stat
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+
+from automation.errors import ConfigError
 
 log = logging.getLogger("rygrad")
 
@@ -46,6 +49,26 @@ def check_secret_file(path: Path, key: str) -> None:
         return  # the reader says why it cannot read it, in its own words
     if mode & (stat.S_IRGRP | stat.S_IROTH):
         _warn(str(path), key, stat.S_IMODE(mode))
+
+
+def read_secret_file(path: Path, key: str) -> str:
+    """The text of a secret file that config ``key`` names (a password, a client secret,
+    a key), with the warning above; one sentence when it cannot be read. Whether empty
+    text (or a final newline) counts is the caller's to say."""
+    check_secret_file(path, key)
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{key}: cannot read {path} ({reason})") from None
+
+
+def secret_from_env(environ: Mapping[str, str], name: str, key: str) -> str:
+    """The secret in environment variable ``name`` (config ``key`` names it), not empty."""
+    secret = environ.get(name, "")
+    if not secret:
+        raise ConfigError(f"{key}: the environment variable {name} is not set or empty")
+    return secret
 
 
 @cache

@@ -35,7 +35,7 @@ from requests.adapters import HTTPAdapter
 
 from automation.config import MailSettings
 from automation.errors import ConfigError, DeliveryError, error_text
-from automation.files import check_secret_file
+from automation.files import check_secret_file, read_secret_file, secret_from_env
 
 MICROSOFT_AUTHORITY = "https://login.microsoftonline.com"
 MICROSOFT_SCOPE = "https://outlook.office365.com/.default"
@@ -223,10 +223,7 @@ def _microsoft_credential(settings: MailSettings, environ: Mapping[str, str] | N
     name of where it came from, for messages."""
     environ = os.environ if environ is None else environ
     if settings.client_secret_env:
-        secret = environ.get(settings.client_secret_env, "")
-        if not secret:
-            raise ConfigError(f"mail.client_secret_env: the environment variable "
-                              f"{settings.client_secret_env} is not set or empty")
+        secret = secret_from_env(environ, settings.client_secret_env, "mail.client_secret_env")
         return secret, f"the environment variable {settings.client_secret_env}"
     if settings.client_secret_file is not None:
         secret = _read_secret(settings.client_secret_file, "mail.client_secret_file")
@@ -258,12 +255,7 @@ def _certificate(path: Path) -> dict[str, str]:
 
 
 def _read_secret(path: Path, key: str) -> str:
-    check_secret_file(path, key)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
-        raise ConfigError(f"{key}: cannot read {path} ({reason})") from None
+    text = read_secret_file(path, key)
     if not text.strip():
         raise ConfigError(f"{key}: {path} is empty")
     return text

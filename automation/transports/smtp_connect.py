@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 from automation.config import MailSettings
 from automation.errors import ConfigError, DeliveryError, error_text
-from automation.files import check_secret_file
+from automation.files import read_secret_file, secret_from_env
 from automation.oauth import OAuthError, TokenSource, xoauth2
 
 log = logging.getLogger(__name__)
@@ -32,19 +32,9 @@ def smtp_password(settings: MailSettings, environ: Mapping[str, str] | None = No
     """The SMTP password from `mail.password_env`, else `mail.password_file`, else None."""
     environ = os.environ if environ is None else environ
     if settings.password_env:
-        password = environ.get(settings.password_env, "")
-        if not password:
-            raise ConfigError(f"mail.password_env: the environment variable "
-                              f"{settings.password_env} is not set or empty")
-        return password
+        return secret_from_env(environ, settings.password_env, "mail.password_env")
     if settings.password_file is not None:
-        check_secret_file(settings.password_file, "mail.password_file")
-        try:
-            text = settings.password_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
-            raise ConfigError(f"mail.password_file: cannot read {settings.password_file} "
-                              f"({reason})") from None
+        text = read_secret_file(settings.password_file, "mail.password_file")
         # an editor's final newline is not part of the password; spaces may be
         password = text.rstrip("\r\n")
         if not password:
