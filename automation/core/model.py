@@ -129,6 +129,18 @@ class Indicator:
     frequency_months: int = 3
 
 
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """One row of Målinger: an indicator's value on a date (README, "Målinger")."""
+
+    row: int  # sheet row; 0 for a measurement not yet in the sheet (rygrad appends it)
+    indicator_id: str
+    date: date
+    value: float
+    source: str = ""  # Kilde: "regneark", "mail fra Sofie Holm", or what a partner typed
+    note: str = ""
+
+
 @dataclass(slots=True)
 class Initiative:
     """The parsed workbook: typed rows, problems, and the W cells as they are now."""
@@ -138,6 +150,7 @@ class Initiative:
     meetings: list[Meeting] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     indicators: list[Indicator] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)  # Målinger, sheet order
     problems: list[Problem] = field(default_factory=list)
     # (tab key, sheet row) → {W column key: current text} for the W cells that hold text;
     # every data row of the five tabs is present, valid or not
