@@ -33,6 +33,7 @@ from automation.core import values
 from automation.core.i18n import text
 from automation.core.schema import TABS, normalise_header
 from automation.core.settings import (
+    InboxSettings,
     InitiativeSettings,
     MailSettings,
     Rules,
@@ -43,8 +44,8 @@ from automation.core.settings import (
 from automation.errors import ConfigError
 from automation.sheets import BACKENDS
 
-__all__ = ["InitiativeSettings", "MailSettings", "Rules", "ScheduleSettings", "Settings",
-           "SheetSettings", "load", "parse"]
+__all__ = ["InboxSettings", "InitiativeSettings", "MailSettings", "Rules", "ScheduleSettings",
+           "Settings", "SheetSettings", "load", "parse"]
 
 DEFAULT_CONFIG = Path("config/rygrad.toml")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -75,13 +76,15 @@ def load(path: Path) -> Settings:
 def parse(data: dict[str, Any], path: Path) -> Settings:
     reader = Reader(path)
     base = Base(path.parent)
-    sections = {"initiative", "sheet", "mail", "rules", "schedule", "state", "templates"}
+    sections = {"initiative", "sheet", "mail", "inbox", "rules", "schedule", "state",
+                "templates"}
     for name in data:
         if name not in sections:
             reader.fail(name, f"unknown section; allowed: {', '.join(sorted(sections))}")
     initiative = _initiative(reader, data.get("initiative"))
     sheet = _sheet(reader, data.get("sheet", {}), base, initiative.language)
     mail = _mail(reader, data.get("mail", {}), base)
+    inbox = _inbox(reader, data["inbox"], base) if "inbox" in data else None
     rules = _rules(reader, data.get("rules", {}))
     schedule = _schedule(reader, data.get("schedule", {}))
     state = reader.section("state", data.get("state", {}), {"dir", "url"})
@@ -96,6 +99,7 @@ def parse(data: dict[str, Any], path: Path) -> Settings:
         state_dir=reader.location(state, "state.dir", base, "state") or base / "state",
         templates_dir=reader.location(templates, "templates.dir", base),
         state_url=state_url(reader, reader.string(state, "state.url", ""), base),
+        inbox=inbox,
     )
 
 
@@ -240,10 +244,7 @@ def _mail(reader: Reader, value: Any, base: Base) -> MailSettings:
         reader.fail("mail.host", "is required when transport = \"smtp\"")
     auth = reader.choice(section, "mail.auth", "password", tuple(AUTH_KEYS))
     _check_auth_keys(reader, section, auth)
-    authority = reader.string(section, "mail.authority", "")
-    if authority and not re.fullmatch(r"https://[^\s/]+(/[^\s]*)?", authority):
-        reader.fail("mail.authority", f"{authority!r} is not an https:// address; leave it "
-                    "out to use Microsoft's (https://login.microsoftonline.com)")
+    authority = _authority(reader, section, "mail")
     return MailSettings(
         transport=transport,
         outbox_dir=(reader.location(section, "mail.outbox_dir", base, "outbox")
@@ -260,7 +261,7 @@ def _mail(reader: Reader, value: Any, base: Base) -> MailSettings:
         client_secret_env=reader.string(section, "mail.client_secret_env", ""),
         client_secret_file=optional_path["client_secret_file"],
         certificate_file=optional_path["certificate_file"],
-        authority=authority.rstrip("/"),
+        authority=authority,
         credentials=optional_path["credentials"],
         ca_file=optional_path["ca_file"],
         timeout=reader.number(section, "mail.timeout", 30.0),
@@ -282,28 +283,81 @@ REQUIRED_KEYS = {"password": (), "microsoft": ("tenant", "client_id"), "google":
 ONE_OF = {"microsoft": ("client_secret_env", "client_secret_file", "certificate_file")}
 
 
-def _check_auth_keys(reader: Reader, section: dict[str, Any], auth: str) -> None:
-    """Every login key belongs to one method: another method's key is a mistake."""
+def _check_auth_keys(reader: Reader, section: dict[str, Any], auth: str,
+                     name: str = "mail") -> None:
+    """Every login key belongs to one method: another method's key is a mistake.
+    ``name`` is the section: [mail] and [inbox] log in the same ways."""
     for method, keys in AUTH_KEYS.items():
         for key in keys:
             if key in section and method != auth:
-                reader.fail(f"mail.{key}", f"belongs to auth = \"{method}\", but mail.auth "
-                            f"is \"{auth}\"; remove it or set mail.auth = \"{method}\"")
+                reader.fail(f"{name}.{key}", f"belongs to auth = \"{method}\", but "
+                            f"{name}.auth is \"{auth}\"; remove it or set {name}.auth = "
+                            f"\"{method}\"")
     if auth == "password":
         return
     for key in ("username", *REQUIRED_KEYS[auth]):
         if not section.get(key):
-            reader.fail(f"mail.{key}", f"is required when auth = \"{auth}\"" + (
-                " (the mailbox that sends, e.g. sekretariat@kommune.dk)"
-                if key == "username" else ""))
+            reader.fail(f"{name}.{key}", f"is required when auth = \"{auth}\"" + (
+                f" (the mailbox that {'reads' if name == 'inbox' else 'sends'}, e.g. "
+                "sekretariat@kommune.dk)" if key == "username" else ""))
     given = [key for key in ONE_OF.get(auth, ()) if key in section]
     if len(given) != 1 and ONE_OF.get(auth):
-        names = ", ".join(f"mail.{key}" for key in ONE_OF[auth])
-        reader.fail(f"mail.{given[1] if given else ONE_OF[auth][0]}",
+        names = ", ".join(f"{name}.{key}" for key in ONE_OF[auth])
+        reader.fail(f"{name}.{given[1] if given else ONE_OF[auth][0]}",
                     f"auth = \"{auth}\" takes exactly one of {names}")
     if section.get("security") == "none":
-        reader.fail("mail.security", '"none" would send the access token unencrypted; '
+        reader.fail(f"{name}.security", '"none" would send the access token unencrypted; '
                     'use "starttls" or "ssl"')
+
+
+def _authority(reader: Reader, section: dict[str, Any], name: str) -> str:
+    authority = reader.string(section, f"{name}.authority", "")
+    if authority and not re.fullmatch(r"https://[^\s/]+(/[^\s]*)?", authority):
+        reader.fail(f"{name}.authority", f"{authority!r} is not an https:// address; leave "
+                    "it out to use Microsoft's (https://login.microsoftonline.com)")
+    return authority.rstrip("/")
+
+
+def _inbox(reader: Reader, value: Any, base: Base) -> InboxSettings:
+    """[inbox]: the mailbox whose replies rygrad reads (README, "Replies by mail")."""
+    section = reader.section("inbox", value, {f.name for f in fields(InboxSettings)})
+    host = reader.string(section, "inbox.host", "")
+    if not host:
+        reader.fail("inbox.host", "is required: the IMAP server of the secretariat's "
+                    "mailbox, e.g. outlook.office365.com; leave out [inbox] to read no replies")
+    auth = reader.choice(section, "inbox.auth", "password", tuple(AUTH_KEYS))
+    _check_auth_keys(reader, section, auth, "inbox")
+    if not reader.string(section, "inbox.username", ""):
+        reader.fail("inbox.username", "is required: the mailbox to read, e.g. "
+                    "sekretariat@kommune.dk")
+    path = {key: reader.location(section, f"inbox.{key}", base)
+            for key in ("password_file", "ca_file", "client_secret_file", "certificate_file",
+                        "credentials")}
+    security = reader.choice(section, "inbox.security", "ssl", ("ssl", "starttls"))
+    return InboxSettings(
+        host=host,
+        port=reader.integer(section, "inbox.port", 993 if security == "ssl" else 143,
+                            minimum=1),
+        security=security,
+        username=reader.string(section, "inbox.username", ""),
+        auth=auth,
+        password_env=reader.string(section, "inbox.password_env", ""),
+        password_file=path["password_file"],
+        tenant=reader.string(section, "inbox.tenant", ""),
+        client_id=reader.string(section, "inbox.client_id", ""),
+        client_secret_env=reader.string(section, "inbox.client_secret_env", ""),
+        client_secret_file=path["client_secret_file"],
+        certificate_file=path["certificate_file"],
+        authority=_authority(reader, section, "inbox"),
+        credentials=path["credentials"],
+        ca_file=path["ca_file"],
+        timeout=reader.number(section, "inbox.timeout", 30.0),
+        folder=reader.string(section, "inbox.folder", "INBOX") or "INBOX",
+        trusted_authserv_id=reader.string(section, "inbox.trusted_authserv_id", ""),
+        max_message_bytes=reader.integer(section, "inbox.max_message_bytes", 10_000_000,
+                                         minimum=10_000),
+        days=reader.integer(section, "inbox.days", 60, minimum=1),
+    )
 
 
 def _rules(reader: Reader, value: Any) -> Rules:

@@ -33,9 +33,12 @@ from typing import Any, Protocol
 import requests
 from requests.adapters import HTTPAdapter
 
-from automation.config import MailSettings
+from automation.config import InboxSettings, MailSettings
 from automation.errors import ConfigError, DeliveryError, error_text
 from automation.files import check_secret_file, read_secret_file, secret_from_env
+
+# [mail] and [inbox] log in the same ways with the same keys
+Account = MailSettings | InboxSettings
 
 MICROSOFT_AUTHORITY = "https://login.microsoftonline.com"
 MICROSOFT_SCOPE = "https://outlook.office365.com/.default"
@@ -80,7 +83,7 @@ def xoauth2(user: str, token: str) -> str:
     return base64.b64encode(raw.encode("utf-8")).decode("ascii")
 
 
-def token_source(settings: MailSettings, environ: Mapping[str, str] | None = None
+def token_source(settings: Account, environ: Mapping[str, str] | None = None
                  ) -> TokenSource | None:
     """The token source `mail.auth` names, or None for a password login."""
     if settings.auth == "microsoft":
@@ -114,7 +117,7 @@ class _Cached:
 class MicrosoftTokens(_Cached):
     """Entra ID's client-credentials flow through MSAL (see the module docstring)."""
 
-    def __init__(self, settings: MailSettings, environ: Mapping[str, str] | None = None,
+    def __init__(self, settings: Account, environ: Mapping[str, str] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(clock)
         self.settings = settings
@@ -165,7 +168,7 @@ class MicrosoftTokens(_Cached):
 class GoogleTokens(_Cached):
     """A service account with domain-wide delegation, acting as mail.username."""
 
-    def __init__(self, settings: MailSettings,
+    def __init__(self, settings: Account,
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(clock)
         from google.oauth2 import service_account
@@ -217,7 +220,7 @@ class GoogleTokens(_Cached):
                 "check mail.credentials")
 
 
-def _microsoft_credential(settings: MailSettings, environ: Mapping[str, str] | None
+def _microsoft_credential(settings: Account, environ: Mapping[str, str] | None
                           ) -> tuple[str | dict[str, str], str]:
     """MSAL's client credential (a secret, or key + thumbprint + certificate) and the
     name of where it came from, for messages."""
@@ -296,7 +299,7 @@ class _TrustingAdapter(HTTPAdapter):
         return host, pool
 
 
-def trusting_session(settings: MailSettings) -> requests.Session:
+def trusting_session(settings: Account) -> requests.Session:
     """A requests session that verifies TLS like the SMTP connection does."""
     from automation.transports.smtp_connect import tls_context
 

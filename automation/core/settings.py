@@ -73,6 +73,38 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class InboxSettings:
+    """Where rygrad reads the replies to its mails (README, "Replies by mail").
+
+    The login keys mean what they mean in MailSettings (the same token code serves
+    both), so `automation.oauth` takes either.
+    """
+
+    host: str
+    port: int = 993
+    security: str = "ssl"  # ssl | starttls
+    username: str = ""
+    auth: str = "password"  # password | microsoft | google
+    password_env: str = ""
+    password_file: Path | None = None
+    tenant: str = ""
+    client_id: str = ""
+    client_secret_env: str = ""
+    client_secret_file: Path | None = None
+    certificate_file: Path | None = None
+    authority: str = ""
+    credentials: Path | None = None
+    ca_file: Path | None = None
+    timeout: float = 30.0
+    folder: str = "INBOX"
+    # an Authentication-Results header from this server saying dmarc=fail makes a reply
+    # untrusted; "" = not checked
+    trusted_authserv_id: str = ""
+    max_message_bytes: int = 10_000_000  # larger replies are read only in part
+    days: int = 60  # how far back the mailbox is searched for replies
+
+
+@dataclass(frozen=True)
 class Rules:
     invite_days_before: int = 21
     agenda_days_before: int = 5
@@ -113,3 +145,4 @@ class Settings:
     templates_dir: Path | None = None
     # "" (SQLite in state_dir), "sqlite://" + an absolute path, or "postgresql://…"
     state_url: str = ""
+    inbox: InboxSettings | None = None  # None: replies are not read

@@ -20,7 +20,7 @@ import socket
 import ssl
 from collections.abc import Mapping
 
-from automation.config import MailSettings
+from automation.config import InboxSettings, MailSettings
 from automation.errors import ConfigError, DeliveryError, error_text
 from automation.files import read_secret_file, secret_from_env
 from automation.oauth import OAuthError, TokenSource, xoauth2
@@ -160,15 +160,16 @@ def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
         raise smtplib.SMTPAuthenticationError(code, reply)
 
 
-def tls_context(settings: MailSettings) -> ssl.SSLContext:
+def tls_context(settings: MailSettings | InboxSettings) -> ssl.SSLContext:
     """Verify the certificate and host name against the system store plus `ca_file`."""
     cafile = settings.ca_file
+    section = "inbox" if isinstance(settings, InboxSettings) else "mail"
     try:
         context = ssl.create_default_context()
         if cafile is not None:
             context.load_verify_locations(cafile=str(cafile))
     except (OSError, ssl.SSLError) as err:
-        raise ConfigError(f"mail.ca_file: cannot load {cafile} as PEM certificates "
+        raise ConfigError(f"{section}.ca_file: cannot load {cafile} as PEM certificates "
                           f"({error_text(getattr(err, 'strerror', None) or err)})") from None
     return context
 
