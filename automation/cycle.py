@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from automation.config import Settings
 from automation.core import kinds
-from automation.core.model import CellWrite, Initiative, LedgerEntry, Message
+from automation.core.model import CellWrite, Initiative, LedgerEntry, MeetingAnswer, Message
 from automation.core.parse import parse
 from automation.core.payloads import BurstPayload
 from automation.core.plan import digest_payload, plan, secretariat
@@ -96,6 +96,7 @@ class Cycle:
         renderer: Renderer,
         clock: Callable[[], datetime],
         should_stop: Callable[[], bool] = lambda: False,
+        meeting_answers: Callable[[], Sequence[MeetingAnswer] | None] = lambda: None,
     ) -> None:
         self.settings = settings
         self.sheet = sheet
@@ -104,6 +105,9 @@ class Cycle:
         self.renderer = renderer
         self.clock = clock  # the real clock, for the audit column
         self.should_stop = should_stop
+        # the calendar answers recorded so far, read once per cycle; None = no [inbox]
+        # (README, "Meeting answers"): then nothing depends on answers
+        self.meeting_answers = meeting_answers
 
     def run(self, now: datetime, options: Options | None = None) -> Outcome:
         """One cycle. One that cannot run (the sheet unreadable, a required column
@@ -137,7 +141,8 @@ class Cycle:
                     now: datetime, options: Options, outcome: Outcome) -> None:
         outcome.problems = sum(p.severity == "error" for p in initiative.problems)
         outcome.missing_columns = tab_warnings(initiative)
-        messages = plan(initiative, entries, now, self.settings).messages
+        answers = self.meeting_answers()
+        messages = plan(initiative, entries, now, self.settings, answers).messages
         entries.clear()  # the ledger is read again after sending; let these go
         outcome.due = len(messages)
         local = now.astimezone(self.settings.initiative.zone)
@@ -154,7 +159,7 @@ class Cycle:
         # (with their payloads) need not stay in memory meanwhile (docs/benchmarks.md)
         del messages
         outcome.uncertain = len(self.ledger.uncertain())
-        self.write_back(version, initiative, now, outcome)
+        self.write_back(version, initiative, now, outcome, answers)
 
     def deliver(
         self,
@@ -266,11 +271,12 @@ class Cycle:
         return dataclasses.replace(message, payload=dict(payload))
 
     def write_back(
-        self, version: str, initiative: Initiative, now: datetime, outcome: Outcome
+        self, version: str, initiative: Initiative, now: datetime, outcome: Outcome,
+        answers: Sequence[MeetingAnswer] | None = None,
     ) -> None:
         """Write the W cells that differ; if the sheet changed meanwhile, recompute."""
         for _ in range(STALE_RETRIES):
-            writes = self.writes_for(initiative, now)
+            writes = self.writes_for(initiative, now, answers)
             try:
                 outcome.cells_written = self.sheet.write(writes, version) if writes \
                     else 0
@@ -288,8 +294,9 @@ class Cycle:
                 initiative, version = parse(snapshot, self.settings), snapshot.version
         outcome.write_skipped = "the sheet kept changing while it was written; next cycle"
 
-    def writes_for(self, initiative: Initiative, now: datetime) -> list[CellWrite]:
-        updates = cell_updates(initiative, self.ledger.entries(), now, self.settings)
+    def writes_for(self, initiative: Initiative, now: datetime,
+                   answers: Sequence[MeetingAnswer] | None = None) -> list[CellWrite]:
+        updates = cell_updates(initiative, self.ledger.entries(), now, self.settings, answers)
         return resolve(updates, initiative, self.settings.initiative.language)
 
 

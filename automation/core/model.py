@@ -141,6 +141,21 @@ class Measurement:
     note: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class MeetingAnswer:
+    """An invitee's answer to a meeting's calendar invitation (README, "Meeting answers").
+
+    Read from the mailbox (an iTIP REPLY) by the inbox adapter, which has checked that
+    the sender is the attendee and an invitee; the core decides which answer counts.
+    """
+
+    meeting_id: str
+    attendee: str  # lower-case address, already checked to be the sender and an invitee
+    answer: str  # "accepted" | "declined" | "tentative"
+    sequence: int  # the SEQUENCE of the invitation answered
+    at: datetime  # when the answer was received (aware)
+
+
 @dataclass(slots=True)
 class Initiative:
     """The parsed workbook: typed rows, problems, and the W cells as they are now."""

@@ -8,7 +8,7 @@ new. No I/O, no clock: ``now`` is a parameter.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from automation.core.model import (
     Initiative,
     LedgerEntry,
     Meeting,
+    MeetingAnswer,
     Message,
     Person,
     Recipient,
@@ -79,7 +80,13 @@ def plan(
     entries: Iterable[LedgerEntry],
     now: datetime,
     settings: Settings,
+    answers: Sequence[MeetingAnswer] | None = None,
 ) -> Plan:
+    """Everything due now and not yet sent.
+
+    ``answers``: the meeting answers read from the mailbox (README, "Meeting answers");
+    None when no ``[inbox]`` is configured: then nothing depends on answers.
+    """
     history = History(entries)
     rules = DueRules(initiative, history, now, settings)
     result = Plan()

@@ -6,14 +6,14 @@ the cells whose text differs from what the sheet holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 from automation.core import kinds
 from automation.core.a1 import column_letter
 from automation.core.i18n import text
 from automation.core.indicators import assess, next_update
-from automation.core.model import CellUpdate, CellWrite, Initiative, LedgerEntry
+from automation.core.model import CellUpdate, CellWrite, Initiative, LedgerEntry, MeetingAnswer
 from automation.core.plan import latest_sent
 from automation.core.schema import MEETINGS, TAB_BY_KEY
 from automation.core.settings import Settings
@@ -37,9 +37,12 @@ def overdue_flag(days: int, language: str) -> str:
 
 
 def worker_values(
-    initiative: Initiative, entries: Iterable[LedgerEntry], now: datetime, settings: Settings
+    initiative: Initiative, entries: Iterable[LedgerEntry], now: datetime, settings: Settings,
+    answers: Sequence[MeetingAnswer] | None = None,
 ) -> Iterator[tuple[tuple[str, int], dict[str, str]]]:
     """(tab key, row) and {W column key: the text it should hold}, row by row.
+
+    ``answers`` None (no ``[inbox]``): the meeting answer columns are left alone.
 
     A generator: a dict of every row's values at once cost memory a big sheet notices
     (docs/benchmarks.md, "Why the code is shaped this way").
@@ -93,11 +96,12 @@ def worker_values(
 
 
 def cell_updates(
-    initiative: Initiative, entries: Iterable[LedgerEntry], now: datetime, settings: Settings
+    initiative: Initiative, entries: Iterable[LedgerEntry], now: datetime, settings: Settings,
+    answers: Sequence[MeetingAnswer] | None = None,
 ) -> list[CellUpdate]:
-    """Only the W cells whose text changes."""
+    """Only the W cells whose text changes; ``answers`` as in worker_values."""
     updates = []
-    for place, wanted in worker_values(initiative, entries, now, settings):
+    for place, wanted in worker_values(initiative, entries, now, settings, answers):
         current = initiative.worker_cells.get(place, {})
         for column, value in wanted.items():
             old = current.get(column, "")
