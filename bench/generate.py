@@ -87,7 +87,7 @@ def generate(path: Path, today: date, actions: int, people: int, meetings: int,
     for tab in TABS:
         sheet = workbook.create_sheet(tab.da)
         sheet.append([column.da for column in tab.columns])
-        for row in content[tab.key]:
+        for row in content.get(tab.key, ()):
             sheet.append(row)
     workbook.save(path)
 

@@ -329,7 +329,7 @@ def test_bench_generate_writes_the_requested_rows(tmp_path: Path) -> None:
     tables = read_workbook(out)
     counts = {key: len(rows) for key, rows in tables.items()}
     assert counts == {"people": 45, "groups": 2, "meetings": 12, "actions": 300,
-                      "indicators": 7}
+                      "indicators": 7, "measurements": 0}
     today = FRIDAY
     due = [days_from(today, a["due"]) for a in tables["actions"] if a["due"]]
     assert any(1 <= d <= 3 for d in due) and any(1 <= -d <= 13 for d in due)

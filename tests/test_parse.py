@@ -128,7 +128,8 @@ def test_english_titles_odd_spacing_and_an_alias():
                    settings("en", aliases={"Actions.Owner": ["Lead"]}))
     assert result.tab_titles == {"people": " people ", "groups": "Groups",
                                  "meetings": "Meetings", "actions": "ACTIONS",
-                                 "indicators": "Indicators"}
+                                 "indicators": "Indicators",
+                                 "measurements": "Measurements"}
     [a] = result.actions
     assert (a.owner.name, a.due, a.done) == ("Anne Holm", date(2027, 3, 4), True)
     assert result.columns["actions"]["owner"] == 2
@@ -431,10 +432,10 @@ def test_indicator_problems():
 
 @pytest.mark.parametrize(("language", "message"), [
     ("da", 'Regnearket har ingen fane "Handlinger" (eller "Actions"); fundne faner: '
-           "Personer, Grupper, Møder, Indikatorer. Tilføj den med `rygrad init-sheet`, "
+           "Personer, Grupper, Møder, Indikatorer, Målinger. Tilføj den med `rygrad init-sheet`, "
            "eller omdøb en af dem."),
     ("en", 'The workbook has no tab "Actions" (or "Handlinger"); tabs found: '
-           "Personer, Grupper, Møder, Indikatorer. Add it with `rygrad init-sheet` or "
+           "Personer, Grupper, Møder, Indikatorer, Målinger. Add it with `rygrad init-sheet` or "
            "rename one."),
 ])
 def test_a_missing_tab_stops_the_run(language, message):

@@ -168,6 +168,17 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "da": '{column}: "{value}" findes ikke på fanen {tab}',
         "en": '{column}: "{value}" is not on the {tab} tab',
     },
+    # --- parse: Målinger, the optional tab of indicator history ---
+    "unknown_indicator": {
+        "da": '{column}: "{value}" findes ikke på fanen {tab}',
+        "en": '{column}: "{value}" is not on the {tab} tab',
+    },
+    "optional_tab_missing": {
+        "da": "Regnearket har ingen fane {names}, så indikatorernes værdier gemmes ikke "
+              "som historik; tilføj den med `rygrad init-sheet`",
+        "en": "The workbook has no tab {names}, so the indicators' values are not kept "
+              "as history; add it with `rygrad init-sheet`",
+    },
 }
 
 

@@ -51,6 +51,12 @@ class Row:
         return f"{column_letter(index)}{self.number}" if index else ""
 
 
+def has_tab(snapshot: Snapshot, tab: Tab) -> bool:
+    """Whether the workbook has the tab, under its Danish or English title."""
+    wanted = {normalise_header(tab.da), normalise_header(tab.en)}
+    return any(normalise_header(title) in wanted for title in snapshot.tables)
+
+
 def find_layout(snapshot: Snapshot, tab: Tab, aliases: dict[str, tuple[str, ...]],
                 language: str) -> tuple[Layout, list[Problem]]:
     """The tab's table and columns, with the problems found in its header row."""

@@ -79,6 +79,8 @@ class Group:
     type: str = ""
     chair: Person | None = None
     goal: str = ""
+    latest_status: str = ""  # Seneste status: the chair's lines for the steering group
+    status_received: date | None = None  # Status modtaget: when they came (W)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,14 +17,15 @@ from typing import TypeVar
 
 from automation.core import values
 from automation.core.a1 import column_letter
-from automation.core.i18n import and_list, text
-from automation.core.layout import Layout, Row, find_layout
+from automation.core.i18n import and_list, both_names, text
+from automation.core.layout import Layout, Row, find_layout, has_tab
 from automation.core.model import (
     Action,
     CellValue,
     Group,
     Indicator,
     Initiative,
+    Measurement,
     Meeting,
     Person,
     Problem,
@@ -55,7 +56,7 @@ class _Parser:
 
     def parse(self, snapshot: Snapshot) -> Initiative:
         self.initiative.address = snapshot.address or self.settings.sheet.link
-        layouts = [self.layout(snapshot, tab) for tab in TABS]
+        layouts = [layout for tab in TABS if (layout := self.layout(snapshot, tab))]
         rows = {layout.tab.key: self.rows(layout) for layout in layouts}
         group_rows = self.unique(rows["groups"])
         self.group_names = {normalise_header(row.text("group")): row.text("group")
@@ -70,12 +71,22 @@ class _Parser:
             self.action(row, meeting_ids)
         for row in self.unique(rows["indicators"]):
             self.indicator(row)
+        indicator_ids = {normalise_header(row.text("indicator_id")): row.text("indicator_id")
+                         for row in rows["indicators"]}
+        for row in rows.get("measurements", ()):
+            self.measurement(row, indicator_ids)
         self.initiative.problems.sort(key=self.problem_order)
         return self.initiative
 
     # --- layout -------------------------------------------------------------------------
 
-    def layout(self, snapshot: Snapshot, tab: Tab) -> Layout:
+    def layout(self, snapshot: Snapshot, tab: Tab) -> Layout | None:
+        """The tab's layout; None for an optional tab the workbook lacks (a warning)."""
+        if tab.optional and not has_tab(snapshot, tab):
+            self.add(Problem(tab.title(self.language), "", "", text(
+                self.language, "optional_tab_missing",
+                names=both_names(self.language, tab.da, tab.en)), "warning", tab.key))
+            return None
         layout, problems = find_layout(snapshot, tab, self.settings.sheet.aliases,
                                        self.language)
         for problem in problems:
@@ -205,7 +216,12 @@ class _Parser:
 
     def group(self, row: Row) -> None:
         chair, _ = self.person_in(row, "chair")
-        group = Group(row.number, row.text("group"), row.text("type"), chair, row.text("goal"))
+        try:  # the worker's own cell: one it cannot read is simply not a date
+            received = self.parse_date(row.raw("status_received"))
+        except ValueError:
+            received = None
+        group = Group(row.number, row.text("group"), row.text("type"), chair, row.text("goal"),
+                      latest_status=row.text("latest_status"), status_received=received)
         self.initiative.groups[group.name] = group
 
     def meeting(self, row: Row) -> None:
@@ -299,6 +315,27 @@ class _Parser:
             frequency_months=self.read(row, "frequency", values.parse_frequency,
                                        "not_frequency", values.DEFAULT_FREQUENCY, "warning"),
         ))
+
+    def measurement(self, row: Row, indicator_ids: dict[str, str]) -> None:
+        """A row of Målinger; one without a known indicator, a date or a number is skipped."""
+        written = row.text("indicator_id")
+        indicator_id = indicator_ids.get(normalise_header(written))
+        if not written:
+            self.report(row, "indicator_id", "value_missing", skipped=True)
+        elif indicator_id is None:
+            self.report(row, "indicator_id", "unknown_indicator", skipped=True,
+                        tab=self.initiative.tab_titles["indicators"])
+        day = self.read(row, "date", self.parse_date, "not_date", None, skipped=True,
+                        example=self.example_date)
+        if day is None and not row.text("date"):
+            self.report(row, "date", "value_missing", skipped=True)
+        value = self.read(row, "value", values.parse_number, "not_number", None, skipped=True)
+        if value is None and not row.text("value"):
+            self.report(row, "value", "value_missing", skipped=True)
+        if indicator_id is None or day is None or value is None:
+            return
+        self.initiative.measurements.append(Measurement(
+            row.number, indicator_id, day, value, row.text("source")))
 
     # --- references between tabs --------------------------------------------------------
 

@@ -32,6 +32,9 @@ class Tab:
     en: str
     id_column: str  # the column whose value identifies a row
     columns: tuple[Column, ...]
+    # a tab a workbook may lack: it is read as empty, with a warning that `rygrad
+    # init-sheet` adds it, instead of stopping the run
+    optional: bool = False
 
     def title(self, language: str) -> str:
         return self.da if language == "da" else self.en
@@ -57,6 +60,10 @@ GROUPS = Tab("groups", "Grupper", "Groups", "group", (
     Column("type", "Type", "Type"),
     Column("chair", "Formand", "Chair", guards_mail=True),
     Column("goal", "Mål", "Goal"),
+    # a working group's 3–5 lines for the steering group: typed by its chair, or written
+    # from the chair's reply to the report request, on the date in Status modtaget
+    Column("latest_status", "Seneste status", "Latest status"),
+    Column("status_received", "Status modtaget", "Status received", worker=True),
     Column("note", "Bemærkning", "Note", worker=True),
 ))
 
@@ -111,7 +118,17 @@ INDICATORS = Tab("indicators", "Indikatorer", "Indicators", "indicator_id", (
     Column("note", "Bemærkning", "Note", worker=True),
 ))
 
-TABS: tuple[Tab, ...] = (PEOPLE, GROUPS, MEETINGS, ACTIONS, INDICATORS)
+# an indicator's history: partners type past values, rygrad appends each new current value
+# (core/measurements.py); rows are never identified by their ID alone (it repeats)
+MEASUREMENTS = Tab("measurements", "Målinger", "Measurements", "indicator_id", (
+    Column("indicator_id", "Indikator-ID", "Indicator ID"),
+    Column("date", "Dato", "Date"),
+    Column("value", "Værdi", "Value"),
+    Column("source", "Kilde", "Source"),
+    Column("note", "Bemærkning", "Note", worker=True),
+), optional=True)
+
+TABS: tuple[Tab, ...] = (PEOPLE, GROUPS, MEETINGS, ACTIONS, INDICATORS, MEASUREMENTS)
 TAB_BY_KEY = {tab.key: tab for tab in TABS}
 
 

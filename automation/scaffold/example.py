@@ -248,6 +248,20 @@ INDICATOR_ROWS: tuple[tuple[str, str, str, str, float, int, float, int, float | 
      "Louise Thygesen", "årlig"),
 )
 
+# Målinger: values partners typed before rygrad kept the history (ID, days from today,
+# value, source). Where a row matches an indicator's current value and date, rygrad has
+# nothing to append; the other current values it appends on its first cycle.
+MEASUREMENT_ROWS: tuple[tuple[str, int, float, str], ...] = (
+    ("I-01", -115, 85.1, "UU Aarhus, dataudtræk"),
+    ("I-01", -85, 85.6, "UU Aarhus, dataudtræk"),
+    ("I-01", -55, 86.0, "UU Aarhus, dataudtræk"),
+    ("I-02", -130, 2390, "Jobcenter Aarhus"),
+    ("I-03", -365, 51, "Trivselsmåling 2025"),
+    ("I-04", -185, 23, "Aarhus Tech"),
+    ("I-04", -95, 19.5, "Aarhus Tech"),
+    ("I-08", -40, 17, "Ida Winther"),
+)
+
 # Partners' words that read differently in an English workbook
 ENGLISH = {
     "Styregruppe": "Steering group", "Arbejdsgruppe": "Working group",
@@ -315,6 +329,10 @@ def rows(today: date) -> dict[str, list[dict[str, Any]]]:
                  current=current, updated=days(updated), owner=owner, frequency=frequency)
             for (i, g, name, unit, baseline, start, target, target_day, current, updated,
                  owner, frequency) in INDICATOR_ROWS
+        ],
+        "measurements": [
+            dict(indicator_id=i, date=days(offset), value=value, source=source)
+            for i, offset, value, source in MEASUREMENT_ROWS
         ],
     }
 
