@@ -16,7 +16,8 @@ from automation import cli
 
 HEADERS = {
     "Personer": ["Navn", "E-mail", "Organisation", "Grupper", "Sprog", "Bemærkning"],
-    "Grupper": ["Gruppe", "Type", "Formand", "Mål", "Bemærkning"],
+    "Grupper": ["Gruppe", "Type", "Formand", "Mål", "Seneste status", "Status modtaget",
+                "Bemærkning"],
     "Møder": ["Møde-ID", "Gruppe", "Dato", "Start", "Slut", "Sted", "Dagsorden", "Referat",
               "Aflyst", "Invitation sendt", "Dagsorden sendt", "Opfølgning sendt", "Bemærkning",
               "Link"],
