@@ -168,6 +168,43 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "da": '{column}: "{value}" findes ikke på fanen {tab}',
         "en": '{column}: "{value}" is not on the {tab} tab',
     },
+    # --- commands: why a reply by mail changed nothing (one sentence for the answer) ---
+    "reply_empty": {
+        "da": "Vi kunne ikke finde noget svar over den citerede mail.",
+        "en": "We could not find an answer above the quoted mail.",
+    },
+    "reply_action_unclear": {
+        "da": "Vi kunne ikke læse svaret som en kommando; skriv »færdig« eller "
+              "»ny frist {example}« på en linje for sig.",
+        "en": 'We could not read your reply as a command; write "done" or '
+              '"new due date {example}" on a line of its own.',
+    },
+    "reply_indicator_unclear": {
+        "da": "Vi kunne ikke læse svaret som et tal; skriv den nye værdi på en linje "
+              "for sig, fx »42,5«.",
+        "en": 'We could not read your reply as a number; write the new value on a line '
+              'of its own, e.g. "42.5".',
+    },
+    "reply_number_on_action": {
+        "da": "Et tal kan ikke besvare en mail om en opgave; skriv »færdig« eller "
+              "»ny frist {example}«.",
+        "en": 'A number cannot answer a mail about an action; write "done" or '
+              '"new due date {example}".',
+    },
+    "reply_command_on_indicator": {
+        "da": "En anmodning om en indikator kan kun besvares med den nye værdi, fx »42,5«, "
+              "ikke med »{value}«.",
+        "en": 'An indicator request can only be answered with the new value, e.g. "42.5", '
+              'not with "{value}".',
+    },
+    "reply_not_date": {
+        "da": "»{value}« er ikke en dato; skriv fx »ny frist {example}«.",
+        "en": '"{value}" is not a date; write e.g. "new due date {example}".',
+    },
+    "reply_date_past": {
+        "da": "Den nye frist, {value}, ligger før i dag; skriv en dato fra i dag og frem.",
+        "en": "The new due date, {value}, is in the past; write a date from today on.",
+    },
     # --- parse: Målinger, the optional tab of indicator history ---
     "unknown_indicator": {
         "da": '{column}: "{value}" findes ikke på fanen {tab}',
