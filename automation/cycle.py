@@ -15,7 +15,15 @@ from datetime import date, datetime
 
 from automation.config import Settings
 from automation.core import kinds
-from automation.core.model import CellWrite, Initiative, LedgerEntry, MeetingAnswer, Message
+from automation.core.measurements import measurement_rows, measurement_writes
+from automation.core.model import (
+    CellWrite,
+    Initiative,
+    LedgerEntry,
+    Measurement,
+    MeetingAnswer,
+    Message,
+)
 from automation.core.parse import parse
 from automation.core.payloads import BurstPayload
 from automation.core.plan import digest_payload, plan, secretariat
@@ -97,6 +105,7 @@ class Cycle:
         clock: Callable[[], datetime],
         should_stop: Callable[[], bool] = lambda: False,
         meeting_answers: Callable[[], Sequence[MeetingAnswer] | None] = lambda: None,
+        mail_measurements: Callable[[], Sequence[Measurement]] = tuple,
     ) -> None:
         self.settings = settings
         self.sheet = sheet
@@ -108,6 +117,8 @@ class Cycle:
         # the calendar answers recorded so far, read once per cycle; None = no [inbox]
         # (README, "Meeting answers"): then nothing depends on answers
         self.meeting_answers = meeting_answers
+        # values replies brought, for Målinger beside the sheet's own (core/measurements.py)
+        self.mail_measurements = mail_measurements
 
     def run(self, now: datetime, options: Options | None = None) -> Outcome:
         """One cycle. One that cannot run (the sheet unreadable, a required column
@@ -297,7 +308,12 @@ class Cycle:
     def writes_for(self, initiative: Initiative, now: datetime,
                    answers: Sequence[MeetingAnswer] | None = None) -> list[CellWrite]:
         updates = cell_updates(initiative, self.ledger.entries(), now, self.settings, answers)
-        return resolve(updates, initiative, self.settings.initiative.language)
+        language = self.settings.initiative.language
+        # the new rows of Målinger go in the same write, computed from the sheet as read
+        # (again after a stale read): the rows appended before are read back, so none twice
+        appended = measurement_rows(initiative, language, self.mail_measurements())
+        return resolve(updates, initiative, language) + measurement_writes(
+            initiative, appended, language)
 
 
 def record_failure(ledger: DeliveryLedger, now: datetime, real: datetime, err: BaseException,

@@ -87,7 +87,7 @@ def test_google_sheet_gets_every_tab_header_dropdown_and_shading(
         "added the tab Personer", "added the tab Grupper", "added the tab Møder",
         "added the tab Handlinger",
         "Handlinger!F: a dropdown of statuses (Ikke startet, I gang, " + ", ".join(DONE) + ")",
-        "added the tab Indikatorer"]
+        "added the tab Indikatorer", "added the tab Målinger"]
     properties, rows = grid(chosen, "Handlinger")
     assert properties["gridProperties"]["frozenRowCount"] == 1
     header = rows[0]
@@ -156,7 +156,8 @@ def test_xlsx_new_workbook_is_created_and_a_second_run_changes_nothing(tmp_path:
         f"created {path}",
         "Handlinger!F: a dropdown of statuses (Ikke startet, I gang, " + ", ".join(DONE) + ")"]
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Personer", "Grupper", "Møder", "Handlinger", "Indikatorer"]
+    assert book.sheetnames == ["Personer", "Grupper", "Møder", "Handlinger", "Indikatorer",
+                               "Målinger"]
     actions = book["Handlinger"]
     assert actions.freeze_panes == "A2"
     assert actions["H1"].value == "Forsinket"

@@ -328,3 +328,6 @@ class CellWrite:
     value: str
     row_id: str = ""
     id_column: int = 0
+    # a cell of a row rygrad appends (Målinger): ``row`` is past the tab's last row as
+    # read; a backend whose sheet may have grown since puts the row after its last row now
+    appended: bool = False

@@ -9,7 +9,9 @@ A cycle makes at most three API calls, the first one included in a fresh process
    written, just before writing: each row is re-found by its ID, so rows that
    partners inserted, deleted or sorted meanwhile keep their statuses.
 3. ``write``: one ``values:batchUpdate`` with ``valueInputOption=RAW`` (a value
-   starting with ``=`` stays text) — and none when no cell would change.
+   starting with ``=`` stays text) — and none when no cell would change. The rows
+   appended to Målinger are in it too, placed below the tab's last row as call 2 found
+   it. Only when that tab's grid is full does a ``batchUpdate`` add rows first.
 
 Why the read is not a ``values:batchGet`` (as the first design had it): that call
 answers a date cell with a bare serial number, the same as a number cell, and
@@ -36,6 +38,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -88,6 +91,8 @@ class GoogleSheet:
         self.skipped: list[Skipped] = []
         self._headers: dict[str, tuple[CellValue, ...]] = {}  # as of the last read
         self._columns: dict[str, int] = {}  # grid width per tab, as of the last read
+        self._rows: dict[str, int] = {}  # grid height per tab, as of the last read
+        self._sheet_ids: dict[str, int] = {}  # tab title → its sheetId, as of the last read
 
     def describe(self) -> str:
         return f"Google Sheet {self.spreadsheet}"
@@ -118,6 +123,9 @@ class GoogleSheet:
                                    int(sheet_id) if sheet_id is not None else None)
             grid = properties.get("gridProperties", {})
             self._columns[title] = int(grid.get("columnCount", 0) or 0)
+            self._rows[title] = int(grid.get("rowCount", 0) or 0)
+            if sheet_id is not None:
+                self._sheet_ids[title] = int(sheet_id)
         self._headers = {title: table.header for title, table in tables.items()}
         return Snapshot(tables, version="", address=EDIT_URL % self.api.spreadsheet_id)
 
@@ -152,6 +160,7 @@ class GoogleSheet:
             values = value_range.get("values") or [[]]
             columns[(tab, column)] = values[0]
         self._check_headers(writes, columns)
+        writes = self._after_last_rows(writes, columns)
         cells = self._place(writes, columns)
         del reply, found, columns  # the re-read columns are done with (100,000 rows each)
         for skipped in self.skipped:
@@ -181,6 +190,50 @@ class GoogleSheet:
                     raise StaleSheetError(
                         f"{w.tab}: column {column_letter(column)} changed since the sheet was "
                         "read; read it again")
+
+    def _after_last_rows(
+        self, writes: Sequence[CellWrite], columns: dict[tuple[str, int], list[Any]]
+    ) -> Sequence[CellWrite]:
+        """Rows rygrad appends (Målinger) moved to just below the tab's last row now: a
+        partner may have added rows since the read, which must not be written over.
+
+        The columns re-read are those the new rows fill, so a row a partner typed there
+        shows. A tab whose grid has too few rows left gets them first: one more call,
+        made only when the tab is full (a new tab has 1,000 rows).
+        """
+        appended: dict[str, list[CellWrite]] = {}
+        for w in writes:
+            if w.appended:
+                appended.setdefault(w.tab, []).append(w)
+        if not appended:
+            return writes
+        moved: dict[int, CellWrite] = {}
+        grow: dict[str, int] = {}
+        for tab, cells in appended.items():
+            last = max((len(values) for (t, _), values in columns.items() if t == tab),
+                       default=1)
+            shift = max(last, 1) + 1 - min(w.row for w in cells)
+            for w in cells:
+                moved[id(w)] = replace(w, row=w.row + shift)
+            bottom = max(w.row for w in cells) + shift
+            if self._rows.get(tab) and bottom > self._rows[tab]:
+                grow[tab] = bottom - self._rows[tab]
+        if grow:
+            self._add_rows(grow)
+        return [moved.get(id(w), w) for w in writes]
+
+    def _add_rows(self, grow: dict[str, int]) -> None:
+        ids = self._sheet_ids
+        requests = [{"appendDimension": {"sheetId": ids[tab], "dimension": "ROWS",
+                                         "length": max(count, 500)}}
+                    for tab, count in grow.items() if tab in ids]
+        try:
+            self.api.batch_update({"requests": requests})
+        except SheetError as err:
+            raise SheetLockedError(f"{err}; status columns will be written on a later cycle"
+                                   ) from err
+        for tab, count in grow.items():
+            self._rows[tab] += max(count, 500)
 
     def _place(
         self, writes: Sequence[CellWrite], columns: dict[tuple[str, int], list[Any]]
@@ -214,7 +267,7 @@ class GoogleSheet:
             if self._columns.get(w.tab) and w.column > self._columns[w.tab]:
                 return self._skip(w, "the tab has no column there; run rygrad init-sheet")
             return 1
-        if not w.id_column:
+        if not w.id_column or w.appended:  # an appended row was placed by _after_last_rows
             return w.row
         ids = columns.get((w.tab, w.id_column), [])
         if not w.row_id:  # a row without an ID: only where it was, if it still has none
