@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import formataddr
@@ -51,15 +52,53 @@ class Invite:
     filename: str = "invitation.ics"  # the attachment's name: what it is, for the reader
 
 
-def mail_bytes(envelope: Envelope, text: str, html: str, invite: Invite | None) -> bytes:
+@dataclass(frozen=True)
+class InlineImage:
+    """A picture the HTML shows by ``src="cid:{cid}"`` (a chart): never a link outside."""
+
+    cid: str  # without angle brackets
+    data: bytes
+    filename: str
+    subtype: str = "png"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file that goes with the mail (the steering group's status report)."""
+
+    content_type: str  # e.g. "application/pdf"
+    data: bytes
+    filename: str
+
+
+def mail_bytes(envelope: Envelope, text: str, html: str, invite: Invite | None,
+               images: Sequence[InlineImage] = (),
+               attachments: Sequence[Attachment] = ()) -> bytes:
     """multipart/alternative(text, html); with an invite, multipart/mixed(
-    multipart/alternative(text, html, text/calendar), the .ics file)."""
+    multipart/alternative(text, html, text/calendar), the .ics file).
+
+    With images the HTML becomes multipart/related(text/html, image/png …), inside the
+    alternative, where mail programs look for the parts a ``cid:`` names; with
+    attachments (or an invite) everything is inside multipart/mixed, the files after it.
+    """
     # boundaries start with "=_", which neither quoted-printable nor base64 can contain;
     # made from the Message-ID so the same mail is the same bytes
     seed = hashlib.sha256(envelope.message_id.encode()).hexdigest()[:24]
-    parts = [_text_part("plain", text), _text_part("html", html)]
+    html_part = _text_part("html", html)
+    if images:
+        html_part = _multipart("related", f"=_rel_{seed}", [html_part, *(
+            _part([f'Content-Type: image/{image.subtype}; name="{image.filename}"',
+                   f"Content-ID: <{image.cid}>",
+                   f'Content-Disposition: inline; filename="{image.filename}"'], image.data)
+            for image in images)])
+    parts = [_text_part("plain", text), html_part]
+    files = [_part([f'Content-Type: {a.content_type}; name="{a.filename}"',
+                    f'Content-Disposition: attachment; filename="{a.filename}"'], a.data)
+             for a in attachments]
     if invite is None:
         body = _multipart("alternative", f"=_alt_{seed}", parts)
+        if files:
+            body = _multipart("mixed", f"=_mix_{seed}", [body, *files])
     else:
         # inside the alternative, Outlook and Gmail show accept/decline buttons;
         # the attachment is for clients that only import files
@@ -69,7 +108,8 @@ def mail_bytes(envelope: Envelope, text: str, html: str, invite: Invite | None) 
                             f'Content-Disposition: attachment; filename="{invite.filename}"'],
                            invite.calendar)
         body = _multipart("mixed", f"=_mix_{seed}",
-                          [_multipart("alternative", f"=_alt_{seed}", parts), attachment])
+                          [_multipart("alternative", f"=_alt_{seed}", parts), attachment,
+                           *files])
     return ("\n".join(_headers(envelope)) + "\nMIME-Version: 1.0\n" + body).encode("ascii")
 
 
