@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -36,6 +37,7 @@ from automation.errors import (
     SheetLockedError,
     StaleSheetError,
 )
+from automation.inbox.step import Inbound, MailboxLike, read_inbox
 from automation.ledger import DeliveryLedger
 from automation.mail.render import Renderer
 from automation.sheets import SheetBackend
@@ -82,6 +84,7 @@ class Outcome:
     problems: int = 0
     missing_columns: list[str] = field(default_factory=list)  # optional ones, read as empty
     stopped: bool = False
+    inbox: dict[str, object] = field(default_factory=dict)  # the replies read; {} = no [inbox]
 
     @property
     def exit_status(self) -> int:
@@ -106,6 +109,7 @@ class Cycle:
         should_stop: Callable[[], bool] = lambda: False,
         meeting_answers: Callable[[], Sequence[MeetingAnswer] | None] = lambda: None,
         mail_measurements: Callable[[], Sequence[Measurement]] = tuple,
+        mailbox: Callable[[], AbstractContextManager[MailboxLike]] | None = None,
     ) -> None:
         self.settings = settings
         self.sheet = sheet
@@ -117,6 +121,8 @@ class Cycle:
         # the calendar answers recorded so far, read once per cycle; None = no [inbox]
         # (README, "Meeting answers"): then nothing depends on answers
         self.meeting_answers = meeting_answers
+        # opens the [inbox] mailbox (README, "Replies by mail"); None = replies not read
+        self.mailbox = mailbox
         # values replies brought, for Målinger beside the sheet's own (core/measurements.py)
         self.mail_measurements = mail_measurements
 
@@ -152,8 +158,16 @@ class Cycle:
                     now: datetime, options: Options, outcome: Outcome) -> None:
         outcome.problems = sum(p.severity == "error" for p in initiative.problems)
         outcome.missing_columns = tab_warnings(initiative)
+        # replies first (README, "Replies by mail"): an action marked done by reply gets
+        # no overdue notice in this cycle; the sheet as read stays for the write-back
+        read, inbound = initiative, self.inbound(initiative, now, read_mailbox=True)
         answers = self.meeting_answers()
+        if inbound is not None:
+            initiative, answers = inbound.initiative, inbound.meeting_answers
+            outcome.inbox = inbound.outcome.as_dict()
         messages = plan(initiative, entries, now, self.settings, answers).messages
+        if inbound is not None:
+            messages += inbound.answers
         entries.clear()  # the ledger is read again after sending; let these go
         outcome.due = len(messages)
         local = now.astimezone(self.settings.initiative.zone)
@@ -170,7 +184,16 @@ class Cycle:
         # (with their payloads) need not stay in memory meanwhile (docs/benchmarks.md)
         del messages
         outcome.uncertain = len(self.ledger.uncertain())
-        self.write_back(version, initiative, now, outcome, answers)
+        self.write_back(version, read, now, outcome, answers)
+
+    def inbound(self, initiative: Initiative, now: datetime,
+                read_mailbox: bool = False) -> Inbound | None:
+        """What the replies mean for this cycle; None without [inbox]. With
+        ``read_mailbox``, new replies are read and decided first."""
+        if self.settings.inbox is None:
+            return None
+        return read_inbox(self.settings, self.ledger, initiative, now,
+                          self.mailbox if read_mailbox else None)
 
     def deliver(
         self,
@@ -215,7 +238,8 @@ class Cycle:
             outcome.not_rendered.append(f"{label}: {err}")
             return
         recipients = [message.recipient.email] + [c.email for c in message.cc]
-        self.ledger.begin(message, data, now, self.clock())
+        self.ledger.begin(message, data, now, self.clock(),
+                          message_id=self.renderer.message_id(message))
         try:
             if self.hand_over(data, message.key, message.recipient.email, recipients, now,
                               outcome):
@@ -307,11 +331,18 @@ class Cycle:
 
     def writes_for(self, initiative: Initiative, now: datetime,
                    answers: Sequence[MeetingAnswer] | None = None) -> list[CellWrite]:
-        updates = cell_updates(initiative, self.ledger.entries(), now, self.settings, answers)
+        """``initiative`` is the sheet as read; the replies' changes are written on top,
+        each only while its cell still holds what the reply saw (inbox/decide.py)."""
+        inbound = self.inbound(initiative, now)
+        planned = inbound.initiative if inbound else initiative
+        updates = cell_updates(planned, self.ledger.entries(), now, self.settings, answers)
+        if inbound is not None:
+            updates += inbound.updates(initiative)
         language = self.settings.initiative.language
         # the new rows of Målinger go in the same write, computed from the sheet as read
         # (again after a stale read): the rows appended before are read back, so none twice
-        appended = measurement_rows(initiative, language, self.mail_measurements())
+        extra = inbound.measurements if inbound else self.mail_measurements()
+        appended = measurement_rows(initiative, language, extra)
         return resolve(updates, initiative, language) + measurement_writes(
             initiative, appended, language)
 

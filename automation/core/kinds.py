@@ -34,14 +34,19 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("invitation", MEETING, calendar="REQUEST", history=True,
          sent_column="invitation_sent", payload=payloads.InvitationPayload),
     Kind("cancel", MEETING, calendar="CANCEL", history=True, payload=payloads.CancelPayload),
-    Kind("agenda", MEETING, sent_column="agenda_sent"),
+    Kind("agenda", MEETING, sent_column="agenda_sent", payload=payloads.AgendaPayload),
     Kind("followup", MEETING, sent_column="followup_sent"),
+    # "are you coming?" to an invitee who has not answered (only with [inbox])
+    Kind("rsvp", MEETING, payload=payloads.RsvpPayload),
     Kind("reminder", ACTION, sent_column="last_reminder", payload=payloads.ReminderPayload),
     Kind("overdue", ACTION, sent_column="last_reminder", payload=payloads.OverduePayload),
     Kind("escalation", ACTION, sent_column="last_reminder",
          payload=payloads.EscalationPayload),
     Kind("indicator", INDICATOR, sent_column="last_reminder",
          payload=payloads.IndicatorPayload),
+    # the answer to a partner's reply by mail (README, "Replies by mail"): one per reply
+    # read, so bounded by the replies, not by the sheet: the cap does not hold it
+    Kind("answer", INITIATIVE, capped=False, payload=payloads.AnswerPayload),
     # to the secretariat: never held by the cap (the burst alert is what the cap sends)
     Kind("digest", INITIATIVE, capped=False, payload=payloads.DigestPayload),
     Kind("burst", INITIATIVE, capped=False, payload=payloads.BurstPayload),

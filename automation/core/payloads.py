@@ -40,6 +40,20 @@ class NoPayload(TypedDict):
     """Agenda and follow-up: everything they show is in the sheet."""
 
 
+class AgendaPayload(TypedDict):
+    # who comes, when answers are tracked ([inbox]): names by answer, keys accepted,
+    # tentative, declined and missing (automation/core/rsvp.py); absent otherwise
+    answers: NotRequired[dict[str, list[str]]]
+
+
+class RsvpPayload(TypedDict):
+    """A reminder to answer a meeting's invitation (README, "Meeting answers")."""
+
+    seq: int  # the SEQUENCE from which the current time and place date: the one asked
+    days_left: int  # days until the meeting
+    invited: str  # ISO date the invitation asked went to this invitee
+
+
 class ReminderPayload(TypedDict):
     due: str  # ISO date
     days_left: int
@@ -62,6 +76,16 @@ class EscalationPayload(TypedDict):
 class IndicatorPayload(TypedDict):
     next_update: str | None  # ISO date; None when no date is known (due now)
     n: int
+
+
+class AnswerPayload(TypedDict):
+    """The answer to a partner's reply: threaded under it, saying what became of it."""
+
+    in_reply_to: str  # the reply's Message-ID
+    subject: str  # the reply's subject
+    applied: bool  # the sheet was changed as the reply said
+    told: str  # one sentence: what changed, or why nothing did
+    name: str  # the partner's name as People has it, else as their mail said
 
 
 class DigestPayload(TypedDict):

@@ -189,6 +189,10 @@ def _meeting_mail(message: Message, initiative: Initiative, settings: Settings,
             indicator_view(i, i.id, today, settings)
             for i in initiative.in_group("indicators", group) if group
         ]
+        context["answers"] = answers_view(message.payload.get("answers"))
+    if message.kind == "rsvp":
+        context["days_left"] = int(message.payload.get("days_left") or 0)
+        context["invited"] = parse_date(message.payload.get("invited"))
     if message.kind == "followup":
         context["next_steps"] = sorted(
             (action_view(a, a.id, today)
@@ -202,6 +206,16 @@ def _meeting_mail(message: Message, initiative: Initiative, settings: Settings,
         )
         context["next_meeting"] = meeting_view(later[0], later[0].id) if later else None
     return context
+
+
+def answers_view(answers: Any) -> View | None:
+    """Who comes, as an agenda's payload says (names by answer); None when answers are
+    not tracked or nobody has been asked yet: then the agenda says nothing about it."""
+    if not isinstance(answers, dict):
+        return None
+    view = {name: [str(n) for n in answers.get(name) or []]
+            for name in ("accepted", "tentative", "declined", "missing")}
+    return view if any(view.values()) else None
 
 
 def _invitation(message: Message, meeting: Meeting | None, slot: Slot | None,
@@ -362,10 +376,18 @@ def _burst(message: Message, initiative: Initiative, settings: Settings,
 
 # how each kind's mail is filled in: by what it is about (automation/core/kinds.py), or, for
 # the secretariat's own mails, by the kind itself
+def _answer(message: Message, initiative: Initiative, settings: Settings,
+            today: date) -> dict[str, Any]:
+    """The answer to a partner's reply: only what the payload says (inbox/step.py)."""
+    return {"told": str(message.payload.get("told") or ""),
+            "applied": bool(message.payload.get("applied"))}
+
+
 _BUILDERS = {
     kinds.MEETING: _meeting_mail,
     kinds.ACTION: _action_mail,
     kinds.INDICATOR: _indicator_mail,
     "digest": _digest,
     "burst": _burst,
+    "answer": _answer,
 }

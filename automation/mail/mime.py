@@ -41,6 +41,9 @@ class Envelope:
     message_id: str
     key: str
     language: str
+    # an answer to a partner's reply: threaded under it (In-Reply-To, References) and
+    # marked auto-replied, so that no auto-responder answers it back
+    in_reply_to: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,8 +125,10 @@ def _headers(envelope: Envelope) -> list[str]:
         ("Subject", _encoded(envelope.subject)),
         ("Date", envelope.date),
         ("Message-ID", envelope.message_id),
+        *([("In-Reply-To", envelope.in_reply_to), ("References", envelope.in_reply_to)]
+          if envelope.in_reply_to else []),
         ("X-Rygrad-Key", _encoded(envelope.key)),
-        ("Auto-Submitted", "auto-generated"),
+        ("Auto-Submitted", "auto-replied" if envelope.in_reply_to else "auto-generated"),
         ("Content-Language", envelope.language),
     ]
     return [_fold(f"{name}: {value}") for name, value in fields]

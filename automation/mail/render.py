@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import json
 import re
 import traceback
@@ -37,6 +38,7 @@ from automation.errors import RygradError, TemplateError
 from automation.mail import formatting, ics
 from automation.mail.mailcontext import context_for
 from automation.mail.mime import Envelope, Invite, mail_bytes
+from automation.progress.mailparts import MailVisuals
 
 DICT_ATTRIBUTES = frozenset(dir(dict))
 SUBJECT_MAX = 200
@@ -91,8 +93,12 @@ class Sandbox(ImmutableSandboxedEnvironment):
 class Renderer:
     """Renders messages with the templates of one configuration."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, secret: bytes = b"") -> None:
+        """``secret``: the initiative's (the ledger's `secret()`), the key of its
+        Message-IDs; a cycle always has it, `send-test` (whose mails nobody answers)
+        renders without."""
         self.settings = settings
+        self.secret = secret
         self.search_path = [p for p in (settings.templates_dir, builtin_templates_dir()) if p]
         self.env = Sandbox(
             loader=ChoiceLoader([FileSystemLoader(str(p)) for p in self.search_path]),
@@ -107,6 +113,7 @@ class Renderer:
         self.env.filters.update(_filters())
         self.env.tests["link"] = is_link
         self._calendars: dict[tuple[object, ...], bytes] = {}
+        self.visuals = MailVisuals(settings)  # charts and the status report, when a mail has them
 
     def render(self, message: Message, initiative: Initiative, now: datetime) -> bytes:
         """The complete mail: headers, text and HTML alternatives, the .ics when it has one."""
@@ -114,6 +121,8 @@ class Renderer:
         zone = ZoneInfo(self.settings.initiative.timezone)
         context = context_for(message, initiative, self.settings, now.astimezone(zone).date())
         context.update(lang=lang, now=now)
+        visuals = self.visuals.for_message(message, initiative, now.astimezone(zone), lang)
+        context.update(charts=visuals.charts, report_file=visuals.report_file)
         subject = _subject(self._run(templates[0], context))
         context["subject"] = subject
         text = self._run(templates[1], context)
@@ -122,7 +131,7 @@ class Renderer:
         invite = Invite(method, self._calendar(message, initiative, now),
                         CALENDAR_FILES[lang][message.kind]) if method else None
         return mail_bytes(self._envelope(message, subject, lang, now.astimezone(zone)),
-                          text, html, invite)
+                          text, html, invite, visuals.images, visuals.attachments)
 
     def _calendar(self, message: Message, initiative: Initiative, now: datetime) -> bytes:
         """Every member of a meeting who reads the same language gets the same calendar;
@@ -170,16 +179,36 @@ class Renderer:
             cc=tuple(_address(r.name, r.email, message.key) for r in message.cc),
             subject=subject,
             date=format_datetime(now),
-            message_id=message_id(message.key, message.recipient, secretariat.secretariat_email),
+            message_id=self.message_id(message),
             key=formatting.one_line(message.key),
             language=lang,
+            in_reply_to=_threading(message),
         )
 
 
-def message_id(key: str, recipient: Recipient, secretariat_email: str) -> str:
-    """The same key and recipient always give the same id (a resend is the same mail)."""
-    digest = hashlib.sha256(f"{key}\n{recipient.email}".encode()).hexdigest()[:32]
+    def message_id(self, message: Message) -> str:
+        """The Message-ID this message goes out with (the ledger keeps it)."""
+        return message_id(message.key, message.recipient,
+                          self.settings.initiative.secretariat_email, self.secret)
+
+
+def message_id(key: str, recipient: Recipient, secretariat_email: str,
+               secret: bytes = b"") -> str:
+    """An HMAC-SHA256 of key and address with the initiative's secret: the same key and
+    recipient always give the same id (a resend is the same mail), and no one without
+    the secret can make up the id of a mail rygrad sent (a reply must name one)."""
+    digest = hmac.new(secret, f"{key}\n{recipient.email}".encode(),
+                      hashlib.sha256).hexdigest()[:32]
     return f"<{digest}@{secretariat_email.rpartition('@')[2]}>"
+
+
+def _threading(message: Message) -> str:
+    """The reply an answer is threaded under; only a well-formed Message-ID goes into
+    a header (it came from outside)."""
+    if message.kind != "answer":
+        return ""
+    wanted = str(message.payload.get("in_reply_to", ""))
+    return wanted if re.fullmatch(r"<[!-;=?-~]{1,250}>", wanted) else ""
 
 
 def is_link(value: object) -> bool:

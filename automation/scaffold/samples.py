@@ -38,6 +38,15 @@ def sample_messages(
         "indicator": (indicator.id if indicator else "", {"next_update": None, "n": 1}),
         "burst": ("", {"due": settings.mail.max_per_cycle + 1,
                        "max_per_cycle": settings.mail.max_per_cycle}),
+        # the answer to »færdig« in a reply to the reminder
+        "answer": (action.id if action else "", {
+            "in_reply_to": "<sample-reply@example.invalid>",
+            "subject": ("SV: " if settings.initiative.language == "da" else "Re: ")
+            + (action.action if action else ""),
+            "applied": True, "name": person.name if person else "",
+            "told": (f"{action.id if action else 'H-1'} er markeret som udført i arket."
+                     if settings.initiative.language == "da"
+                     else f"{action.id if action else 'A-1'} is marked done in the sheet.")}),
     }
     if meeting:
         details = invitation_details(meeting)
@@ -46,6 +55,9 @@ def sample_messages(
             cancel=(meeting.id, dict(details, seq=1)),
             agenda=(meeting.id, {}),
             followup=(meeting.id, {}),
+            # asked a week ago, the meeting three days ahead
+            rsvp=(meeting.id, {"seq": 0, "days_left": 3,
+                               "invited": (now.date() - timedelta(days=7)).isoformat()}),
         )
     # the sample digest is this week's (»uge 49, 2026«), in the initiative's own time
     iso = now.astimezone(settings.initiative.zone).date().isocalendar()
