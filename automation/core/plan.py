@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from automation.core import rsvp
 from automation.core.indicators import BEHIND, NO_DATA, assess, next_update
 from automation.core.model import (
     Action,
@@ -26,6 +27,7 @@ from automation.core.model import (
     Recipient,
 )
 from automation.core.payloads import (
+    AgendaPayload,
     DigestPayload,
     EscalationPayload,
     IndicatorPayload,
@@ -33,6 +35,7 @@ from automation.core.payloads import (
     MeetingDetails,
     OverduePayload,
     ReminderPayload,
+    RsvpPayload,
 )
 from automation.core.settings import Settings
 
@@ -41,6 +44,8 @@ from automation.core.settings import Settings
 SETTLED = ("sending", "sent", "failed")
 DIGEST_LOOKAHEAD_DAYS = 14
 MINUTES_GRACE_DAYS = 2
+# an invitation younger than this has not been left unanswered yet: no reminder about it
+RSVP_ANSWER_TIME = timedelta(days=1)
 
 
 @dataclass
@@ -88,7 +93,7 @@ def plan(
     None when no ``[inbox]`` is configured: then nothing depends on answers.
     """
     history = History(entries)
-    rules = DueRules(initiative, history, now, settings)
+    rules = DueRules(initiative, history, now, settings, answers)
     result = Plan()
     for meeting in initiative.meetings:
         result.messages += rules.meeting_messages(meeting)
@@ -104,9 +109,16 @@ class DueRules:
     """One cycle's view: the rules applied to each row at a fixed moment."""
 
     def __init__(
-        self, initiative: Initiative, history: History, now: datetime, settings: Settings
+        self, initiative: Initiative, history: History, now: datetime, settings: Settings,
+        answers: Sequence[MeetingAnswer] | None = None,
     ) -> None:
         self.initiative = initiative
+        # meeting id → its answers; None when answers are not tracked (no [inbox])
+        self.answers: dict[str, list[MeetingAnswer]] | None = None
+        if answers is not None:
+            self.answers = defaultdict(list)
+            for answer in answers:
+                self.answers[answer.meeting_id].append(answer)
         self.history = history
         self.settings = settings
         self.rules = settings.rules
@@ -117,13 +129,20 @@ class DueRules:
     # -- meetings --------------------------------------------------------------
 
     def meeting_messages(self, meeting: Meeting) -> list[Message]:
-        members = [self.recipient(p) for p in self.initiative.members_of(meeting.group)]
+        people = self.initiative.members_of(meeting.group)
+        members = [self.recipient(p) for p in people]
         days_until = (meeting.date - self.today).days
         messages = self.invitations(meeting, members, days_until)
         if meeting.cancelled:
             return messages
+        if not messages:  # an invitation going out now may ask again: remind next cycle
+            messages += self.rsvp_reminders(meeting, people, days_until)
         if meeting.agenda and 0 <= days_until <= self.rules.agenda_days_before:
-            messages += self.once(f"agenda:{meeting.id}", "agenda", meeting.id, members)
+            agenda = AgendaPayload()
+            if self.answers is not None:  # who comes, as the answers say now
+                agenda["answers"] = self.responses(meeting, people).names()
+            messages += self.once(f"agenda:{meeting.id}", "agenda", meeting.id, members,
+                                  dict(agenda))
         days_since = -days_until
         if (
             meeting.minutes
@@ -200,6 +219,43 @@ class DueRules:
             payload["previous"] = previous
         return self.once(f"invitation:{meeting.id}:{seq}", "invitation", meeting.id, members,
                          dict(payload))
+
+    def calendar(self, meeting: Meeting) -> list[LedgerEntry]:
+        """The meeting's invitations and cancellations, as the ledger has them."""
+        return self.history.about("invitation", meeting.id) + \
+            self.history.about("cancel", meeting.id)
+
+    def responses(self, meeting: Meeting, people: list[Person]) -> rsvp.Responses:
+        answers = self.answers.get(meeting.id, []) if self.answers is not None else []
+        return rsvp.responses(meeting, people, answers, self.calendar(meeting))
+
+    def rsvp_reminders(
+        self, meeting: Meeting, people: list[Person], days_until: int
+    ) -> list[Message]:
+        """One reminder per (meeting, SEQUENCE asked) to each invitee who has not answered,
+        ``rsvp_reminder_days_before`` days before; only when answers are tracked, and not
+        about an invitation too recent to have been answered."""
+        if self.answers is None or not 0 < days_until <= self.rules.rsvp_reminder_days_before:
+            return []
+        calendar = self.calendar(meeting)
+        since = rsvp.asked_since(calendar)
+        if since is None:
+            return []
+        key = f"rsvp:{meeting.id}:{since}"
+        messages = []
+        for person in self.responses(meeting, people).missing:
+            address = (person.email or "").casefold()
+            asked = [e.at for e in calendar
+                     if e.kind == "invitation" and e.state == "sent"
+                     and e.recipient.casefold() == address
+                     and rsvp.calendar_sequence(e) >= since]
+            if not asked or self.now - min(asked) < RSVP_ANSWER_TIME:
+                continue
+            payload = RsvpPayload(seq=since, days_left=days_until,
+                                  invited=min(asked).astimezone(self.zone).date().isoformat())
+            messages += self.once(key, "rsvp", meeting.id, [self.recipient(person)],
+                                  dict(payload))
+        return messages
 
     # -- actions ---------------------------------------------------------------
 

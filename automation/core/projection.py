@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
-from automation.core import kinds
+from automation.core import kinds, rsvp
 from automation.core.a1 import column_letter
 from automation.core.i18n import text
 from automation.core.indicators import assess, next_update
@@ -28,6 +28,7 @@ ACTION_MAIL_KINDS = kinds.marking(kinds.ACTION, "last_reminder")
 INDICATOR_MAIL_KINDS = kinds.marking(kinds.INDICATOR, "last_reminder")
 MEETING_MARKS = {column: kinds.marking(kinds.MEETING, column)
                  for column in ("invitation_sent", "agenda_sent", "followup_sent")}
+CALENDAR_KINDS = ("invitation", "cancel")  # a meeting's calendar history (rsvp.asked_since)
 
 
 def overdue_flag(days: int, language: str) -> str:
@@ -50,7 +51,11 @@ def worker_values(
     language = settings.initiative.language
     zone = settings.initiative.zone
     today = now.astimezone(zone).date()
+    entries = list(entries)
     latest = latest_sent(entries)
+    answers_by_meeting: dict[str, list[MeetingAnswer]] = {}
+    for answer in answers or ():
+        answers_by_meeting.setdefault(answer.meeting_id, []).append(answer)
 
     def sent(kinds: Iterable[str], subject_id: str) -> str:
         times = [latest[(k, subject_id)] for k in kinds if (k, subject_id) in latest]
@@ -69,12 +74,23 @@ def worker_values(
     def note(place: tuple[str, int]) -> dict[str, str]:
         return {"note": "; ".join(notes.get(place, ()))}
 
+    calendars: dict[str, list[LedgerEntry]] = {}
+    if answers is not None:
+        for entry in entries:
+            if entry.kind in CALENDAR_KINDS:
+                calendars.setdefault(entry.subject_id, []).append(entry)
+
     done: set[tuple[str, int]] = set()
     for meeting in initiative.meetings:
         place = ("meetings", meeting.row)
         done.add(place)
-        yield place, {**note(place), **{column: sent(MEETING_MARKS[column], meeting.id)
-                                        for column in MEETING_MARKS}}
+        values = {**note(place), **{column: sent(MEETING_MARKS[column], meeting.id)
+                                    for column in MEETING_MARKS}}
+        if answers is not None:
+            values.update(answer_columns(rsvp.responses(
+                meeting, initiative.members_of(meeting.group),
+                answers_by_meeting.get(meeting.id, ()), calendars.get(meeting.id, ()))))
+        yield place, values
     for action in initiative.actions:
         place = ("actions", action.row)
         done.add(place)
@@ -93,6 +109,13 @@ def worker_values(
     for place in initiative.worker_cells:  # people, groups, and rows skipped as invalid
         if place not in done:
             yield place, note(place)
+
+
+def answer_columns(found: rsvp.Responses) -> dict[str, str]:
+    """The meeting answer columns: names as in People, separated by ", "."""
+    return {column: ", ".join(person.name for person in people) for column, people in (
+        ("attending", found.accepted), ("declined", found.declined),
+        ("tentative", found.tentative), ("no_answer", found.missing))}
 
 
 def cell_updates(
@@ -115,13 +138,18 @@ def cell_updates(
 def resolve(
     updates: Iterable[CellUpdate], initiative: Initiative, language: str
 ) -> list[CellWrite]:
-    """Place updates by column index; append missing W columns to the header row."""
+    """Place updates by column index; append missing W columns to the header row (an
+    on-demand one only when an update writes in it)."""
+    updates = list(updates)
     writes: list[CellWrite] = []
     columns = {tab: dict(found) for tab, found in initiative.columns.items()}
     for tab_key, title in initiative.tab_titles.items():
         tab = TAB_BY_KEY[tab_key]
         width = initiative.header_width.get(tab_key, 0)
+        wanted = {u.column for u in updates if u.tab == tab_key}
         for column in tab.columns:
+            if column.on_demand and column.key not in wanted:
+                continue
             if column.worker and column.key not in columns[tab_key]:
                 width += 1
                 columns[tab_key][column.key] = width

@@ -17,6 +17,9 @@ class Column:
     # action open; a renamed Aflyst invites to cancelled meetings)
     guards_mail: bool = False
     aliases: tuple[str, ...] = ()  # other header names partners use for it
+    # W: added to the header row only once there is something to write in it (the meeting
+    # answer columns, which stay out of a sheet whose answers are not read)
+    on_demand: bool = False
 
     def needed(self, has_rows: bool) -> bool:
         return self.required or (self.guards_mail and has_rows)
@@ -83,6 +86,11 @@ MEETINGS = Tab("meetings", "Møder", "Meetings", "meeting_id", (
     Column("invitation_sent", "Invitation sendt", "Invitation sent", worker=True),
     Column("agenda_sent", "Dagsorden sendt", "Agenda sent", worker=True),
     Column("followup_sent", "Opfølgning sendt", "Follow-up sent", worker=True),
+    # the calendar answers, with [inbox] (README, "Meeting answers"): names as in People
+    Column("attending", "Deltager", "Attending", worker=True, on_demand=True),
+    Column("declined", "Afbud", "Declined", worker=True, on_demand=True),
+    Column("tentative", "Måske", "Tentative", worker=True, on_demand=True),
+    Column("no_answer", "Mangler svar", "No answer", worker=True, on_demand=True),
     Column("note", "Bemærkning", "Note", worker=True),
 ))
 

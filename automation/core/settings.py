@@ -117,6 +117,7 @@ class Rules:
     stale_after_days: int = 30
     on_track_tolerance: float = 0.10
     default_meeting_minutes: int = 120
+    rsvp_reminder_days_before: int = 3  # with [inbox]: ask who has not answered (rsvp.py)
     done_statuses: tuple[str, ...] = (
         "Færdig", "Afsluttet", "Lukket", "Done", "Completed", "Closed",
     )

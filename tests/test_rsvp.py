@@ -1,0 +1,357 @@
+"""Meeting answers (README, "Meeting answers"): which answer counts, the four W columns on
+Møder, the agenda's »Hvem kommer«, the reminder to answer, and nothing without [inbox]."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from automation import cli, config
+from automation.core import rsvp
+from automation.core.model import (
+    Initiative,
+    LedgerEntry,
+    Meeting,
+    MeetingAnswer,
+    Message,
+    Person,
+)
+from automation.core.plan import plan
+from automation.core.projection import cell_updates, resolve
+from automation.core.settings import InitiativeSettings, MailSettings, Rules, SheetSettings
+from automation.core.settings import Settings as CoreSettings
+from tests.workbook import GROUPS, PEOPLE, by_key, cells, read_outbox, write_config, write_workbook
+
+ZONE = ZoneInfo("Europe/Copenhagen")
+ANNE, BO, DORTE = "anne@kommune.example", "bo@ngo.example", "dorte@fond.example"
+
+
+def at(day: date, hour: int = 9) -> datetime:
+    return datetime.combine(day, time(hour), ZONE)
+
+
+def answer(who: str, what: str, seq: int, when: datetime, meeting: str = "M-1") -> MeetingAnswer:
+    return MeetingAnswer(meeting, who, what, seq, when)
+
+
+# -- the rule: which answer counts (pure) ---------------------------------------------------
+
+def person(name: str, address: str) -> Person:
+    return Person(row=2, name=name, email=address, email_text=address)
+
+
+MEMBERS = [person("Anne Holm", ANNE), person("Dorte Dahl", DORTE)]
+MEETING = Meeting(row=2, id="M-1", group="Styregruppe", date=date(2026, 12, 17),
+                  start=time(14), end=time(16), location="Rådhuset")
+DETAILS = {"date": "2026-12-17", "start": "14:00", "end": "16:00", "location": "Rådhuset"}
+
+
+def invited(seq: int, when: datetime, recipients: tuple[str, ...] = (ANNE, DORTE),
+            **changed: str) -> list[LedgerEntry]:
+    """The ledger's rows of one invitation (update) as the planner records them."""
+    payload = dict(DETAILS, **changed, seq=seq, update=seq > 0)
+    return [LedgerEntry(f"invitation:M-1:{seq}", r, "invitation", "M-1", "sent", when, payload)
+            for r in recipients]
+
+
+def cancelled(seq: int, when: datetime) -> list[LedgerEntry]:
+    return [LedgerEntry("cancel:M-1", r, "cancel", "M-1", "sent", when, dict(DETAILS, seq=seq))
+            for r in (ANNE, DORTE)]
+
+
+T0 = at(date(2026, 12, 1))
+
+
+def names(found: rsvp.Responses) -> tuple[list[str], ...]:
+    return tuple([p.name for p in group] for group in
+                 (found.accepted, found.declined, found.tentative, found.missing))
+
+
+def test_an_answer_to_an_earlier_sequence_counts_while_the_meeting_has_not_moved():
+    # seq 1 only added an online link: the meeting is where and when it was
+    history = invited(0, T0) + invited(1, T0 + timedelta(days=1), link="https://meet.example/x")
+    found = rsvp.responses(MEETING, MEMBERS, [answer(ANNE, "accepted", 0, T0 + timedelta(hours=2))],
+                           history)
+    assert names(found) == (["Anne Holm"], [], [], ["Dorte Dahl"])
+
+
+@pytest.mark.parametrize("moved", [{"location": "Biblioteket"}, {"start": "15:00"},
+                                   {"end": "17:00"}, {"date": "2026-12-18"}])
+def test_an_answer_does_not_count_once_the_meeting_moves(moved):
+    history = invited(0, T0) + invited(1, T0 + timedelta(days=1), **moved)
+    answers = [answer(ANNE, "accepted", 0, T0 + timedelta(hours=2)),
+               answer(DORTE, "declined", 1, T0 + timedelta(days=1, hours=1))]
+    found = rsvp.responses(MEETING, MEMBERS, answers, history)
+    assert names(found) == ([], ["Dorte Dahl"], [], ["Anne Holm"])
+    assert rsvp.asked_since(history) == 1
+
+
+def test_a_move_and_a_move_back_still_asks_again():
+    history = (invited(0, T0) + invited(1, T0 + timedelta(days=1), location="Biblioteket")
+               + invited(2, T0 + timedelta(days=2)))
+    found = rsvp.responses(MEETING, MEMBERS, [answer(ANNE, "accepted", 0, T0)], history)
+    assert names(found) == ([], [], [], ["Anne Holm", "Dorte Dahl"])
+
+
+def test_the_latest_answer_counts_and_other_meetings_answers_do_not():
+    history = invited(0, T0)
+    answers = [answer(ANNE, "accepted", 0, T0 + timedelta(hours=1)),
+               answer(ANNE, "tentative", 0, T0 + timedelta(hours=3)),
+               answer(DORTE, "declined", 0, T0 + timedelta(hours=1), meeting="M-2"),
+               answer(DORTE, "maybe-later", 0, T0 + timedelta(hours=1))]
+    found = rsvp.responses(MEETING, MEMBERS, reversed(answers), history)
+    assert names(found) == ([], [], ["Anne Holm"], ["Dorte Dahl"])
+
+
+def test_a_stale_answer_after_a_move_does_not_undo_the_new_one():
+    history = invited(0, T0) + invited(1, T0 + timedelta(days=1), location="Biblioteket")
+    answers = [answer(ANNE, "declined", 1, T0 + timedelta(days=1, hours=1)),
+               answer(ANNE, "accepted", 0, T0 + timedelta(days=2))]  # the old mail, later
+    assert names(rsvp.responses(MEETING, MEMBERS, answers, history))[1] == ["Anne Holm"]
+
+
+def test_answers_end_with_a_cancellation():
+    history = invited(0, T0) + cancelled(1, T0 + timedelta(days=1))
+    answers = [answer(ANNE, "accepted", 0, T0 + timedelta(hours=1))]
+    # cancelled: no answers, nobody is missing
+    gone = replace(MEETING, cancelled=True)
+    assert names(rsvp.responses(gone, MEMBERS, answers, history)) == ([], [], [], [])
+    # reinstated (same time and place): asked again
+    history += invited(2, T0 + timedelta(days=2))
+    assert rsvp.asked_since(history) == 2
+    assert names(rsvp.responses(MEETING, MEMBERS, answers, history)) == \
+        ([], [], [], ["Anne Holm", "Dorte Dahl"])
+
+
+def test_only_members_who_were_sent_the_invitation_are_missing():
+    history = invited(0, T0, recipients=(ANNE,))  # Dorte's failed, or she joined since
+    assert names(rsvp.responses(MEETING, MEMBERS, [], history)) == ([], [], [], ["Anne Holm"])
+    assert names(rsvp.responses(MEETING, MEMBERS, [], [])) == ([], [], [], [])
+
+
+# -- the reminder: boundaries and once only (pure planner) -----------------------------------
+
+SETTINGS = CoreSettings(
+    file=Path("rygrad.toml"),
+    initiative=InitiativeSettings("Ungeløftet", "Sekretariatet", "sekretariat@example.dk"),
+    sheet=SheetSettings(), mail=MailSettings(), rules=Rules(rsvp_reminder_days_before=3))
+
+
+def initiative(meeting: Meeting = MEETING) -> Initiative:
+    people = [replace(p, groups=("Styregruppe",)) for p in MEMBERS]
+    return Initiative(people=people, meetings=[meeting])
+
+
+def rsvps(entries: list[LedgerEntry], now: datetime, answers: list[MeetingAnswer] | None,
+          meeting: Meeting = MEETING) -> list[Message]:
+    return [m for m in plan(initiative(meeting), entries, now, SETTINGS, answers).messages
+            if m.kind == "rsvp"]
+
+
+def sent(messages: list[Message], when: datetime) -> list[LedgerEntry]:
+    return [LedgerEntry(m.key, m.recipient.email, m.kind, m.subject_id, "sent", when,
+                        m.payload) for m in messages]
+
+
+MEETING_DAY = MEETING.date
+
+
+@pytest.mark.parametrize(("days_before", "due"), [(4, False), (3, True), (1, True), (0, False)])
+def test_the_reminder_goes_the_configured_days_before(days_before, due):
+    history = invited(0, T0)
+    now = at(MEETING_DAY - timedelta(days=days_before))
+    found = rsvps(history, now, [answer(ANNE, "accepted", 0, T0 + timedelta(hours=1))])
+    assert [(m.key, m.recipient.email) for m in found] == \
+        ([("rsvp:M-1:0", DORTE)] if due else [])
+    if due:
+        assert found[0].payload == {"seq": 0, "days_left": days_before, "invited": "2026-12-01"}
+
+
+def test_the_reminder_goes_once_per_sequence_asked():
+    history = invited(0, T0)
+    first = at(MEETING_DAY - timedelta(days=3))
+    history += sent(rsvps(history, first, []), first)
+    assert {e.recipient for e in history if e.kind == "rsvp"} == {ANNE, DORTE}
+    assert rsvps(history, first + timedelta(hours=4), []) == []
+    assert rsvps(history, first + timedelta(days=1), []) == []
+    # moved: asked again by the update; reminded again a day after it
+    moved = replace(MEETING, location="Biblioteket")
+    update = first + timedelta(hours=5)
+    history += invited(1, update, location="Biblioteket")
+    assert rsvps(history, update + timedelta(hours=23), [], moved) == []
+    again = rsvps(history, update + timedelta(days=1), [], moved)
+    assert {(m.key, m.recipient.email) for m in again} == {("rsvp:M-1:1", ANNE),
+                                                           ("rsvp:M-1:1", DORTE)}
+
+
+def test_no_reminder_about_an_invitation_too_recent_to_answer():
+    late = at(MEETING_DAY - timedelta(days=1), 16)  # invited the afternoon before
+    history = invited(0, late)
+    assert rsvps(history, late + timedelta(hours=1), []) == []
+    assert rsvps(history, at(MEETING_DAY, 8), []) == []  # the day itself: too late
+
+
+def test_no_reminder_without_inbox_or_for_a_cancelled_meeting():
+    now = at(MEETING_DAY - timedelta(days=2))
+    assert rsvps(invited(0, T0), now, None) == []
+    history = invited(0, T0) + cancelled(1, T0 + timedelta(days=1))
+    assert rsvps(history, now, [], replace(MEETING, cancelled=True)) == []
+
+
+def test_no_reminder_in_a_cycle_that_sends_an_update():
+    now = at(MEETING_DAY - timedelta(days=2))
+    messages = plan(initiative(replace(MEETING, location="Biblioteket")), invited(0, T0), now,
+                    SETTINGS, []).messages
+    assert {m.kind for m in messages if m.kind != "digest"} == {"invitation"}
+
+
+# -- the projection: the four columns, and none without [inbox] ------------------------------
+
+def test_the_answer_columns_are_left_alone_without_inbox():
+    now = at(date(2026, 12, 2))
+    found = initiative()
+    found.tab_titles["meetings"] = "Møder"
+    found.columns["meetings"] = {"meeting_id": 1}
+    found.header_width["meetings"] = 1
+    found.row_ids[("meetings", 2)] = "M-1"
+    without = cell_updates(found, invited(0, T0), now, SETTINGS)
+    assert not {u.column for u in without} & {"attending", "declined", "tentative", "no_answer"}
+    headers = {w.value for w in resolve(without, found, "da") if w.row == 1}
+    assert "Mangler svar" not in headers and "Invitation sendt" in headers
+    tracked = cell_updates(found, invited(0, T0), now, SETTINGS, [])
+    assert {(u.column, u.value) for u in tracked if u.column == "no_answer"} == \
+        {("no_answer", "Anne Holm, Dorte Dahl")}
+    headers = {w.value for w in resolve(tracked, found, "da") if w.row == 1}
+    assert "Mangler svar" in headers and "Deltager" not in headers  # only what is written
+
+
+# -- end to end: a real workbook, a real SQLite ledger, the outbox ---------------------------
+
+TODAY = date(2026, 12, 2)  # a Wednesday
+
+
+def workbook(tmp_path: Path, meeting: dict[str, object]) -> Path:
+    row = {"Møde-ID": "M-1", "Gruppe": "Styregruppe", "Start": "14:00", "Slut": "16:00",
+           "Sted": "Rådhuset", **meeting}
+    return write_workbook(tmp_path / "initiativ.xlsx",
+                          {"Personer": PEOPLE, "Grupper": GROUPS, "Møder": [row]})
+
+
+def cycle(config_path: Path, now: datetime, answers: list[MeetingAnswer] | None) -> None:
+    settings = config.load(config_path)
+    ledger = cli.build_ledger(settings)
+    try:
+        outcome = cli.build_cycle(settings, ledger, now, meeting_answers=lambda: answers) \
+            .run(now)
+    finally:
+        ledger.close()
+    assert outcome.exit_status == 0, outcome
+
+
+def columns(path: Path) -> dict[str, str]:
+    row = cells(path, "Møder")[0]
+    return {name: row.get(name) or "" for name in
+            ("Deltager", "Afbud", "Måske", "Mangler svar")}
+
+
+def test_a_cycle_writes_the_four_columns_and_a_move_asks_again(tmp_path):
+    path = workbook(tmp_path, {"Dato": TODAY + timedelta(days=14)})
+    conf = write_config(tmp_path, path)
+    cycle(conf, at(TODAY), [])
+    assert columns(path) == {"Deltager": "", "Afbud": "", "Måske": "",
+                             "Mangler svar": "Anne Holm, Dorte Dahl"}
+    answers = [answer(ANNE, "accepted", 0, at(TODAY, 11))]
+    cycle(conf, at(TODAY, 12), answers)
+    assert columns(path) == {"Deltager": "Anne Holm", "Afbud": "", "Måske": "",
+                             "Mangler svar": "Dorte Dahl"}
+    answers.append(answer(DORTE, "tentative", 0, at(TODAY, 13)))
+    cycle(conf, at(TODAY, 14), answers)
+    assert columns(path) == {"Deltager": "Anne Holm", "Afbud": "", "Måske": "Dorte Dahl",
+                             "Mangler svar": ""}
+    # the meeting moves: the update asks again, the answers to seq 0 no longer count
+    write_workbook(path, {"Personer": PEOPLE, "Grupper": GROUPS, "Møder": [
+        {"Møde-ID": "M-1", "Gruppe": "Styregruppe", "Dato": TODAY + timedelta(days=14),
+         "Start": "14:00", "Slut": "16:00", "Sted": "Biblioteket"}]})
+    cycle(conf, at(TODAY, 15), answers)
+    outbox = by_key(read_outbox(tmp_path / "outbox"))
+    assert ("invitation:M-1:1", ANNE) in outbox
+    assert columns(path) == {"Deltager": "", "Afbud": "", "Måske": "",
+                             "Mangler svar": "Anne Holm, Dorte Dahl"}
+    answers.append(answer(DORTE, "declined", 1, at(TODAY, 16)))
+    cycle(conf, at(TODAY, 17), answers)
+    assert columns(path) == {"Deltager": "", "Afbud": "Dorte Dahl", "Måske": "",
+                             "Mangler svar": "Anne Holm"}
+
+
+def test_the_agenda_shows_who_comes_and_the_reminder_asks_who_has_not_answered(tmp_path):
+    meeting_day = TODAY + timedelta(days=7)
+    path = workbook(tmp_path, {"Dato": meeting_day, "Dagsorden": "Velkomst\nBudget"})
+    conf = write_config(tmp_path, path)
+    cycle(conf, at(TODAY), [])  # invited
+    answers = [answer(DORTE, "accepted", 0, at(TODAY, 12))]
+    cycle(conf, at(meeting_day - timedelta(days=5)), answers)  # the agenda is due
+    outbox = by_key(read_outbox(tmp_path / "outbox"))
+    agenda = outbox[("agenda:M-1", ANNE)]
+    text = agenda.get_body(("plain",)).get_content()
+    assert "Hvem kommer" in text
+    assert "Kommer:                Dorte Dahl" in text
+    assert "Har ikke svaret endnu: Anne Holm" in text
+    html = agenda.get_body(("html",)).get_content()
+    assert "Hvem kommer" in html and "Har ikke svaret endnu" in html and "Anne Holm" in html
+    assert not [k for k in outbox if k[0].startswith("rsvp:")]
+    cycle(conf, at(meeting_day - timedelta(days=3)), answers)
+    outbox = by_key(read_outbox(tmp_path / "outbox"))
+    assert [k for k in outbox if k[0].startswith("rsvp:")] == [("rsvp:M-1:0", ANNE)]
+    reminder = outbox[("rsvp:M-1:0", ANNE)]
+    assert str(reminder["Subject"]) == \
+        "Kommer du til styregruppemødet onsdag den 9. december 2026 kl. 14.00?"
+    body = reminder.get_body(("plain",)).get_content()
+    assert "Mødet er om tre dage, og vi har ikke fået dit svar endnu." in body
+    assert "Svar i kalenderinvitationen, som vi sendte dig onsdag den 2. december" in body
+    cycle(conf, at(meeting_day - timedelta(days=2)), answers)  # once only
+    assert len([k for k in by_key(read_outbox(tmp_path / "outbox")) if k[0].startswith(
+        "rsvp:")]) == 1
+
+
+def test_english_readers_see_who_is_coming(tmp_path):
+    meeting_day = TODAY + timedelta(days=3)
+    path = write_workbook(tmp_path / "initiativ.xlsx", {
+        "Personer": PEOPLE, "Grupper": GROUPS, "Møder": [
+            {"Møde-ID": "M-2", "Gruppe": "AG Uddannelse", "Dato": meeting_day, "Start": "10:00",
+             "Sted": "Rådhuset", "Dagsorden": "Status"}]})
+    conf = write_config(tmp_path, path)
+    cycle(conf, at(TODAY - timedelta(days=10)), [])
+    answers = [answer(BO, "declined", 0, at(TODAY - timedelta(days=9)), meeting="M-2"),
+               answer(ANNE, "tentative", 0, at(TODAY - timedelta(days=9)), meeting="M-2")]
+    cycle(conf, at(TODAY), answers)
+    outbox = by_key(read_outbox(tmp_path / "outbox"))
+    text = outbox[("agenda:M-2", "clara@partner.example")].get_body(("plain",)).get_content()
+    assert "Who is coming" in text
+    assert "Maybe:            Anne Holm" in text
+    assert "Not coming:       Bo Berg" in text
+    assert "Not answered yet: Clara Smith" in text
+    reminder = outbox[("rsvp:M-2:0", "clara@partner.example")]
+    assert str(reminder["Subject"]) == \
+        "Are you coming to the AG Uddannelse meeting on Saturday 5 December 2026 at 10:00?"
+    assert ("rsvp:M-2:0", BO) not in outbox and ("rsvp:M-2:0", ANNE) not in outbox
+
+
+def test_nothing_changes_without_inbox(tmp_path, capsys):
+    meeting_day = TODAY + timedelta(days=3)
+    path = workbook(tmp_path, {"Dato": meeting_day, "Dagsorden": "Velkomst"})
+    conf = write_config(tmp_path, path)
+    for day in (TODAY - timedelta(days=10), TODAY):
+        status = cli.main(["run", "--once", "--config", str(conf), "--now",
+                           at(day).isoformat()])
+        capsys.readouterr()
+        assert status == 0
+    header = list(cells(path, "Møder")[0])
+    assert not {"Deltager", "Afbud", "Måske", "Mangler svar"} & set(header)
+    outbox = read_outbox(tmp_path / "outbox")
+    assert not [m for m in outbox if str(m["X-Rygrad-Key"]).startswith("rsvp:")]
+    agenda = by_key(outbox)[("agenda:M-1", ANNE)].get_body(("plain",)).get_content()
+    assert "Hvem kommer" not in agenda
