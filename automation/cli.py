@@ -307,7 +307,8 @@ def build_cycle(settings: config.Settings, ledger: DeliveryLedger, now: datetime
     try:
         return Cycle(settings, build_sheet(settings), ledger,
                      build_transport(settings, tokens),
-                     Renderer(settings), real_clock, **extra)  # type: ignore[arg-type]
+                     Renderer(settings, ledger.secret()), real_clock,
+                     **extra)  # type: ignore[arg-type]
     except Exception as err:
         record_failure(ledger, now, real_clock(), err)
         raise
@@ -563,6 +564,13 @@ def show_status(settings: config.Settings, ledger: DeliveryLedger, health: Healt
         print(f"  cycle {record.id} at {record.now[:16]} ({state}): "
               f"{info.get('sent', 0)} sent, {info.get('due', 0)} due, "
               f"{counted(info.get('cells_written', 0), 'cell')} written")
+    if health.inbox is not None:
+        read = health.inbox
+        print(f"  inbox read at {str(read['at'])[:16]}: "
+              + (f"could not be read: {read['error']}" if read.get("error") else
+                 f"{read.get('handled', 0)} new replies ({read.get('applied', 0)} applied, "
+                 f"{read.get('calendar', 0)} calendar answers, "
+                 f"{read.get('not_applied', 0)} not used) of {read.get('read', 0)} messages"))
     for label, deliveries in (("failed", health.failed), ("will retry", health.retrying),
                               ("UNCERTAIN", health.uncertain)):
         for item in deliveries:

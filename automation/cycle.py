@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from automation.config import Settings
 from automation.core import kinds
@@ -37,7 +37,7 @@ from automation.errors import (
     SheetLockedError,
     StaleSheetError,
 )
-from automation.inbox.step import Inbound, MailboxLike, read_inbox
+from automation.inbox.step import Inbound, MailboxLike, digest_replies, read_inbox
 from automation.ledger import DeliveryLedger
 from automation.mail.render import Renderer
 from automation.sheets import SheetBackend
@@ -303,6 +303,9 @@ class Cycle:
         entries = self.ledger.entries()
         payload = digest_payload(initiative, entries, now, self.settings, message.key)
         payload["held"] = {"window": outcome.held_window, "cap": outcome.held_cap}
+        if self.settings.inbox is not None:
+            week = self.ledger.replies(now - timedelta(days=7))
+            payload["replies"] = digest_replies(week, str(outcome.inbox.get("error") or ""))
         return dataclasses.replace(message, payload=dict(payload))
 
     def write_back(

@@ -39,6 +39,9 @@ class Health:
     retrying: list[Delivery] = field(default_factory=list)
     stale: bool = False
     problems: list[str] = field(default_factory=list)  # one sentence each
+    # the last cycle that read the [inbox] mailbox: its time and what it found
+    # (inbox/step.py InboxOutcome); None when replies are not read
+    inbox: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -67,6 +70,7 @@ class Health:
             "failed": [vars(d) for d in self.failed],
             "retrying": [vars(d) for d in self.retrying],
             "stale": self.stale,
+            "inbox": self.inbox,
             "problems": self.problems,
         }
 
@@ -87,6 +91,12 @@ def judge(name: str, ledger: DeliveryLedger, now: datetime, every_minutes: float
     health.last_cycle = cycles[0] if cycles else None
     if health.last_cycle is not None:
         judge_cycle(health, health.last_cycle, now, every_minutes)
+    read = next((c for c in ledger.last_cycles(10) if c.summary.get("inbox")), None)
+    if read is not None:
+        health.inbox = {"at": read.now, **read.summary["inbox"]}
+        if health.inbox.get("error"):
+            health.problems.append(f"the mailbox could not be read at {read.now[:16]}: "
+                                   f"{health.inbox['error']}")
     if health.uncertain:
         health.problems.append(f"{len(health.uncertain)} uncertain messages (they may or may "
                                "not have arrived)")

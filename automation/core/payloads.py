@@ -100,6 +100,10 @@ class DigestPayload(TypedDict):
     uncertain: list[dict[str, str]]
     retrying: list[dict[str, str]]
     held: dict[str, int]
+    # with [inbox]: the week's replies (README, "Replies by mail"): "applied" lists who
+    # changed what ({who, what, changes: [{column, old, new}]}), "unused" who and why not,
+    # "error" the last mailbox error ("" = read fine)
+    replies: NotRequired[dict[str, Any]]
 
 
 class BurstPayload(TypedDict):

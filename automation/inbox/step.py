@@ -313,3 +313,17 @@ def _meeting_uids(settings: Settings, initiative: Initiative) -> dict[str, str]:
 def _made_id(raw: bytes) -> str:
     """A reply without a Message-ID is still handled once: keyed by its bytes."""
     return f"<{hashlib.sha256(raw).hexdigest()[:32]}@no-message-id>"
+
+
+def digest_replies(records: Sequence[ReplyRecord], error: str) -> dict[str, Any]:
+    """The digest's »Opdateret fra mails« and »Svar rygrad ikke brugte«."""
+    applied, unused = [], []
+    for record in records:
+        who = record.payload.get("name") or record.sender
+        if record.decision == "applied":
+            applied.append({"who": who, "what": record.subject_id, "changes": [
+                {"column": c.column, "old": c.old, "new": c.new} for c in record.changes]})
+        elif record.decision not in ("calendar",):
+            unused.append({"who": f"{who} <{record.sender}>" if who != record.sender
+                           else who, "what": record.subject_id, "why": record.reason})
+    return {"applied": applied, "unused": unused, "error": error}

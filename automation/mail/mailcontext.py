@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from automation.core import indicators, kinds, schema
+from automation.core import indicators, kinds, schema, statusreport
 from automation.core.model import Action, Indicator, Initiative, Meeting, Message
 from automation.core.settings import Settings
 from automation.mail.ics import Slot, parse_date, slot_for
@@ -185,9 +185,13 @@ def _meeting_mail(message: Message, initiative: Initiative, settings: Settings,
              if group and not a.done),
             key=_by_due,
         )
+        # a steering group's agenda shows every indicator of the initiative (README,
+        # "Charts and the status report"); another group's only its own
+        steering = statusreport.is_steering_group(initiative.group(group) if group else None)
         context["indicators"] = [
             indicator_view(i, i.id, today, settings)
-            for i in initiative.in_group("indicators", group) if group
+            for i in (initiative.indicators if steering
+                      else initiative.in_group("indicators", group) if group else [])
         ]
         context["answers"] = answers_view(message.payload.get("answers"))
     if message.kind == "rsvp":
@@ -350,11 +354,29 @@ def _digest(message: Message, initiative: Initiative, settings: Settings,
         "retrying": [{"key": str(r.get("key", "")), "recipient": str(r.get("recipient", "")),
                       "error": str(r.get("error", ""))} for r in payload.get("retrying") or []],
         "held": {"window": int(held.get("window") or 0), "cap": int(held.get("cap") or 0)},
+        # with [inbox] (README, "Replies by mail"); None = replies are not read
+        "replies": _digest_replies(payload.get("replies")),
     }
+    replies = context["replies"] or {}
     context["attention"] = sum(len(context[name]) for name in (
         "overdue_actions", "missing_agendas", "missing_minutes", "indicators", "problems",
-        "failed", "uncertain", "retrying")) + context["held"]["window"] + context["held"]["cap"]
+        "failed", "uncertain", "retrying")) + context["held"]["window"] + context["held"]["cap"] \
+        + len(replies.get("unused", ())) + bool(replies.get("error"))
     return context
+
+
+def _digest_replies(given: Any) -> dict[str, Any] | None:
+    if not isinstance(given, dict):
+        return None
+    return {
+        "applied": [{"who": str(a.get("who", "")), "what": str(a.get("what", "")),
+                     "changes": [{"column": str(c.get("column", "")), "old": str(c.get("old", "")),
+                                  "new": str(c.get("new", ""))} for c in a.get("changes") or []]}
+                    for a in given.get("applied") or []],
+        "unused": [{"who": str(u.get("who", "")), "what": str(u.get("what", "")),
+                    "why": str(u.get("why", ""))} for u in given.get("unused") or []],
+        "error": str(given.get("error") or ""),
+    }
 
 
 def _sent_time(text: Any) -> datetime | None:
