@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from automation import __version__, config
 from automation.core.a1 import column_letter
@@ -305,6 +306,8 @@ def build_cycle(settings: config.Settings, ledger: DeliveryLedger, now: datetime
     """The cycle's adapters; when one cannot be built (no SMTP password, a template
     folder missing), that is a cycle that could not run, recorded as such."""
     try:
+        if settings.inbox is not None and "mailbox" not in extra:
+            extra["mailbox"] = mailbox_opener(settings.inbox)
         return Cycle(settings, build_sheet(settings), ledger,
                      build_transport(settings, tokens),
                      Renderer(settings, ledger.secret()), real_clock,
@@ -312,6 +315,19 @@ def build_cycle(settings: config.Settings, ledger: DeliveryLedger, now: datetime
     except Exception as err:
         record_failure(ledger, now, real_clock(), err)
         raise
+
+
+def mailbox_opener(inbox: config.InboxSettings) -> Callable[[], Any]:
+    """Opens the [inbox] mailbox for a cycle (README, "Replies by mail"); an OAuth
+    login gets its token from the same code as [mail]'s."""
+    from automation.inbox.imap import Mailbox
+
+    tokens = token_source(inbox) if inbox.auth != "password" else None
+
+    def open_mailbox() -> Any:
+        return Mailbox(inbox, tokens.token if tokens else None)
+
+    return open_mailbox
 
 
 # -- commands -------------------------------------------------------------------
