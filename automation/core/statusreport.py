@@ -148,8 +148,8 @@ def _section(initiative: Initiative, group: Group, today: date, since: date | No
     return GroupSection(
         group=group,
         chair=chair,
-        latest_status=str(getattr(group, "latest_status", "") or "").strip(),
-        status_received=getattr(group, "status_received", None),
+        latest_status=group.latest_status.strip(),
+        status_received=group.status_received,
         done=done,
         open=tuple(a for a in by_due if not a.days_late),
         overdue=tuple(sorted((a for a in by_due if a.days_late),
