@@ -314,6 +314,53 @@ HISTORY_PAYLOAD_KINDS = kinds.HISTORY
 
 
 @dataclass(frozen=True, slots=True)
+class SentMail:
+    """A mail the ledger holds as sent (or perhaps sent: uncertain), found by the
+    Message-ID it went out with: what a reply answers."""
+
+    message_id: str  # as in the header: "<…@…>"
+    key: str
+    recipient: str  # the address it was sent to
+    kind: str
+    subject_id: str
+    payload: dict[str, Any]  # as stored (after `state.keep_messages_days`: what the planner reads)
+    at: str  # the cycle's "now" when it was recorded, ISO 8601 with its offset
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One cell a reply changed: the audit trail's unit."""
+
+    tab: str  # tab key ("actions")
+    row_id: str  # the row's ID ("H-007")
+    column: str  # column key ("status")
+    old: str
+    new: str
+
+
+REPLY_KINDS = ("action", "indicator", "meeting", "report", "")  # "": not known
+REPLY_DECISIONS = ("applied", "conflict", "not_understood", "not_allowed", "automatic",
+                   "untrusted", "unknown_mail", "calendar", "unreadable")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRecord:
+    """One reply handled (ledger key ``reply:{Message-ID}``): who wrote, what it
+    answered, what was decided and the cells changed."""
+
+    message_id: str  # the reply's own Message-ID
+    sender: str  # its From address
+    answered_key: str  # the key of the mail it answers, "" when none was found
+    kind: str  # one of REPLY_KINDS
+    subject_id: str
+    decision: str  # one of REPLY_DECISIONS
+    reason: str  # one sentence for the secretariat
+    changes: tuple[Change, ...]
+    at: datetime  # when it was handled (aware)
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class CellWrite:
     """A CellUpdate resolved against the snapshot it was computed from.
 

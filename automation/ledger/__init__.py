@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from automation.core.model import LedgerEntry, Message
+from automation.core.model import LedgerEntry, Message, ReplyRecord, SentMail
 from automation.errors import LedgerError
 from automation.ledger.sql import CycleRecord, Uncertain
 from automation.ledger.sqlite import LEDGER_FILE, Ledger
@@ -48,7 +48,8 @@ class DeliveryLedger(Protocol):
     def unlock(self) -> None: ...
     def close(self) -> None: ...
     def entries(self) -> list[LedgerEntry]: ...
-    def begin(self, message: Message, data: bytes, now: datetime, real: datetime) -> None: ...
+    def begin(self, message: Message, data: bytes, now: datetime, real: datetime,
+              message_id: str = "") -> None: ...
     def sent(self, key: str, recipient: str, now: datetime, real: datetime) -> None: ...
     def failed(self, key: str, recipient: str, error: str) -> None: ...
     def retry(self, key: str, recipient: str, error: str) -> None: ...
@@ -63,6 +64,16 @@ class DeliveryLedger(Protocol):
     def finish_cycle(self, cycle: int, real: datetime, status: int,
                      summary: dict[str, Any], reason: str = "") -> None: ...
     def last_cycles(self, limit: int = 10) -> list[CycleRecord]: ...
+
+    # replies (README, "Replies"): the mails they answer, and the audit trail
+    def secret(self) -> bytes:
+        """The initiative's secret (32 bytes, made on first use, shared by its workers)."""
+        ...
+
+    def sent_mail(self, message_ids: Sequence[str]) -> dict[str, SentMail]: ...
+    def record_reply(self, record: ReplyRecord) -> bool: ...
+    def replies_known(self, message_ids: Sequence[str]) -> set[str]: ...
+    def replies(self, since: datetime | None = None) -> list[ReplyRecord]: ...
 
 
 def secure_dir(path: Path) -> None:
@@ -80,7 +91,8 @@ def is_postgres(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
 
-def open_ledger(url: str, initiative: str, state_dir: Path) -> DeliveryLedger:
+def open_ledger(url: str, initiative: str, state_dir: Path, read_only: bool = False
+                ) -> DeliveryLedger:
     """The ledger that `state.url` names ("" = SQLite in the state folder)."""
     if is_postgres(url):
         try:
@@ -89,14 +101,14 @@ def open_ledger(url: str, initiative: str, state_dir: Path) -> DeliveryLedger:
             raise LedgerError(f"state.url is a PostgreSQL database but {err.name or 'psycopg'} "
                               "is not installed; install it with: pip install "
                               "'rygrad[postgres]'") from err
-        return PgLedger(url, initiative)
-    return Ledger(sqlite_path(url) if url else state_dir / LEDGER_FILE)
+        return PgLedger(url, initiative, read_only=read_only)
+    return Ledger(sqlite_path(url) if url else state_dir / LEDGER_FILE, read_only=read_only)
 
 
 def find_ledger(url: str, initiative: str, state_dir: Path) -> DeliveryLedger | None:
     """The ledger if there is one, else None: `plan` and `status` create no SQLite file.
     (In PostgreSQL the tables are shared, so opening them creates nothing of note.)"""
     if is_postgres(url):
-        return open_ledger(url, initiative, state_dir)
+        return open_ledger(url, initiative, state_dir, read_only=True)
     path = sqlite_path(url) if url else state_dir / LEDGER_FILE
     return Ledger(path, read_only=True) if path.exists() else None

@@ -57,9 +57,36 @@ CREATE TABLE IF NOT EXISTS rygrad_cycles (
     reason TEXT NOT NULL DEFAULT ''     -- why a cycle could not run (exit status 2)
 );
 CREATE INDEX IF NOT EXISTS rygrad_cycles_initiative ON rygrad_cycles (initiative, id);
+CREATE TABLE IF NOT EXISTS rygrad_replies (
+    initiative TEXT NOT NULL,
+    message_id TEXT NOT NULL,           -- the reply's own Message-ID
+    sender TEXT NOT NULL,
+    answered_key TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT '',
+    subject_id TEXT NOT NULL DEFAULT '',
+    decision TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    changes JSONB NOT NULL DEFAULT '[]',  -- [[tab, row id, column, old, new], ...]
+    at TIMESTAMPTZ NOT NULL,
+    payload JSONB NOT NULL DEFAULT '{}',
+    PRIMARY KEY (initiative, message_id)
+);
+CREATE TABLE IF NOT EXISTS rygrad_secrets (
+    initiative TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value BYTEA NOT NULL,
+    PRIMARY KEY (initiative, name)
+);
 """ + "".join(  # the columns added since the first release, for an older rygrad's tables
     f"ALTER TABLE rygrad_{table} ADD COLUMN IF NOT EXISTS {column} {definition};\n"
-    for table, column, definition in MIGRATIONS)
+    for table, column, definition in MIGRATIONS) + """
+CREATE INDEX IF NOT EXISTS rygrad_deliveries_message_id
+    ON rygrad_deliveries (initiative, message_id);
+"""
+# whether the deliveries table predates its message_id column (then filled from the mails)
+WITHOUT_MESSAGE_ID = """SELECT 1 FROM information_schema.columns
+    WHERE table_schema = current_schema() AND table_name = 'rygrad_deliveries'
+    GROUP BY table_name HAVING bool_and(column_name <> 'message_id')"""
 
 
 class PgLedger(SqlLedger):
@@ -67,14 +94,19 @@ class PgLedger(SqlLedger):
 
     deliveries = "rygrad_deliveries"
     cycles = "rygrad_cycles"
+    replies_table = "rygrad_replies"
+    secrets = "rygrad_secrets"
     param = "%s"
     scope = ("initiative",)
     cycle_scope = ("initiative", "worker")
     errors = (psycopg.Error,)
 
-    def __init__(self, url: str, initiative: str) -> None:
+    def __init__(self, url: str, initiative: str, read_only: bool = False) -> None:
+        """``read_only``: for `status` and `plan`; the tables are still created (they
+        are shared), but not this initiative's secret."""
         self.url = url
         self.initiative = initiative
+        self.read_only = read_only
         self.worker = f"{os.uname().nodename}:{os.getpid()}"
         self.scope_values = (initiative,)
         self.cycle_values = (initiative, self.worker)
@@ -84,9 +116,12 @@ class PgLedger(SqlLedger):
             with self.db.transaction():
                 # workers starting together would race on CREATE TABLE IF NOT EXISTS
                 self.db.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_SPACE,))
+                older = self.db.execute(WITHOUT_MESSAGE_ID).fetchone() is not None
                 self.db.execute(SCHEMA)
         except psycopg.Error as err:
             raise LedgerError(f"{self.where}: cannot create the ledger tables ({err})") from err
+        if older:
+            self._backfill_message_ids()
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:

@@ -16,19 +16,33 @@ columns, and ``?`` is the dialect's parameter marker. The parameters of ``{mine}
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from functools import cache, lru_cache
 from typing import Any, ClassVar
 
-from automation.core.model import HISTORY_PAYLOAD_KINDS, LedgerEntry, Message
+from automation.core.model import (
+    HISTORY_PAYLOAD_KINDS,
+    Change,
+    LedgerEntry,
+    Message,
+    ReplyRecord,
+    SentMail,
+)
 from automation.errors import LedgerError
 
 # columns added since the first release: (table, column, definition), added to an
 # older ledger when it is opened; each dialect names the table its own way
-MIGRATIONS = (("cycles", "reason", "TEXT NOT NULL DEFAULT ''"),)
+MIGRATIONS = (("cycles", "reason", "TEXT NOT NULL DEFAULT ''"),
+              ("deliveries", "message_id", "TEXT NOT NULL DEFAULT ''"))
+SECRET_NAME = "initiative"  # the per-initiative secret's row in the secrets table
+SECRET_BYTES = 32
+BATCH = 500  # ids in one IN list: well under every driver's parameter limit
 
 
 @dataclass(frozen=True)
@@ -55,11 +69,12 @@ _ENTRIES = ("SELECT key, recipient, kind, subject_id, state, at, CASE WHEN kind 
             + ", ".join("?" * len(_KINDS_READ_BACK))
             + ") THEN payload END, error FROM {deliveries} WHERE {mine}")
 _BEGIN = """INSERT INTO {deliveries} ({scope}key, recipient, kind, subject_id, state, at,
-              real_at, payload, message, attempts)
-            VALUES ({scope_values}?, ?, ?, ?, 'sending', ?, ?, ?, ?, 1)
+              real_at, payload, message, message_id, attempts)
+            VALUES ({scope_values}?, ?, ?, ?, 'sending', ?, ?, ?, ?, ?, 1)
             ON CONFLICT ({scope}key, recipient) DO UPDATE SET
               state = 'sending', at = excluded.at, real_at = excluded.real_at,
-              payload = excluded.payload, message = excluded.message, error = '',
+              payload = excluded.payload, message = excluded.message,
+              message_id = excluded.message_id, error = '',
               attempts = {deliveries}.attempts + 1"""
 _RECORD_ONLY = """INSERT INTO {deliveries} ({scope}key, recipient, kind, subject_id, state,
                     at, real_at, payload, record_only)
@@ -74,6 +89,8 @@ class SqlLedger:
 
     deliveries: ClassVar[str] = "deliveries"
     cycles: ClassVar[str] = "cycles"
+    replies_table: ClassVar[str] = "replies"
+    secrets: ClassVar[str] = "secrets"
     param: ClassVar[str] = "?"
     # the columns that key one initiative's rows in tables many share, and those a
     # cycle's row also carries; their values are `scope_values` and `cycle_values`
@@ -83,6 +100,9 @@ class SqlLedger:
     errors: ClassVar[tuple[type[Exception], ...]] = ()
     scope_values: tuple[Any, ...] = ()
     cycle_values: tuple[Any, ...] = ()
+    # opened for reading only (`status`, `plan`): creates nothing, not even the secret
+    read_only: bool = False
+    _secret: bytes | None = None
 
     # -- what a dialect provides -------------------------------------------------------
 
@@ -142,11 +162,14 @@ class SqlLedger:
             # damage the database cannot see: a value that is no longer what was written
             raise LedgerError(self._damaged(err)) from err
 
-    def begin(self, message: Message, data: bytes, now: datetime, real: datetime) -> None:
-        """Record the message as ``sending``: from here a crash leaves it uncertain."""
+    def begin(self, message: Message, data: bytes, now: datetime, real: datetime,
+              message_id: str = "") -> None:
+        """Record the message as ``sending``: from here a crash leaves it uncertain.
+        ``message_id`` is its Message-ID header ("<…@…>"), by which a reply finds it."""
         self._write(_BEGIN, (*self.scope_values, message.key, message.recipient.email,
                              message.kind, message.subject_id, now.isoformat(),
-                             self._time(real), self._json(message.payload), data))
+                             self._time(real), self._json(message.payload), data,
+                             message_id))
 
     def sent(self, key: str, recipient: str, now: datetime, real: datetime) -> None:
         self._write("UPDATE {deliveries} SET state = 'sent', at = ?, real_at = ?, error = '' "
@@ -211,6 +234,111 @@ class SqlLedger:
         return any(self._rows("SELECT 1 FROM {deliveries} WHERE {mine} AND key = ? LIMIT 1",
                               (*self.scope_values, key)))
 
+    def sent_mail(self, message_ids: Sequence[str]) -> dict[str, SentMail]:
+        """The mails sent (or uncertain: the partner may have them) under these
+        Message-IDs, by Message-ID in its header form "<…@…>" (an id given without its
+        angle brackets is looked up with them). Ids the ledger does not hold are absent."""
+        wanted = sorted({_header_id(i) for i in message_ids if i.strip()})
+        found: dict[str, SentMail] = {}
+        loads = self._from_json
+        for batch in _batches(wanted):
+            rows = self._rows(
+                "SELECT message_id, key, recipient, kind, subject_id, payload, at "
+                "FROM {deliveries} WHERE {mine} AND state IN ('sent', 'sending') "
+                f"AND message_id IN ({', '.join('?' * len(batch))})",
+                (*self.scope_values, *batch))
+            for message_id, key, recipient, kind, subject_id, payload, at in rows:
+                found[message_id] = SentMail(message_id, key, recipient, kind, subject_id,
+                                             loads(payload) if payload else {}, at)
+        return found
+
+    # -- the per-initiative secret -----------------------------------------------------
+
+    def secret(self) -> bytes:
+        """The initiative's secret: 32 random bytes made on first use and kept here,
+        the key of its Message-IDs' HMAC (and of a forgotten address's). Every worker
+        of the initiative reads the same one: two racing to make it both keep the
+        first written. A ledger opened for reading only makes none."""
+        if self._secret is None:
+            if not self.read_only:
+                self._write("INSERT INTO {secrets} ({scope}name, value) "
+                            "VALUES ({scope_values}?, ?) ON CONFLICT DO NOTHING",
+                            (*self.scope_values, SECRET_NAME, os.urandom(SECRET_BYTES)))
+            rows = list(self._rows("SELECT value FROM {secrets} WHERE {mine} AND name = ?",
+                                   (*self.scope_values, SECRET_NAME)))
+            if not rows:
+                raise LedgerError(f"{self.where}: the ledger has no secret yet (the first "
+                                  "cycle makes it); run `rygrad run --once` first")
+            self._secret = bytes(rows[0][0])
+        return self._secret
+
+    @property
+    def where(self) -> str:
+        raise NotImplementedError
+
+    # -- replies -------------------------------------------------------------------------
+
+    def record_reply(self, record: ReplyRecord) -> bool:
+        """Keep one handled reply (the audit trail). A reply is recorded once: a second
+        record of the same Message-ID changes nothing and answers False."""
+        changes = [[c.tab, c.row_id, c.column, c.old, c.new] for c in record.changes]
+        cursor = self._write(
+            "INSERT INTO {replies} ({scope}message_id, sender, answered_key, kind, "
+            "subject_id, decision, reason, changes, at, payload) "
+            "VALUES ({scope_values}?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (*self.scope_values, record.message_id, record.sender, record.answered_key,
+             record.kind, record.subject_id, record.decision, record.reason,
+             self._json(changes), self._time(record.at), self._json(record.payload)))
+        return bool(cursor.rowcount == 1)
+
+    def replies_known(self, message_ids: Sequence[str]) -> set[str]:
+        """Which of these replies' Message-IDs are recorded already."""
+        known: set[str] = set()
+        for batch in _batches(sorted(set(message_ids))):
+            known.update(row[0] for row in self._rows(
+                "SELECT message_id FROM {replies} WHERE {mine} "
+                f"AND message_id IN ({', '.join('?' * len(batch))})",
+                (*self.scope_values, *batch)))
+        return known
+
+    def replies(self, since: datetime | None = None) -> list[ReplyRecord]:
+        """The replies handled (at or after ``since``), oldest first."""
+        sql = ("SELECT message_id, sender, answered_key, kind, subject_id, decision, reason, "
+               "changes, at, payload FROM {replies} WHERE {mine}")
+        parameters: tuple[Any, ...] = self.scope_values
+        if since is not None:
+            sql += " AND at >= ?"
+            parameters = (*parameters, self._time(since))
+        loads = self._from_json
+        try:
+            records = [
+                ReplyRecord(message_id, sender, answered_key, kind, subject_id, decision,
+                            reason, tuple(Change(*map(str, c)) for c in loads(changes)),
+                            datetime.fromisoformat(self._time_text(at)), loads(payload))
+                for message_id, sender, answered_key, kind, subject_id, decision, reason,
+                changes, at, payload in self._rows(sql, parameters)]
+        except (ValueError, TypeError) as err:
+            raise LedgerError(self._damaged(err)) from err
+        return sorted(records, key=lambda r: (r.at, r.message_id))
+
+    def _backfill_message_ids(self) -> None:
+        """An older ledger's rows get the Message-ID their stored mail carries, so that
+        replies to mail sent before the column existed are recognised too: every
+        initiative's rows, when the column was just added to a shared table."""
+        rows = list(self._rows("SELECT {scope}key, recipient, message FROM {deliveries} "
+                               "WHERE message_id = '' AND message IS NOT NULL", ()))
+        width = len(self.scope)
+        found = [(i, *row[:width + 2]) for row in rows
+                 if (i := header_message_id(bytes(row[width + 2])))]
+        if found:
+            try:
+                self._execute_many(self._sql(
+                    "UPDATE {deliveries} SET message_id = ? WHERE "
+                    + "".join(f"{name} = ? AND " for name in self.scope)
+                    + "key = ? AND recipient = ?"), found)
+            except self.errors as err:
+                raise LedgerError(self._failure(err, "write")) from err
+
     # -- cycles ----------------------------------------------------------------
 
     def start_cycle(self, now: datetime, real: datetime) -> int:
@@ -241,8 +369,8 @@ class SqlLedger:
     # -- running statements ------------------------------------------------------------
 
     def _sql(self, template: str) -> str:
-        return _render(template, self.deliveries, self.cycles, self.param, self.scope,
-                       self.cycle_scope)
+        return _render(template, (self.deliveries, self.cycles, self.replies_table,
+                                  self.secrets), self.param, self.scope, self.cycle_scope)
 
     def _write(self, template: str, parameters: Sequence[Any]) -> Any:
         try:
@@ -258,15 +386,32 @@ class SqlLedger:
             raise LedgerError(self._failure(err, "read")) from err
 
 
+def header_message_id(data: bytes) -> str:
+    """The Message-ID header of a stored mail ("<…@…>"), "" when it has none."""
+    value = BytesHeaderParser(policy=compat32).parsebytes(data).get("Message-ID", "")
+    return " ".join(str(value).split())
+
+
+def _header_id(message_id: str) -> str:
+    text = message_id.strip()
+    return text if text.startswith("<") else f"<{text}>"
+
+
+def _batches(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), BATCH):
+        yield items[start:start + BATCH]
+
+
 @cache
-def _render(template: str, deliveries: str, cycles: str, param: str,
+def _render(template: str, tables: tuple[str, str, str, str], param: str,
             scope: tuple[str, ...], cycle_scope: tuple[str, ...]) -> str:
     """A statement template in a dialect's terms (once per dialect and statement)."""
     def columns(names: tuple[str, ...]) -> str:
         return "".join(f"{name}, " for name in names)
 
+    deliveries, cycles, replies, secrets = tables
     return template.format(
-        deliveries=deliveries, cycles=cycles,
+        deliveries=deliveries, cycles=cycles, replies=replies, secrets=secrets,
         mine=" AND ".join(f"{name} = ?" for name in scope) or "true",
         scope=columns(scope), scope_values="?, " * len(scope),
         cycle_scope=columns(cycle_scope), cycle_values="?, " * len(cycle_scope),

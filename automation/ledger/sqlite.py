@@ -46,7 +46,26 @@ CREATE TABLE IF NOT EXISTS cycles (
     summary TEXT NOT NULL DEFAULT '{}',
     reason TEXT NOT NULL DEFAULT ''     -- why a cycle could not run (exit status 2)
 );
+CREATE TABLE IF NOT EXISTS replies (
+    message_id TEXT PRIMARY KEY,        -- the reply's own Message-ID
+    sender TEXT NOT NULL,
+    answered_key TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT '',
+    subject_id TEXT NOT NULL DEFAULT '',
+    decision TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    changes TEXT NOT NULL DEFAULT '[]', -- [[tab, row id, column, old, new], ...]
+    at TEXT NOT NULL,                   -- the real clock, UTC
+    payload TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS secrets (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
 """
+TABLES = ("deliveries", "cycles", "replies", "secrets")
+# made once the columns they cover exist (an older file gets them in _migrate)
+INDEXES = "CREATE INDEX IF NOT EXISTS deliveries_message_id ON deliveries (message_id);"
 
 
 class Ledger(SqlLedger):
@@ -58,6 +77,7 @@ class Ledger(SqlLedger):
         """``read_only``: for the commands that only read (plan, status), which then
         create and change nothing and work on a ledger this user may only read."""
         self.path = path
+        self.read_only = read_only
         self._lock_file: IO[bytes] | None = None
         if read_only:
             self.db = _open_read_only(path)
@@ -75,8 +95,12 @@ class Ledger(SqlLedger):
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
+            # erased data is overwritten with zeros, not left in free pages (README,
+            # "Personal data (GDPR)")
+            self.db.execute("PRAGMA secure_delete=ON")
             self.db.executescript(SCHEMA)
             self._migrate()
+            self.db.executescript(INDEXES)
             _check_intact(self.db, path)
         except (OSError, sqlite3.Error) as err:
             if _is_damage(err):
@@ -91,8 +115,11 @@ class Ledger(SqlLedger):
             return
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            for table, column, definition in self._missing_columns():
+            added = self._missing_columns()
+            for table, column, definition in added:
                 self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        if ("deliveries", "message_id") in {(table, column) for table, column, _ in added}:
+            self._backfill_message_ids()
 
     def _missing_columns(self) -> list[tuple[str, str, str]]:
         return [(table, column, definition) for table, column, definition in MIGRATIONS
@@ -184,15 +211,21 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
             raise LedgerError(_cannot_open(path, err, reading=True)) from err
     try:
         present = {name for (name,) in db.execute("SELECT name FROM main.sqlite_master")}
-        if not {"deliveries", "cycles"} <= present:  # a file a crash left before its tables
-            db.executescript(SCHEMA.replace("CREATE TABLE", "CREATE TEMP TABLE"))
+        # a file a crash left before its tables, or an older rygrad's: the tables it
+        # lacks read as empty
+        for table, statement in zip(TABLES, SCHEMA.split(";"), strict=False):
+            if table not in present:
+                db.execute(statement.replace("CREATE TABLE", "CREATE TEMP TABLE"))
         # an older ledger, read by a newer rygrad: the columns it lacks read as their default
+        lacking: dict[str, list[str]] = {}
         for table, column, definition in MIGRATIONS:
             columns = {row[1] for row in db.execute(f"PRAGMA main.table_info({table})")}
             default = definition.partition(" DEFAULT ")[2] or "NULL"
             if columns and column not in columns:
-                db.execute(f"CREATE TEMP VIEW {table} AS "
-                           f"SELECT *, {default} AS {column} FROM main.{table}")
+                lacking.setdefault(table, []).append(f"{default} AS {column}")
+        for table, added in lacking.items():
+            db.execute(f"CREATE TEMP VIEW {table} AS "
+                       f"SELECT *, {', '.join(added)} FROM main.{table}")
     except sqlite3.Error as err:
         db.close()
         raise LedgerError(_cannot_open(path, err, reading=True)) from err
