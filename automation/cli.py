@@ -215,6 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the address that gets the samples (and only it)")
     test.add_argument("--kind", metavar="KIND", choices=SAMPLE_KINDS,
                       help=f"only this kind: {', '.join(SAMPLE_KINDS)}")
+    report = command("report", cmd_report,
+                     "write the steering group's status report (PDF, or HTML) for its next "
+                     "meeting")
+    report.add_argument("--group", metavar="G",
+                        help="the group it is for (default: the sheet's steering group)")
+    report.add_argument("--out", type=Path, metavar="FILE",
+                        help="FILE.pdf or FILE.html (default: Statusrapport-YYYY-MM-DD.pdf "
+                             "in the current folder, the meeting's date)")
+    report.add_argument("--now", type=parse_now, metavar="T",
+                        help="report as at this moment (ISO 8601, local time by default)")
     return parser
 
 
@@ -609,6 +619,36 @@ def cmd_init_sheet(args: argparse.Namespace) -> int:
         print(f"  {change}")
     print(f"{sheet.describe()}: "
           + (counted(len(changes), "change") if changes else "nothing to do, it is ready"))
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """README, "Charts and the status report": matplotlib and WeasyPrint load here only."""
+    from automation.progress import report
+
+    settings = load_settings(args)
+    now = local_now(settings, args.now)
+    initiative = parse(build_sheet(settings).read(), settings)
+    group = args.group or ""
+    if group and initiative.group(group) is None:
+        raise ConfigError(f"--group {group!r} is not on the Grupper/Groups tab; the groups "
+                          f"are {', '.join(initiative.groups) or 'none'}")
+    out = args.out
+    if out is not None and out.suffix.lower() not in (".pdf", ".html", ".htm"):
+        raise ConfigError(f"--out {out}: write the report to a .pdf or an .html file")
+    html = bool(out and out.suffix.lower() in (".html", ".htm"))
+    made = report.make_report(initiative, settings, now.date(), group=group, pdf=not html)
+    out = out or Path(made.filename)
+    try:
+        if html:
+            out.write_text(made.html, encoding="utf-8")
+        else:
+            out.write_bytes(made.pdf)
+    except OSError as err:
+        raise RygradError(f"{out}: cannot write the report ({err.strerror})") from err
+    for problem in made.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    print(out)
     return EXIT_OK
 
 

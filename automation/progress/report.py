@@ -101,6 +101,7 @@ class Report:
     filename: str  # Statusrapport-2026-12-03.pdf
     html: str
     pdf: bytes = b""
+    problems: tuple[str, ...] = ()  # what the report could not show as asked, one line each
 
 
 def report_data(initiative: Initiative, settings: Settings, today: date, group: str = "",
@@ -149,7 +150,7 @@ def report_pdf(html: str) -> bytes:
     saved = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = saved or "0"
     try:
-        return HTML(string=html, base_url=None).write_pdf(identifier=b"rygrad-statusrapport")
+        return HTML(string=html, base_url=None).write_pdf()
     finally:
         if saved is None:
             del os.environ["SOURCE_DATE_EPOCH"]
@@ -160,7 +161,23 @@ def make_report(initiative: Initiative, settings: Settings, today: date, *, grou
     data = report_data(initiative, settings, today, group, meeting)
     lang = formatting.language(lang or settings.initiative.language)
     html = report_html(data, settings, lang)
-    return Report(filename(data, lang), html, report_pdf(html) if pdf else b"")
+    return Report(filename(data, lang), html, report_pdf(html) if pdf else b"",
+                  problems(data, lang))
+
+
+def problems(data: StatusReport, lang: str) -> tuple[str, ...]:
+    """The report's problems as `rygrad report` prints them: no steering group, the
+    sheet's problems on the tabs it reads, and each chart's."""
+    lines: list[str] = []
+    if data.group is None:
+        lines.append("Arket har ingen gruppe med Type Styregruppe, så rapporten har intet møde"
+                     if lang == "da" else "The sheet has no group of Type Steering group, so "
+                     "the report has no meeting")
+    lines += [str(p) for p in data.problems]
+    lines += [f"{line.indicator.id}: {progress.problem_text(line.chart, code, lang)}"
+              for line in data.indicators for code in line.chart.problems
+              if code != progress.ONE_VALUE]
+    return tuple(lines)
 
 
 @functools.cache
