@@ -30,6 +30,16 @@ It serves what MSAL's client-credentials flow uses, answered as Entra answers:
   "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": …}``; the token
   is opaque (check it with ``check``, as the SMTP server does).
 - ``GET /{tenant}/discovery/v2.0/keys``: an empty key set (the tokens are opaque here).
+- ``POST /{tenant}/oauth2/v2.0/introspect``, form ``token=…`` (RFC 7662): what a mail
+  server asks about a token, as Exchange Online decides it (Entra has no such public
+  endpoint; the test IMAP server, Dovecot's ``oauth2`` passdb, needs one).
+  ``{"active": true, "token_type": "Bearer", "client_id", "scope", "exp", "iat",
+  "upn", "email", "username"}`` for a token this endpoint issued and that has not
+  expired, where the three names are the mailbox the app may open
+  (``grant_mailbox(client_id, address)``, what ``Add-MailboxPermission`` grants; an
+  app without a mailbox is answered without them, so the server refuses it);
+  ``{"active": false}`` for anything else (expired — see ``expire_all`` —, forged or
+  unknown). ``introspection_url(tenant)`` is its address; ``introspections`` counts.
 
 Errors (every body has ``error``, ``error_description`` starting with the AADSTS code
 and ending in Entra's ``\\r\\nTrace ID: …\\r\\nCorrelation ID: …\\r\\nTimestamp: …``,
@@ -155,6 +165,9 @@ class IdentityEndpoint:
         self._guids = {tenant_guid(t): t for t in self._tenants.values()}
         self._apps: dict[tuple[str, str], _App] = {}  # (tenant, client_id) →
         self._tokens: dict[str, Issued] = {}
+        self._mailboxes: dict[str, str] = {}  # client_id → the mailbox it may open
+        self._issued_at: dict[str, float] = {}
+        self.introspections = 0
         self._lock = threading.Lock()
         self.token_requests = 0
         self.discovery_requests = 0
@@ -187,6 +200,15 @@ class IdentityEndpoint:
                 cert = x509.load_pem_x509_certificate(certificate_pem)
                 app.certificates[_thumbprint(cert, hashes.SHA1())] = cert
                 app.certificates[_thumbprint(cert, hashes.SHA256())] = cert
+
+    def grant_mailbox(self, client_id: str, address: str) -> None:
+        """The app may open ``address`` (Exchange's ``Add-MailboxPermission``): the
+        introspection answer names it as the token's user."""
+        with self._lock:
+            self._mailboxes[client_id] = address
+
+    def introspection_url(self, tenant: str = "kommune.onmicrosoft.com") -> str:
+        return f"{self.authority}/{tenant}/oauth2/v2.0/introspect"
 
     # -- what was issued ------------------------------------------------------------------
 
@@ -341,8 +363,29 @@ class IdentityEndpoint:
         with self._lock:
             self._tokens[token] = Issued(client_id, name, OUTLOOK_SCOPE,
                                          time.time() + self.lifetime)
+            self._issued_at[token] = time.time()
         return {"token_type": "Bearer", "expires_in": self.lifetime,
                 "ext_expires_in": self.lifetime, "access_token": token}
+
+    def introspect(self, tenant: str, form: dict[str, str]) -> dict[str, Any]:
+        """RFC 7662's answer about ``form["token"]`` (see the module docstring)."""
+        with self._lock:
+            self.introspections += 1
+        self._known_tenant(tenant, "invalid_request")
+        token = form.get("token", "")
+        issued = self.check(token)
+        if issued is None:
+            return {"active": False}
+        with self._lock:
+            mailbox = self._mailboxes.get(issued.client_id)
+            iat = self._issued_at.get(token, issued.expires_at - self.lifetime)
+        answer: dict[str, Any] = {
+            "active": True, "token_type": "Bearer", "client_id": issued.client_id,
+            "scope": issued.scope, "exp": int(issued.expires_at), "iat": int(iat),
+            "tid": tenant_guid(issued.tenant)}
+        if mailbox is not None:
+            answer.update(upn=mailbox, email=mailbox, username=mailbox)
+        return answer
 
     def _check_assertion(self, app: _App, tenant: str, form: dict[str, str]) -> None:
         if form.get("client_assertion_type") != JWT_BEARER_ASSERTION:
@@ -468,12 +511,16 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         parts = [unquote(p) for p in urlsplit(self.path).path.strip("/").split("/")]
-        if len(parts) != 4 or parts[1:] != ["oauth2", "v2.0", "token"]:
+        if len(parts) != 4 or parts[1:3] != ["oauth2", "v2.0"] or \
+                parts[3] not in ("token", "introspect"):
             self._reply(404, {"error": "not_found"})
             return
         form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace"),
                                               keep_blank_values=True).items()}
         try:
+            if parts[3] == "introspect":
+                self._reply(200, self.endpoint.introspect(parts[0], form))
+                return
             self._reply(200, self.endpoint.token(parts[0], form, self._basic()))
         except EntraError as err:
             self._error(err)
