@@ -92,6 +92,7 @@ indicator_remind_days_before = 7        # ask for an indicator's value this many
 stale_after_days = 30                   # a value this long overdue counts as "no data"
 on_track_tolerance = 0.10               # progress may lag elapsed time this much and be on track
 default_meeting_minutes = 120           # a meeting's length when Slut/End is empty
+rsvp_reminder_days_before = 3           # with [inbox]: remind who has not answered an invitation
 # An action is done when its Status is one of these:
 done_statuses = ["Færdig", "Afsluttet", "Lukket", "Done", "Completed", "Closed"]
 
