@@ -294,6 +294,10 @@ def test_a_cycle_writes_the_four_columns_and_a_move_asks_again(tmp_path):
     cycle(conf, at(TODAY, 17), answers)
     assert columns(path) == {"Deltager": "", "Afbud": "Dorte Dahl", "Måske": "",
                              "Mangler svar": "Anne Holm"}
+    # after the meeting the record stays, though the inbox no longer reads the answers back
+    cycle(conf, at(TODAY + timedelta(days=15)), [])
+    assert columns(path) == {"Deltager": "", "Afbud": "Dorte Dahl", "Måske": "",
+                             "Mangler svar": "Anne Holm"}
 
 
 def test_the_agenda_shows_who_comes_and_the_reminder_asks_who_has_not_answered(tmp_path):
