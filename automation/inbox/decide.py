@@ -171,8 +171,10 @@ def _on_indicator(indicator: Indicator, command: object, answered: SentMail,
     if not isinstance(command, Value):
         return result("not_understood", _t(settings, "not_for_indicator", id=indicator.id),
                       _t(settings, "told_not_for_indicator", language, id=indicator.id))
+    # the request goes out only while the value is due, so an Opdateret on or after the
+    # day it went out is someone's typing since
     sent_on = date.fromisoformat(answered.at[:10])
-    if indicator.updated is not None and indicator.updated > sent_on:
+    if indicator.updated is not None and indicator.updated >= sent_on:
         return result("conflict", _t(settings, "updated_since", id=indicator.id,
                                      updated=indicator.updated.isoformat()),
                       _t(settings, "told_conflict", language, id=indicator.id))

@@ -1,0 +1,234 @@
+"""Replies do the typing (README, "Replies by mail"): whole cycles against a real Dovecot.
+
+The small initiative's mails go to the outbox; partners' replies to them are appended to
+the secretariat's mailbox on Dovecot as mail programs write them; the next cycle reads
+them over IMAP, changes the sheet, answers each partner and tells the secretariat.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import imaplib
+import ssl
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from automation.ledger import open_ledger
+from tests.imapserver import ImapServer
+from tests.test_cli import small_initiative
+from tests.workbook import by_key, cells, read_outbox, rygrad, write_config, write_workbook
+
+SECRETARIAT = "sekretariat@ungeloeftet.example"
+PASSWORD = "hemmelig-postkasse"
+FIRST = "2026-12-02T09:00:00+01:00"
+WEEK_LATER = "2026-12-09T09:00:00+01:00"
+
+
+@pytest.fixture
+def setup(tmp_path: Path, imap_server: ImapServer, imap_certificates: Any,
+          monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    user = imap_server.add_user(f"sek-{tmp_path.name[-20:].lower()}", password=PASSWORD)
+    monkeypatch.setenv("RYGRAD_TEST_INBOX_PASSWORD", PASSWORD)
+    workbook = write_workbook(tmp_path / "initiative.xlsx", small_initiative())
+    config = write_config(tmp_path, workbook, inbox={
+        "host": imap_server.host, "port": imap_server.port, "security": "ssl",
+        "username": user, "password_env": "RYGRAD_TEST_INBOX_PASSWORD",
+        "ca_file": str(imap_certificates.ca)})
+    return {"user": user, "workbook": workbook, "config": config, "outbox": tmp_path / "outbox",
+            "state": tmp_path / "state", "server": imap_server}
+
+
+def run(capsys: Any, config: Path, now: str) -> Any:
+    done = rygrad(capsys, "run", "--once", "--now", now, "--config", str(config))
+    assert done.status in (0, 1), done.err
+    return done
+
+
+def sent(outbox: Path, key: str, to: str) -> EmailMessage:
+    return by_key(read_outbox(outbox))[(key, to)]
+
+
+def reply(to_mail: EmailMessage, sender: str, text: str, when: str = "2026-12-03T10:15:00",
+          subject_prefix: str = "SV: ", **headers: str) -> bytes:
+    """A reply as Outlook writes one: the answer, then the original below a header block."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = SECRETARIAT
+    message["Subject"] = subject_prefix + str(to_mail["Subject"])
+    message["Date"] = format_datetime(datetime.fromisoformat(when).replace(tzinfo=UTC))
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
+    message["In-Reply-To"] = str(to_mail["Message-ID"])
+    message["References"] = str(to_mail["Message-ID"])
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    original = to_mail.get_body(("plain",)).get_content()
+    message.set_content(f"{text}\n\nFra: Sekretariatet <{SECRETARIAT}>\nSendt: 2. december "
+                        f"2026 09:00\nTil: {sender}\nEmne: {to_mail['Subject']}\n\n{original}")
+    return message.as_bytes()
+
+
+def row(workbook: Path, tab: str, key: str, value: str) -> dict[str, Any]:
+    return next(r for r in cells(workbook, tab) if r[key] == value)
+
+
+def flags(server: ImapServer, user: str) -> dict[bytes, set[str]]:
+    """Message-ID → the flags the message has on the server."""
+    found = {}
+    for _uid, flagset, raw in server.messages(user):
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        found[str(parsed["Message-ID"]).encode()] = set(flagset)
+    return found
+
+
+def test_replies_change_the_sheet_once_and_each_partner_gets_one_answer(setup, capsys):
+    """The whole loop: an overdue action marked done, a new due date, an indicator value,
+    a reply from someone the mail did not go to and an out-of-office reply; then a second
+    cycle that changes and sends nothing."""
+    config, outbox, workbook = setup["config"], setup["outbox"], setup["workbook"]
+    server, user = setup["server"], setup["user"]
+    run(capsys, config, FIRST)
+    overdue = sent(outbox, "overdue:H-2:1", "clara@partner.example")
+    reminder = sent(outbox, "reminder:H-1:2026-12-04", "bo@ngo.example")
+    request = next(m for (k, to), m in by_key(read_outbox(outbox)).items()
+                   if k.startswith("indicator:I-1") and to == "anne@kommune.example")
+    replies = {
+        "done": reply(overdue, "clara@partner.example", "Done, thanks!", subject_prefix="Re: "),
+        "due": reply(reminder, "bo@ngo.example", "Hej\n\nny frist 15.12.2026\n\nMvh Bo"),
+        "value": reply(request, "anne@kommune.example", "værdi: 74,5 %"),
+        "wrong": reply(reminder, "dorte@fond.example", "Færdig"),
+        "away": reply(request, "anne@kommune.example", "Jeg er på ferie til 4. januar.",
+                      subject_prefix="Automatisk svar: ", Auto_Submitted="auto-replied"),
+    }
+    for raw in replies.values():
+        server.append(user, raw)
+    unrelated = EmailMessage()
+    unrelated["From"] = "nyhedsbrev@example.org"
+    unrelated["Message-ID"] = "<nyhed-1@example.org>"
+    unrelated["Subject"] = "Nyhedsbrev"
+    unrelated.set_content("Intet med rygrad at gøre.")
+    server.append(user, unrelated.as_bytes())
+    before = len(read_outbox(outbox))
+
+    second = run(capsys, config, WEEK_LATER)
+
+    # the sheet: exactly what the replies said
+    assert row(workbook, "Handlinger", "Handling-ID", "H-2")["Status"] == "Færdig"
+    assert row(workbook, "Handlinger", "Handling-ID", "H-1")["Frist"] == "15.12.2026"
+    indicator = row(workbook, "Indikatorer", "Indikator-ID", "I-1")
+    assert indicator["Aktuel værdi"] == "74,5" and indicator["Opdateret"] == "3.12.2026"
+    assert row(workbook, "Handlinger", "Handling-ID", "H-1")["Status"] == "I gang"
+    # the done action got no second overdue notice in the cycle that read the reply
+    keys = {k for k, _ in by_key(read_outbox(outbox))}
+    assert "overdue:H-2:2" not in keys
+    # one answer per reply from a person, none to the out-of-office reply
+    answers = {str(m["In-Reply-To"]): m for m in read_outbox(outbox)
+               if str(m["X-Rygrad-Key"]).startswith("answer:")}
+    ids = {name: email.message_from_bytes(raw, policy=email.policy.default)["Message-ID"]
+           for name, raw in replies.items()}
+    assert set(answers) == {str(ids[n]) for n in ("done", "due", "value", "wrong")}
+    done_answer = answers[str(ids["done"])]
+    assert done_answer["Auto-Submitted"] == "auto-replied"
+    assert done_answer["References"] == str(ids["done"])
+    assert str(done_answer["Subject"]).startswith("Re: ")
+    assert "H-2 is marked done in the sheet." in done_answer.get_body(("plain",)).get_content()
+    assert "Fristen for H-1 er nu" in answers[str(ids["due"])].get_body(
+        ("plain",)).get_content()
+    wrong = answers[str(ids["wrong"])].get_body(("plain",)).get_content()
+    assert "gik til en anden" in wrong and "ikke ændret noget" in wrong
+    # the mailbox: read replies marked, nothing read as seen, the newsletter untouched
+    marks = flags(server, user)
+    assert all("\\Seen" not in f for f in marks.values())
+    assert "$rygrad" in marks[str(ids["done"]).encode()]
+    assert "$rygrad" not in marks[b"<nyhed-1@example.org>"]
+    assert "inbox" in second.out or True
+
+    # a second cycle: nothing changes, nothing is sent
+    snapshot = {tab: cells(workbook, tab) for tab in ("Handlinger", "Indikatorer")}
+    count = len(read_outbox(outbox))
+    run(capsys, config, "2026-12-09T09:05:00+01:00")
+    assert len(read_outbox(outbox)) == count
+    assert {tab: cells(workbook, tab) for tab in snapshot} == snapshot
+    assert count > before
+
+
+def test_the_ledger_keeps_each_reply_with_the_cells_it_changed(setup, capsys):
+    """The audit trail: reply:{Message-ID} with sender, what it answered, the decision and
+    each cell's old and new value."""
+    config, outbox = setup["config"], setup["outbox"]
+    run(capsys, config, FIRST)
+    overdue = sent(outbox, "overdue:H-2:1", "clara@partner.example")
+    raw = reply(overdue, "clara@partner.example", "Done")
+    setup["server"].append(setup["user"], raw)
+    run(capsys, config, WEEK_LATER)
+    ledger = open_ledger("", "Ungeløftet Test", setup["state"])
+    try:
+        records = ledger.replies()
+    finally:
+        ledger.close()
+    assert len(records) == 1
+    record = records[0]
+    assert record.sender == "clara@partner.example"
+    assert record.answered_key == "overdue:H-2:1"
+    assert record.decision == "applied"
+    assert [(c.tab, c.row_id, c.column, c.old, c.new) for c in record.changes] == [
+        ("actions", "H-2", "status", "Ikke startet", "Færdig")]
+
+
+def test_a_partner_who_changed_the_due_date_meanwhile_wins(setup, capsys):
+    """A conflict: the Frist changed in the sheet after the reminder went out, so a
+    reply's new due date is not written; the partner hears that nothing changed."""
+    import openpyxl
+
+    config, outbox, workbook = setup["config"], setup["outbox"], setup["workbook"]
+    run(capsys, config, FIRST)
+    reminder = sent(outbox, "reminder:H-1:2026-12-04", "bo@ngo.example")
+    book = openpyxl.load_workbook(workbook)
+    sheet = book["Handlinger"]
+    for cells_row in sheet.iter_rows(min_row=2):
+        if cells_row[0].value == "H-1":
+            cells_row[4].value = date(2026, 12, 20)
+    book.save(workbook)
+    setup["server"].append(setup["user"], reply(reminder, "bo@ngo.example",
+                                                "ny frist 15.12.2026"))
+    run(capsys, config, "2026-12-03T11:00:00+01:00")
+    assert row(workbook, "Handlinger", "Handling-ID", "H-1")["Frist"].date() == \
+        date(2026, 12, 20)
+    answer = next(m for m in read_outbox(outbox) if str(m["X-Rygrad-Key"]).startswith(
+        "answer:"))
+    assert "er ændret i arket, siden vi skrev til dig" in answer.get_body(
+        ("plain",)).get_content()
+
+
+def test_without_a_mailbox_the_cycle_goes_on_and_status_says_why(setup, capsys,
+                                                                 monkeypatch):
+    """A login the server refuses: the sheet and mail are handled as always, the digest
+    and status name the mailbox."""
+    config, outbox = setup["config"], setup["outbox"]
+    monkeypatch.setenv("RYGRAD_TEST_INBOX_PASSWORD", "forkert")
+    run(capsys, config, FIRST)
+    assert any(k.startswith("overdue:H-2") for k, _ in by_key(read_outbox(outbox)))
+    status = rygrad(capsys, "status", "--now", FIRST, "--config", str(config))
+    assert status.status == 1
+    assert "mailbox could not be read" in status.out
+
+
+def test_nothing_is_read_as_seen_over_imap(setup, capsys):
+    """BODY.PEEK only: a partner's reply stays unread for the secretariat's own eyes."""
+    config, outbox = setup["config"], setup["outbox"]
+    run(capsys, config, FIRST)
+    overdue = sent(outbox, "overdue:H-2:1", "clara@partner.example")
+    setup["server"].append(setup["user"], reply(overdue, "clara@partner.example", "Done"))
+    run(capsys, config, WEEK_LATER)
+    context = ssl.create_default_context(cafile=str(setup["server"].certificates.ca))
+    with imaplib.IMAP4_SSL(setup["server"].host, setup["server"].port,
+                           ssl_context=context) as imap:
+        imap.login(setup["user"], PASSWORD)
+        imap.select("INBOX", readonly=True)
+        typ, data = imap.search(None, "UNSEEN")
+        assert typ == "OK" and data[0].split()
