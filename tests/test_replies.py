@@ -115,7 +115,7 @@ def test_replies_change_the_sheet_once_and_each_partner_gets_one_answer(setup, c
     server.append(user, unrelated.as_bytes())
     before = len(read_outbox(outbox))
 
-    second = run(capsys, config, WEEK_LATER)
+    run(capsys, config, WEEK_LATER)
 
     # the sheet: exactly what the replies said
     assert row(workbook, "Handlinger", "Handling-ID", "H-2")["Status"] == "Færdig"
@@ -146,7 +146,6 @@ def test_replies_change_the_sheet_once_and_each_partner_gets_one_answer(setup, c
     assert all("\\Seen" not in f for f in marks.values())
     assert "$rygrad" in marks[str(ids["done"]).encode()]
     assert "$rygrad" not in marks[b"<nyhed-1@example.org>"]
-    assert "inbox" in second.out or True
 
     # a second cycle: nothing changes, nothing is sent
     snapshot = {tab: cells(workbook, tab) for tab in ("Handlinger", "Indikatorer")}
