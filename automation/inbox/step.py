@@ -32,6 +32,7 @@ from automation.core.model import (
     ReplyRecord,
     SentMail,
 )
+from automation.core.reports import status_received_updates
 from automation.core.settings import Settings
 from automation.errors import RygradError
 from automation.inbox.decide import Decision, decide, still_applies
@@ -95,11 +96,14 @@ class Inbound:
     meeting_answers: list[MeetingAnswer] = field(default_factory=list)
     # values from replies, for Målinger (Kilde »mail fra Sofie Holm«)
     measurements: list[Measurement] = field(default_factory=list)
+    # group name → the day its chair's status came by reply (Grupper's Status modtaget)
+    status_received: dict[str, date] = field(default_factory=dict)
     outcome: InboxOutcome = field(default_factory=InboxOutcome)
 
     def updates(self, read: Initiative) -> list[CellUpdate]:
-        """The partners' cells to write, placed on the rows of the sheet as read."""
-        found = []
+        """The partners' cells to write, placed on the rows of the sheet as read, and
+        the Status modtaget of the groups whose status came by reply."""
+        found = status_received_updates(read, self.status_received)
         for change in self.changes:
             row = _row(read, change)
             if row:
@@ -207,6 +211,9 @@ def _inbound(settings: Settings, ledger: RepliesLedger, initiative: Initiative,
                     inbound.changes.append(change)
             if record.kind == "indicator":
                 inbound.measurements += _measurement(record, settings)
+            if record.kind == "report":
+                inbound.status_received[record.subject_id] = \
+                    record.at.astimezone(settings.initiative.zone).date()
         for item in record.payload.get("meeting_answers", ()):
             inbound.meeting_answers.append(MeetingAnswer(
                 item["meeting_id"], item["attendee"], item["answer"], int(item["sequence"]),
