@@ -268,8 +268,10 @@ _SEPARATOR = re.compile(
     re.IGNORECASE,
 )
 _UNDERSCORES = re.compile(r"^\s*_{8,}\s*$")
+# an attribution names a date: "On Monday I wrote the following:" is the writer's own text
 _ATTRIBUTION = re.compile(
-    r"^\s*(?:den|on|am|le)\s.{0,300}?\b(?:skrev|wrote|schrieb|a écrit)\b.{0,300}:\s*$"
+    r"^\s*(?:den|on|am|le)\s[^\d]{0,100}\d.{0,300}?\b(?:skrev|wrote|schrieb|a écrit)\b"
+    r".{0,300}:\s*$"
     r"|^.{0,120}\d.{0,200}\b(?:skrev|wrote)\b[^:]{0,200}<[^<>\s]+@[^<>\s]+>\s*:\s*$",
     re.IGNORECASE,
 )
@@ -342,7 +344,17 @@ class _TextOfHtml(HTMLParser):
                 or attributes.get("id", "").lower() in _QUOTE_IDS:
             self.quoted = True
             return
-        if tag in _BLOCKS:
+        if tag == "br":
+            self.parts.append("\n")
+        elif tag in _BLOCKS:
+            self._line_break()
+
+    def _line_break(self) -> None:
+        """One line break where a block starts or ends, however many blocks meet there
+        (``<div>a</div><div>b</div>`` is two lines, not three)."""
+        while self.parts and not self.parts[-1].strip(" ") and "\n" not in self.parts[-1]:
+            self.parts.pop()
+        if self.parts and not self.parts[-1].endswith("\n"):
             self.parts.append("\n")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -355,8 +367,8 @@ class _TextOfHtml(HTMLParser):
             return
         if tag in _HIDDEN:
             self.hidden = max(0, self.hidden - 1)
-        elif tag in _BLOCKS:
-            self.parts.append("\n")
+        elif tag in _BLOCKS and tag != "br":
+            self._line_break()
 
     def handle_data(self, data: str) -> None:
         if not self.quoted and not self.hidden:
@@ -431,10 +443,10 @@ def _answers_in(text: str, method_param: object) -> list[CalendarAnswer]:
 
 # --- language --------------------------------------------------------------------------------
 
-_DANISH = re.compile(r"[æøå]|\b(?:hej|tak|færdig|udført|frist|værdi|venlig|hilsen|mvh|jeg"
-                     r"|ikke|og|er)\b", re.IGNORECASE)
+_DANISH = re.compile(r"\b(?:hej|tak|færdig|udført|frist|værdi|venlig|hilsen|mvh|jeg|ikke|og"
+                     r"|er|sendt|fra|min|kære|har|denne|med|vi)\b", re.IGNORECASE)
 _ENGLISH = re.compile(r"\b(?:hi|hello|thanks|thank|done|due|value|regards|best|the|is|not"
-                      r"|and|dear)\b", re.IGNORECASE)
+                      r"|and|dear|has|this|with|we|sent|from|my)\b", re.IGNORECASE)
 
 
 def _language(content_language: str, subject: str, text: str) -> str:
