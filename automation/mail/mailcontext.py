@@ -41,6 +41,8 @@ def context_for(message: Message, initiative: Initiative, settings: Settings,
         # the status that marks an action done, as the mails tell partners to set it
         "done_status": next(iter(settings.rules.done_statuses), "Færdig"),
         "sheet_url": "",  # the "Open the sheet" button; "" = no button
+        # replies are read (README, "Replies by mail"): mails say what to answer
+        "replies_read": settings.inbox is not None,
     }
     builder = _BUILDERS.get(message.kind) or _BUILDERS.get(kinds.KINDS[message.kind].about)
     if builder:
@@ -405,6 +407,26 @@ def _answer(message: Message, initiative: Initiative, settings: Settings,
             "applied": bool(message.payload.get("applied"))}
 
 
+def _report_request(message: Message, initiative: Initiative, settings: Settings,
+                    today: date) -> dict[str, Any]:
+    """A working group's chair asked for its status before the steering group meets
+    (core/reports.py): the meeting, the group, and where the lines go."""
+    meeting = initiative.meeting(message.subject_id)
+    name = str(message.payload.get("group") or "")
+    group = initiative.group(name)
+    language = settings.initiative.language
+    return {
+        "meeting": meeting_view(meeting, message.subject_id),
+        "group": {"name": group.name if group else name, "goal": group.goal if group else "",
+                  "latest_status": group.latest_status if group else ""},
+        "days_left": int(message.payload.get("days_left") or 0),
+        "by_reply": bool(message.payload.get("by_reply")),
+        "sheet_url": sheet_link(initiative, "groups", group.row if group else 0),
+        "groups_tab": initiative.tab_titles.get("groups") or schema.GROUPS.title(language),
+        "status_column": schema.GROUPS.column("latest_status").title(language),
+    }
+
+
 _BUILDERS = {
     kinds.MEETING: _meeting_mail,
     kinds.ACTION: _action_mail,
@@ -412,4 +434,5 @@ _BUILDERS = {
     "digest": _digest,
     "burst": _burst,
     "answer": _answer,
+    "report": _report_request,
 }
