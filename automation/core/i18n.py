@@ -205,6 +205,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "da": "Den nye frist, {value}, ligger før i dag; skriv en dato fra i dag og frem.",
         "en": "The new due date, {value}, is in the past; write a date from today on.",
     },
+    # --- reports: a working group that cannot be asked for its status ---
+    "report_no_chair": {
+        "da": "{column} mangler eller har ingen e-mailadresse, så gruppen bliver ikke bedt "
+              "om en status til styregruppens møde {day}",
+        "en": "{column} is empty or has no email address, so the group is not asked for a "
+              "status for the steering group's meeting on {day}",
+    },
     # --- parse: Målinger, the optional tab of indicator history ---
     "unknown_indicator": {
         "da": '{column}: "{value}" findes ikke på fanen {tab}',

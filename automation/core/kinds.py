@@ -38,6 +38,9 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("followup", MEETING, sent_column="followup_sent"),
     # "are you coming?" to an invitee who has not answered (only with [inbox])
     Kind("rsvp", MEETING, payload=payloads.RsvpPayload),
+    # a working group's chair asked for 3–5 lines before the steering group meets; the
+    # subject is the steering group's meeting (core/reports.py)
+    Kind("report", MEETING, payload=payloads.ReportPayload),
     Kind("reminder", ACTION, sent_column="last_reminder", payload=payloads.ReminderPayload),
     Kind("overdue", ACTION, sent_column="last_reminder", payload=payloads.OverduePayload),
     Kind("escalation", ACTION, sent_column="last_reminder",

@@ -54,6 +54,14 @@ class RsvpPayload(TypedDict):
     invited: str  # ISO date the invitation asked went to this invitee
 
 
+class ReportPayload(TypedDict):
+    """A working group's chair asked for its status before a steering-group meeting."""
+
+    group: str  # the working group, as Grupper names it
+    days_left: int  # days until the steering group meets
+    by_reply: bool  # [inbox] is set: a reply is read into the sheet (else: type it there)
+
+
 class ReminderPayload(TypedDict):
     due: str  # ISO date
     days_left: int

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from automation.core import rsvp
+from automation.core import reports, rsvp
 from automation.core.indicators import BEHIND, NO_DATA, assess, next_update
 from automation.core.model import (
     Action,
@@ -101,6 +101,7 @@ def plan(
         result.messages += rules.action_messages(action)
     for indicator in initiative.indicators:
         result.messages += rules.indicator_messages(indicator)
+    result.messages += reports.report_requests(initiative, rules.today, settings, history.has)
     result.messages += rules.digest(list(entries))
     return result
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
-from automation.core import kinds, rsvp
+from automation.core import kinds, reports, rsvp
 from automation.core.a1 import column_letter
 from automation.core.i18n import text
 from automation.core.indicators import assess, next_update
@@ -70,6 +70,8 @@ def worker_values(
                 0 <= (meeting.date - today).days <= settings.rules.invite_days_before):
             notes.setdefault(("meetings", meeting.row), []).append(text(
                 language, "no_start_time", column=MEETINGS.column("start").title(language)))
+    for place, found in reports.notes(initiative, today, settings).items():
+        notes.setdefault(place, []).extend(found)
 
     def note(place: tuple[str, int]) -> dict[str, str]:
         return {"note": "; ".join(notes.get(place, ()))}

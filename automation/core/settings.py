@@ -118,6 +118,9 @@ class Rules:
     on_track_tolerance: float = 0.10
     default_meeting_minutes: int = 120
     rsvp_reminder_days_before: int = 3  # with [inbox]: ask who has not answered (rsvp.py)
+    # working groups' chairs are asked for their status this many days before each
+    # steering-group meeting (reports.py)
+    report_request_days_before: int = 10
     done_statuses: tuple[str, ...] = (
         "Færdig", "Afsluttet", "Lukket", "Done", "Completed", "Closed",
     )

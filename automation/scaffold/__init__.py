@@ -93,6 +93,7 @@ stale_after_days = 30                   # a value this long overdue counts as "n
 on_track_tolerance = 0.10               # progress may lag elapsed time this much and be on track
 default_meeting_minutes = 120           # a meeting's length when Slut/End is empty
 rsvp_reminder_days_before = 3           # with [inbox]: remind who has not answered an invitation
+report_request_days_before = 10         # ask working groups' chairs for a status this long before
 # An action is done when its Status is one of these:
 done_statuses = ["Færdig", "Afsluttet", "Lukket", "Done", "Completed", "Closed"]
 

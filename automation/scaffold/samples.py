@@ -8,7 +8,9 @@ from typing import Any
 from automation.core import kinds
 from automation.core.model import Initiative, Message, Recipient
 from automation.core.plan import digest_payload, invitation_details
+from automation.core.reports import working_groups
 from automation.core.settings import Settings
+from automation.core.statusreport import is_steering_group
 from automation.errors import RygradError
 
 KINDS = tuple(kinds.KINDS)
@@ -59,6 +61,14 @@ def sample_messages(
             rsvp=(meeting.id, {"seq": 0, "days_left": 3,
                                "invited": (now.date() - timedelta(days=7)).isoformat()}),
         )
+        # a working group asked for its status, the steering group meeting in ten days
+        steering = min((m for m in initiative.meetings if m.start and is_steering_group(
+            initiative.group(m.group))), default=meeting,
+            key=lambda m: (m.date < now.date(), abs((m.date - now.date()).days)))
+        working = next(iter(working_groups(initiative)), None)
+        samples["report"] = (steering.id, {
+            "group": working.name if working else steering.group, "days_left": 10,
+            "by_reply": settings.inbox is not None})
     # the sample digest is this week's (»uge 49, 2026«), in the initiative's own time
     iso = now.astimezone(settings.initiative.zone).date().isocalendar()
     samples["digest"] = ("", dict(digest_payload(initiative, [], now, settings,
