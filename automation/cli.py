@@ -98,7 +98,9 @@ def closed_pipe() -> int:
 
 def counted(number: int, noun: str) -> str:
     """"1 cell", "2 cells", "0 cells"."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+    plural = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" \
+        else noun + "s"
+    return f"{number} {noun}" if number == 1 else f"{number} {plural}"
 
 
 # -- logging --------------------------------------------------------------------
@@ -446,6 +448,16 @@ def after_cycle(settings: config.Settings, now: datetime, outcome: Outcome) -> N
         ping(settings.schedule.heartbeat_url)
 
 
+def inbox_line(settings: config.Settings, read: Mapping[str, Any]) -> str:
+    """What the inbound step did (README, "Replies by mail"), in one line."""
+    folder = f"{settings.inbox.username}/{settings.inbox.folder}" if settings.inbox else ""
+    if read.get("error"):
+        return f"inbox {folder} not read: {read['error']}"
+    return (f"inbox {folder}: {counted(int(read.get('handled') or 0), 'new reply')}"
+            f" ({read.get('applied', 0)} applied, {read.get('calendar', 0)} calendar answers, "
+            f"{read.get('not_applied', 0)} not used)")
+
+
 def cycle_line(settings: config.Settings, now: datetime, outcome: Outcome) -> str:
     """One line for the log; `summary` is the longer report `run --once` prints."""
     counts = [f"{outcome.due} due", f"{outcome.sent} sent"]
@@ -459,6 +471,8 @@ def cycle_line(settings: config.Settings, now: datetime, outcome: Outcome) -> st
         else f"{counted(outcome.cells_written, 'cell')} written"
     line = (f"{settings.initiative.name}: cycle at {now:%Y-%m-%d %H:%M}: "
             f"{', '.join(counts)}; {written}")
+    if outcome.inbox:
+        line += "; " + inbox_line(settings, outcome.inbox)
     return line + ("; see `rygrad status`" if outcome.exit_status else "")
 
 
@@ -469,6 +483,8 @@ def summary(settings: config.Settings, now: datetime, outcome: Outcome, sheet: s
     lines = [f"{settings.initiative.name}: cycle at {now:%Y-%m-%d %H:%M}: "
              f"{outcome.due} due, {outcome.sent} sent {where}"]
     lines += [f"  warning: {warning}" for warning in outcome.missing_columns]
+    if outcome.inbox:
+        lines.append("  " + inbox_line(settings, outcome.inbox))
     if outcome.recorded:
         lines.append(f"  {outcome.recorded} recorded as sent without sending (--record-only)")
     if outcome.resent:
