@@ -66,7 +66,8 @@ GROUPS = Tab("groups", "Grupper", "Groups", "group", (
     # a working group's 3–5 lines for the steering group: typed by its chair, or written
     # from the chair's reply to the report request, on the date in Status modtaget
     Column("latest_status", "Seneste status", "Latest status"),
-    Column("status_received", "Status modtaget", "Status received", worker=True),
+    Column("status_received", "Status modtaget", "Status received", worker=True,
+           on_demand=True),
     Column("note", "Bemærkning", "Note", worker=True),
 ))
 
