@@ -78,13 +78,11 @@ def read_command(text: str, answering: str, done_statuses: Sequence[str], today:
     lines = [" ".join(line.split()) for line in text.splitlines()]
     lines = [line for line in lines if line]
     example = _example(today, date_order)
-    if not lines:
+    deciding = next((line for line in lines if not _GREETING.fullmatch(line)), "")
+    if not deciding:  # nothing, or only "Hej Sekretariat,"
         return NotUnderstood(i18n.text(language, "reply_empty"))
     if answering == "report":
         return FreeText(_cut("\n".join(line.rstrip() for line in text.strip().splitlines())))
-    deciding = next((line for line in lines if not _GREETING.fullmatch(line)), "")
-    if not deciding:
-        return NotUnderstood(i18n.text(language, "reply_empty"))
     command = _command(_bare(deciding), done_statuses, today, date_order, language)
     if command is None:
         key = "reply_action_unclear" if answering == "action" else "reply_indicator_unclear"
