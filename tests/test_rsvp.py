@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
 from automation import cli, config
@@ -25,6 +26,7 @@ from automation.core.projection import cell_updates, resolve
 from automation.core.settings import InitiativeSettings, MailSettings, Rules, SheetSettings
 from automation.core.settings import Settings as CoreSettings
 from automation.errors import ConfigError
+from automation.scaffold.example import write_example_workbook
 from tests.workbook import GROUPS, PEOPLE, by_key, cells, read_outbox, write_config, write_workbook
 
 ZONE = ZoneInfo("Europe/Copenhagen")
@@ -375,3 +377,27 @@ def test_the_reminder_days_are_a_config_key(tmp_path):
     conf = write_config(tmp_path, path, rules={"rsvp_reminder_days_before": "tre"})
     with pytest.raises(ConfigError, match=r"rules\.rsvp_reminder_days_before"):
         config.load(conf)
+
+
+ANSWER_COLUMNS = {"Deltager", "Afbud", "Måske", "Mangler svar"}
+
+
+@pytest.mark.parametrize("inbox", [False, True])
+def test_init_sheet_adds_the_answer_columns_only_with_inbox(tmp_path, inbox):
+    sections = {"initiative": {"name": "Ungeløftet",
+                               "secretariat": "Sekretariatet <sekretariat@example.dk>"},
+                "sheet": {"backend": "xlsx", "path": "initiativ.xlsx"}}
+    if inbox:
+        sections["inbox"] = {"host": "imap.example.dk", "username": "sekretariat@example.dk",
+                             "password_env": "RYGRAD_TEST_NO_SUCH_PASSWORD"}
+    settings = config.parse(sections, tmp_path / "rygrad.toml")
+    cli.build_sheet(settings).init(settings)
+    header = {str(c.value) for c in openpyxl.load_workbook(tmp_path / "initiativ.xlsx")["Møder"][1]}
+    assert "Invitation sendt" in header
+    assert (header >= ANSWER_COLUMNS) if inbox else not (ANSWER_COLUMNS & header)
+
+
+def test_the_example_workbook_has_no_answer_columns(tmp_path):
+    write_example_workbook(tmp_path / "eksempel.xlsx", TODAY)
+    header = {str(c.value) for c in openpyxl.load_workbook(tmp_path / "eksempel.xlsx")["Møder"][1]}
+    assert "Opfølgning sendt" in header and not ANSWER_COLUMNS & header

@@ -355,15 +355,17 @@ def write_example_workbook(path: Path, today: date, language: str = "da") -> Non
 
 def _write_tab(sheet: Worksheet, tab: Tab, content: list[dict[str, Any]], language: str
                ) -> None:
-    sheet.append([column.title(language) for column in tab.columns])
-    for cell, column in zip(sheet[1], tab.columns, strict=True):
+    # the meeting answer columns come with [inbox], which the example's config has not
+    columns = [column for column in tab.columns if not column.on_demand]
+    sheet.append([column.title(language) for column in columns])
+    for cell, column in zip(sheet[1], columns, strict=True):
         cell.font = Font(bold=True)
         if column.worker:
             cell.fill = HEADER_FILL
     sheet.freeze_panes = "A2"
     for row in content:
         sheet.append([_value(column.key, row.get(column.key), language)
-                      for column in tab.columns])
+                      for column in columns])
     for row_cells in sheet.iter_rows(min_row=2):
         for cell in row_cells:
             if isinstance(cell.value, date):
@@ -372,7 +374,7 @@ def _write_tab(sheet: Worksheet, tab: Tab, content: list[dict[str, Any]], langua
                 cell.number_format = TIME_FORMAT
             elif isinstance(cell.value, str) and "\n" in cell.value:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for index, column in enumerate(tab.columns, 1):
+    for index, column in enumerate(columns, 1):
         texts = [column.title(language)] + [_text(row.get(column.key)) for row in content]
         sheet.column_dimensions[get_column_letter(index)].width = _width(texts)
 

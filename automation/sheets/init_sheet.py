@@ -75,6 +75,8 @@ def plan_tabs(settings: Settings, present: dict[str, tuple[CellValue, ...]]) -> 
             if key is not None:
                 plan.columns.setdefault(key, index)
         for column in tab.columns:
+            if column.on_demand and settings.inbox is None:
+                continue  # the meeting answer columns: only with [inbox]
             if column.key not in plan.columns:
                 plan.header.append(column.title(language))
                 plan.added.append(column.title(language))
@@ -160,6 +162,8 @@ def _google_tab(
     header = rows[0] if rows else []
     note = NOTE[settings.initiative.language]
     for column in plan.tab.columns:
+        if column.key not in plan.columns:  # an on-demand column not added
+            continue
         index = plan.columns[column.key] - 1
         cell = header[index] if index < len(header) else {}
         if column.worker and (cell.get("note") != note or not _is_grey(cell)):
@@ -258,6 +262,8 @@ def init_xlsx(settings: Settings, path: Path) -> list[str]:
         if plan.added and plan.exists:
             changes.append(f"{plan.title}: added the columns {', '.join(plan.added)}")
         for column in plan.tab.columns:
+            if column.key not in plan.columns:  # an on-demand column not added
+                continue
             cell = ws.cell(row=1, column=plan.columns[column.key])
             grey = cell.fill.fill_type == "solid" and str(cell.fill.fgColor.rgb) == GREY_HEX
             if column.worker and (not grey or not cell.comment or cell.comment.text != note):
