@@ -176,8 +176,9 @@ def test_the_chart_is_drawn_the_title_holds_the_assessment(tmp_path):
 
 
 def _pixels(png: bytes) -> bytes:
-    """The first channel of every pixel of an 8-bit RGBA PNG (filters undone)."""
+    """The first channel of every pixel of an 8-bit grey or RGBA PNG (filters undone)."""
     width, height = png_size(png)
+    step = {0: 1, 4: 2, 2: 3, 6: 4}[png[25]]  # bytes per pixel by the PNG colour type
     data, at = b"", 8
     while at < len(png):
         length = struct.unpack(">I", png[at:at + 4])[0]
@@ -185,15 +186,15 @@ def _pixels(png: bytes) -> bytes:
             data += png[at + 8:at + 8 + length]
         at += 12 + length
     raw = zlib.decompress(data)
-    stride = width * 4
+    stride = width * step
     rows, previous = [], bytearray(stride)
     for y in range(height):
         kind = raw[y * (stride + 1)]
         line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
         for x in range(stride):
-            left = line[x - 4] if x >= 4 else 0
+            left = line[x - step] if x >= step else 0
             up = previous[x]
-            corner = previous[x - 4] if x >= 4 else 0
+            corner = previous[x - step] if x >= step else 0
             if kind == 1:
                 line[x] = (line[x] + left) & 255
             elif kind == 2:
@@ -205,7 +206,7 @@ def _pixels(png: bytes) -> bytes:
                 pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
                 line[x] = (line[x] + (left if pa <= pb and pa <= pc else up if pb <= pc
                                       else corner)) & 255
-        rows.append(bytes(line[0::4]))
+        rows.append(bytes(line[0::step]))
         previous = line
     return b"".join(rows)
 
