@@ -48,6 +48,9 @@ def command(text: str, answering: str = "action", today: date = TODAY,
     ("  Færdig  \n", Done("Færdig")),
     ("\n\nFærdig\n\nVenlig hilsen\nSofie Holm\nKøbenhavns Kommune", Done("Færdig")),
     ("Færdig\nTak for påmindelsen", Done("Færdig")),
+    ("Færdig 👍", Done("Færdig")),
+    ("Done :)", Done("Done")),
+    ("Udført! 😊", Done("Udført")),
 ])
 def test_a_done_word_on_a_line_of_its_own_is_done(text, expected):
     assert command(text) == expected
@@ -59,7 +62,9 @@ def test_a_done_word_on_a_line_of_its_own_is_done(text, expected):
     "Hej Sekretariatet!\nFærdig",
     "Kære sekretariat\nFærdig\nMvh Sofie",
     "Hi Anna,\nDone",
+    "Hi Anna Berg,\nDone",
     "Dear secretariat,\n\nDone",
+    "Godmorgen!\nFærdig",
 ])
 def test_greeting_lines_before_the_command_are_skipped(text):
     assert isinstance(command(text), Done)
@@ -71,6 +76,10 @@ def test_greeting_lines_before_the_command_are_skipped(text):
     "Færdig, næsten",
     "Færdig på mandag",
     "Hej, jeg er færdig",
+    "Hej jeg er færdig",
+    "Hej færdig",
+    "Hej Sofie er færdig",
+    "Hi, it is done",
     "Hej Sekretariat, opgaven er udført",
     "Tak\n\nFærdig",  # "Tak" is the first line, and it is no command
     "Not done yet",

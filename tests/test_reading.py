@@ -174,6 +174,8 @@ def test_a_reply_with_only_an_attachment_has_no_text_and_says_why():
     ("auto_precedence_bulk.eml", "Precedence: bulk"),
     ("auto_x_autoreply.eml", "X-Autoreply: yes"),
     ("auto_subject_only.eml", "out-of-office subject"),
+    ("auto_exchange_ndr.eml", "multipart/report: delivery-status"),
+    ("auto_outlook_read_receipt.eml", "multipart/report: disposition-notification"),
 ])
 def test_an_automatic_reply_says_why(name, why):
     assert read(name).automatic == why
@@ -203,6 +205,17 @@ def test_out_of_office_subjects_in_danish_and_english_are_automatic(subject):
     ("Precedence: first-class\n", ""),
     ("Subject: Re: Hvornår er jeg fraværende?\n", ""),
     ("Subject: Re: Out of office days in January\n", "out-of-office subject"),
+    ("Subject: Out of Office AutoReply: Frist\n", "out-of-office subject"),
+    ("Subject: Undeliverable: Frist\n", "delivery or read report subject"),
+    ("Subject: Delivery Status Notification (Failure)\n", "delivery or read report subject"),
+    ("Subject: Read: Due Thu 10 Dec\n", "delivery or read report subject"),
+    ("Subject: SV: Læst: Frist\n", "delivery or read report subject"),
+    ("Subject: SV: Læst og forstået\n", ""),
+    ("Subject: Re: Ready for Thursday\n", ""),
+    ("Return-Path: <>\n", "Return-Path: <>"),
+    ("Return-Path: <sofie.holm@kk.dk>\n", ""),
+    ("Content-Type: multipart/report; report-type=delivery-status; boundary=x\n",
+     "multipart/report: delivery-status"),
 ])
 def test_what_makes_a_reply_automatic(headers, automatic):
     message = email.message_from_string(
@@ -382,6 +395,29 @@ def test_own_text_normalises_newlines_and_invisible_spaces():
 ])
 def test_html_reads_as_its_lines_up_to_the_quote(html, text):
     assert html_text(html) == text
+
+
+def test_a_signed_reply_reads_its_text_and_us_ascii_with_8bit_bytes_is_not_garbled():
+    raw = (b"From: Sofie Holm <sofie.holm@kk.dk>\nMIME-Version: 1.0\n"
+           b'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; '
+           b'boundary="sig"\n\n--sig\nContent-Type: text/plain; charset="us-ascii"\n'
+           b"Content-Transfer-Encoding: 8bit\n\nF\xe6rdig\n\n--sig\n"
+           b'Content-Type: application/pkcs7-signature; name="smime.p7s"\n'
+           b'Content-Disposition: attachment; filename="smime.p7s"\n'
+           b"Content-Transfer-Encoding: base64\n\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\n--sig--\n")
+    reply = read_reply(raw)
+    assert (reply.text, reply.note) == ("Færdig", "")
+
+
+@pytest.mark.parametrize("content_type", [
+    'application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"',
+    'multipart/encrypted; protocol="application/pgp-encrypted"; boundary=x',
+])
+def test_an_encrypted_reply_has_no_text_and_says_so(content_type):
+    raw = (f"From: a@b.dk\nMIME-Version: 1.0\nContent-Type: {content_type}\n"
+           "Content-Disposition: attachment\n\n--x\nContent-Type: application/pgp-encrypted"
+           "\n\nVersion: 1\n--x--\n").encode()
+    assert (read_reply(raw).text, read_reply(raw).note) == ("", "encrypted")
 
 
 # --- never raise ---------------------------------------------------------------------------

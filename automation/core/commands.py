@@ -50,9 +50,13 @@ class NotUnderstood:
 
 Command = Done | NewDue | Value | FreeText | NotUnderstood
 
+# "Hej", "Hej Sekretariat,", "Kære sekretariat", "Hi Anna Berg": a greeting word and at
+# most two names; "Hej jeg er færdig" is a sentence, not a greeting
 _GREETING = re.compile(
-    r"(?:hej|hejsa|hey|hi|hello|dear|kære|goddag|god morgen|good morning|good afternoon)"
-    r"(?:\s+[^\W\d_][\w.\-]*){0,3}\s*[,!.:]?", re.IGNORECASE)
+    r"(?:hej|hejsa|hejhej|hey|hi|hello|hallo|dear|kære|goddag|godmorgen|god morgen"
+    r"|good morning|good afternoon)(?:\s+[^\W\d_][\w.\-]*){0,2}\s*[,!.:]?", re.IGNORECASE)
+_SENTENCE_WORDS = {"jeg", "er", "vi", "det", "den", "ikke", "i", "am", "is", "we", "it",
+                   "not", "have", "har", *DONE_WORDS}
 _DUE = re.compile(
     r"(?:ny\s+frist|frist|ny\s+deadline|deadline|new\s+due\s+date|due\s+date|new\s+deadline"
     r"|due)\s*[:=\-–]?\s*(?:(?:er|til|is|to|on|den|the)\s+)?(?P<date>.+)", re.IGNORECASE)
@@ -78,7 +82,7 @@ def read_command(text: str, answering: str, done_statuses: Sequence[str], today:
     lines = [" ".join(line.split()) for line in text.splitlines()]
     lines = [line for line in lines if line]
     example = _example(today, date_order)
-    deciding = next((line for line in lines if not _GREETING.fullmatch(line)), "")
+    deciding = next((line for line in lines if not _is_greeting(line)), "")
     if not deciding:  # nothing, or only "Hej Sekretariat,"
         return NotUnderstood(i18n.text(language, "reply_empty"))
     if answering == "report":
@@ -95,9 +99,22 @@ def read_command(text: str, answering: str, done_statuses: Sequence[str], today:
     return command
 
 
+def _is_greeting(line: str) -> bool:
+    words = {word.casefold() for word in re.findall(r"\w+", line)}
+    return _GREETING.fullmatch(line) is not None and not words & _SENTENCE_WORDS
+
+
+_MARKS = " \t*_\"'»«“”„`"
+# a thumbs-up or a smiley after the word: "Færdig 👍", "Done :)"
+_TRAILING_SYMBOLS = re.compile(r"(?:\s*(?:[:;]-?[)D]|[\u2600-\u27bf\U0001f300-\U0001faff"
+                               r"\ufe0f\u200d]))+$")
+
+
 def _bare(line: str) -> str:
-    """The line without the marks around a word: "*Færdig*", "Færdig!", "»færdig«."."""
-    return line.strip(" \t*_\"'»«“”„`").rstrip(".!").strip(" *_\"'»«“”„`")
+    """The line without the marks around a word: "*Færdig*", "Færdig!", "»færdig«.",
+    "Færdig 👍"."""
+    line = _TRAILING_SYMBOLS.sub("", line)
+    return line.strip(_MARKS).rstrip(".!").strip(_MARKS)
 
 
 def _command(line: str, done_statuses: Sequence[str], today: date, date_order: str,

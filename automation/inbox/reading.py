@@ -164,10 +164,15 @@ def _date(value: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+_REPLY_PREFIX = r"^\s*(?:(?:re|sv|aw|vs|fw|fwd)\s*:\s*)*"
 _AUTOMATIC_SUBJECT = re.compile(
-    r"^\s*(?:(?:re|sv|aw|vs|fw|fwd)\s*:\s*)*"
-    r"(automatisk svar|fraværende|out of office|autosvar|autoreply|auto-reply|auto reply"
-    r"|automatic reply|abwesenheitsnotiz|ikke på kontoret|feriesvar)\b",
+    _REPLY_PREFIX + r"(?:automatisk svar|fraværende|out of office|autosvar|autoreply"
+    r"|auto-reply|auto reply|automatic reply|abwesenheitsnotiz|ikke på kontoret|feriesvar)\b",
+    re.IGNORECASE,
+)
+_REPORT_SUBJECT = re.compile(
+    _REPLY_PREFIX + r"(?:(?:ikke leveret|undeliverable|returned mail|læst|read|ikke læst"
+    r"|not read)\s*:|delivery status notification|mail delivery failed)",
     re.IGNORECASE,
 )
 _AUTOMATIC_PRECEDENCE = {"bulk", "auto_reply", "list", "junk"}
@@ -185,8 +190,17 @@ def is_automatic(message: Message) -> str:
     precedence = header(message, "Precedence").casefold()
     if precedence in _AUTOMATIC_PRECEDENCE:
         return f"Precedence: {precedence}"
-    if _AUTOMATIC_SUBJECT.match(header(message, "Subject")):
+    if message.get_content_type() == "multipart/report":
+        # a delivery failure or a read receipt (RFC 3464, RFC 8098), whoever it names
+        report = str(message.get_param("report-type") or "").lower()
+        return f"multipart/report: {report or 'report'}"
+    if header(message, "Return-Path").replace(" ", "") == "<>":
+        return "Return-Path: <>"  # the null sender: bounces and auto-replies (RFC 3834)
+    subject = header(message, "Subject")
+    if _AUTOMATIC_SUBJECT.match(subject):
         return "out-of-office subject"
+    if _REPORT_SUBJECT.match(subject):
+        return "delivery or read report subject"
     return ""
 
 
@@ -220,12 +234,18 @@ def _body_text(message: Message) -> tuple[str, str]:
                      if part.get_content_type() in ("text/plain", "text/html")
                      and not _is_attachment(part)), None)
     if body is None:
+        types = {part.get_content_type() for part in message.walk()}
+        if types & _ENCRYPTED:
+            return "", "encrypted"
         attached = any(_is_attachment(part) for part in message.walk())
         return "", "only an attachment" if attached else ""
     text = decoded(body)
     if body.get_content_type() == "text/html":
         text = html_text(text)
     return text, ""
+
+
+_ENCRYPTED = {"multipart/encrypted", "application/pkcs7-mime", "application/x-pkcs7-mime"}
 
 
 def _is_attachment(part: Message) -> bool:
@@ -237,11 +257,14 @@ def _is_attachment(part: Message) -> bool:
 
 def decoded(part: Message) -> str:
     """A text part's content as str, whatever its transfer encoding and charset: an
-    unknown or missing charset is read as UTF-8, else Windows-1252; bad bytes replaced."""
+    unknown or missing charset (or US-ASCII with 8-bit bytes, which some clients declare
+    anyway) is read as UTF-8, else Windows-1252; bad bytes replaced."""
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         payload = str(part.get_payload()).encode("utf-8", "replace")
     charset = (part.get_content_charset() or "").strip().strip('"')
+    if charset in ("us-ascii", "ascii"):
+        charset = ""
     if charset:
         try:
             # Outlook labels Windows-1252 text as ISO-8859-1; the former is a superset
