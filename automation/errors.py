@@ -31,6 +31,10 @@ class DeliveryError(RygradError):
     """The transport could not deliver (the cycle stops; nothing is marked sent)."""
 
 
+class InboxError(RygradError):
+    """The mailbox of replies cannot be read (that step stops; the cycle goes on)."""
+
+
 class LedgerError(RygradError):
     """The ledger database cannot be opened or written."""
 

@@ -52,6 +52,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -283,11 +284,13 @@ service anvil {{
     # -- what is in a mailbox -------------------------------------------------------------
 
     def append(self, user: str, raw: bytes, flags: Iterable[str] = (),
-               folder: str = "INBOX") -> int:
-        """Put one message in the folder (IMAP APPEND); its UID."""
+               folder: str = "INBOX", when: datetime | None = None) -> int:
+        """Put one message in the folder (IMAP APPEND; ``when``: its INTERNALDATE, what
+        SEARCH SINCE looks at); its UID."""
         with self._session(user) as imap:
             listed = f"({' '.join(flags)})" if flags else None
-            typ, data = imap.append(_quote(folder), listed, None, raw)
+            stamp = imaplib.Time2Internaldate(when) if when else None
+            typ, data = imap.append(_quote(folder), listed, stamp, raw)
             _ok((typ, data), "APPEND")
             found = re.search(rb"APPENDUID \d+ (\d+)", data[0] or b"")
             assert found, data
