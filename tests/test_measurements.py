@@ -271,3 +271,30 @@ def test_appending_costs_the_cycle_no_google_call(tmp_path, capsys, sheets_emula
         appended = history_rows(sheet)
         assert len(appended) == (2 if name == "with" else 0)
     assert counts == [{"reads": 2, "writes": 1}, {"reads": 2, "writes": 1}]
+
+
+def test_a_full_google_tab_gets_more_rows_first(tmp_path, sheets_emulator):
+    """A tab's grid has a fixed number of rows (1,000 for a new one): appending below the
+    last means asking for more first, the one case that costs a call more."""
+    from automation.config import SheetSettings
+    from automation.core.model import CellWrite
+    from tests.backends import GoogleSheetOnEmulator
+
+    target = GoogleSheetOnEmulator(tmp_path, sheets_emulator)
+    history = [{"Indikator-ID": "I-1", "Dato": date(2020, 1, 1), "Værdi": n}
+               for n in range(999)]  # rows 2–1000: the grid is full
+    workbook = write_workbook(tmp_path / "full.xlsx", {"Målinger": history},
+                              {"Målinger": MEASUREMENT_HEADER})
+    backend = GoogleSheet(SheetSettings(**target.sheet_settings(workbook)))
+    snapshot = backend.read()
+    assert snapshot.tables["Målinger"].rows[-1][0] == 1000
+    requests.post(f"{sheets_emulator}/_emulator/stats/reset", timeout=10)
+    written = backend.write([CellWrite("Målinger", 1001, 1, "I-1", appended=True),
+                             CellWrite("Målinger", 1001, 3, "7", appended=True),
+                             CellWrite("Målinger", 1002, 1, "I-1", appended=True)], "")
+    assert written == 3
+    stats = requests.get(f"{sheets_emulator}/_emulator/stats", timeout=10).json()
+    assert stats == {"reads": 1, "writes": 2}
+    rows = cells(target, "Målinger")
+    assert len(rows) == 1001
+    assert [(r["Indikator-ID"], r["Værdi"]) for r in rows[-2:]] == [("I-1", "7"), ("I-1", None)]
