@@ -420,6 +420,13 @@ def test_an_encrypted_reply_has_no_text_and_says_so(content_type):
     assert (read_reply(raw).text, read_reply(raw).note) == ("", "encrypted")
 
 
+@pytest.mark.parametrize("offset", range(16_370, 16_390))
+def test_html_fed_in_pieces_reads_the_same_whatever_falls_on_the_seam(offset):
+    html = ("x" * offset + '<div class="a">F&aelig;rdig</div><div>&#248;</div>'
+            '<blockquote type="cite">quoted</blockquote>')
+    assert html_text(html) == "x" * offset + "\nFærdig\nø"
+
+
 # --- never raise ---------------------------------------------------------------------------
 
 BROKEN = [
