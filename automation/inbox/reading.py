@@ -11,9 +11,10 @@ The quote cut (automation/inbox/quotes.py) is our own. Checked on PyPI: mail-par
 1.36 has Danish patterns but leaves Gmail's Danish attribution line in the reply when Gmail
 wraps it over two lines, and cuts signatures and lines starting "Tak" as closings;
 quotequail 0.5.4 knows "Den … skrev" only as Swedish and no "Fra:/Sendt:" block; talon
-(last release 2017) and email-reply-parser (English only) are not kept up. The partner's
-signature is kept: the first lines decide (automation/core/commands.py), so it does no
-harm, and the secretariat sees the reply as written.
+(last release 2017) and email-reply-parser (2020) know English attribution lines only. The
+partner's
+signature is kept: the first lines decide (automation/core/commands.py), so it does
+no harm, and the secretariat sees the reply as written.
 """
 
 from __future__ import annotations
@@ -164,7 +165,7 @@ def _sender(message: Message) -> tuple[str, str]:
 def _date(value: str) -> datetime | None:
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except Exception:  # a Date header can hold anything; the reply is still read
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
