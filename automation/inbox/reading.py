@@ -10,7 +10,8 @@ bytes are replaced.
 The quote cut (automation/inbox/quotes.py) is our own. Checked on PyPI: mail-parser-reply
 1.36 has Danish patterns but leaves Gmail's Danish attribution line in the reply when Gmail
 wraps it over two lines, and cuts signatures and lines starting "Tak" as closings;
-quotequail 0.5.4 knows "Den … skrev" only as Swedish and no "Fra:/Sendt:" block;
+quotequail 0.5.4 finds Gmail's "Den … skrev …:" but not Outlook's Danish "Fra:/Sendt:"
+block, so a whole quoted mail stays in the reply;
 email-reply-parser 0.5.12 (2020) knows English attribution lines only; talon's last
 release is from 2017. The partner's signature is kept: the first lines decide
 (automation/core/commands.py), so it does no harm, and the secretariat sees the reply as
