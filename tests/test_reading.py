@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import importlib.util
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -41,6 +42,19 @@ def sample(name: str) -> bytes:
 
 def read(name: str) -> Reply:
     return read_reply(sample(name))
+
+
+def test_the_samples_are_what_make_replies_writes_and_the_readme_lists_them_all():
+    spec = importlib.util.spec_from_file_location("make_replies", SAMPLES / "make_replies.py")
+    assert spec is not None and spec.loader is not None
+    maker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(maker)
+    on_disk = {path.name for path in SAMPLES.glob("*.eml")}
+    assert set(maker.SAMPLES) == on_disk
+    readme = (SAMPLES / "README.md").read_text(encoding="utf-8")
+    for name, make in maker.SAMPLES.items():
+        assert sample(name) == make().encode("utf-8"), f"{name}: run make_replies.py"
+        assert f"`{name}`" in readme
 
 
 # sample → (sender, own text, language, what it answers, the command it gives)
