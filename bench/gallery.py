@@ -24,13 +24,14 @@ from tests.mailshots import Mail, chromium, example_mails, measure, screenshot  
 
 WIDTHS = {"desktop": 1200, "phone": 390}
 ENGLISH = ("invitation", "reminder", "digest")  # a few, to show the English wording
-ORDER = ("invitation", "update", "cancel", "agenda", "followup", "reminder", "overdue",
-         "escalation", "indicator", "digest", "burst")
+ORDER = ("invitation", "update", "cancel", "agenda", "rsvp", "followup", "reminder",
+         "overdue", "escalation", "indicator", "digest", "burst")
 TITLES = {
     "invitation": "Invitation (with a calendar invitation)",
     "update": "Changed meeting (the calendar invitation updated)",
     "cancel": "Cancellation",
     "agenda": "Agenda",
+    "rsvp": "Reminder to answer the invitation (with [inbox])",
     "followup": "Follow-up with the minutes",
     "reminder": "Reminder before a deadline",
     "overdue": "Overdue notice",

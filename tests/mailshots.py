@@ -105,6 +105,9 @@ def example_mails(folder: Path, language: str, long_words: bool = False) -> list
     _rygrad("run", "--once", "--now", SECOND_RUN, "--config", str(config))
     _rygrad("send-test", "--to", "sekretariat@ungeloeftet.example", "--kind", "burst",
             "--config", str(config))
+    # the reminder to answer an invitation goes only with [inbox]: its send-test sample
+    _rygrad("send-test", "--to", "sekretariat@ungeloeftet.example", "--kind", "rsvp",
+            "--config", str(config))
     mails: dict[str, Mail] = {}
     for path in sorted((folder / "outbox").glob("*.eml")):
         parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)

@@ -57,10 +57,13 @@ def sample_messages(
             cancel=(meeting.id, dict(details, seq=1)),
             agenda=(meeting.id, {}),
             followup=(meeting.id, {}),
-            # asked a week ago, the meeting three days ahead
-            rsvp=(meeting.id, {"seq": 0, "days_left": 3,
-                               "invited": (now.date() - timedelta(days=7)).isoformat()}),
         )
+        # the next meeting ahead (else the sample meeting), its invitation a week old
+        ahead = min((m for m in initiative.meetings if m.start and m.date > now.date()),
+                    key=lambda m: m.date, default=meeting)
+        samples["rsvp"] = (ahead.id, {
+            "seq": 0, "days_left": max((ahead.date - now.date()).days, 1),
+            "invited": (now.date() - timedelta(days=7)).isoformat()})
         # a working group asked for its status, the steering group meeting in ten days
         steering = min((m for m in initiative.meetings if m.start and is_steering_group(
             initiative.group(m.group))), default=meeting,
