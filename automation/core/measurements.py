@@ -19,6 +19,7 @@ from datetime import date
 
 from automation.core.model import CellWrite, Initiative, Measurement
 from automation.core.schema import normalise_header
+from automation.core.values import cell_text
 
 SHEET_SOURCE = {"da": "regneark", "en": "sheet"}
 # the columns an appended row cannot do without; Kilde is written when the tab has it
@@ -98,8 +99,9 @@ def measurement_writes(
 ) -> list[CellWrite]:
     """The cells of the rows to append, below the last row of Målinger as read.
 
-    Text, as every cell rygrad writes: the date as ``YYYY-MM-DD``, the value with the
-    initiative's decimal mark (the parser reads both back).
+    The value as a number cell (partners sum and chart it); the date as text
+    ``YYYY-MM-DD``, as every date rygrad writes (a date cell would need a date format the
+    sheet may not have); the parser reads both back.
     """
     if not measurements or not can_append(initiative):
         return []
@@ -109,19 +111,10 @@ def measurement_writes(
     writes = []
     for offset, measurement in enumerate(measurements, start=1):
         cells = {"indicator_id": measurement.indicator_id, "date": measurement.date.isoformat(),
-                 "value": number_text(measurement.value, language), "source": measurement.source}
+                 "value": cell_text(measurement.value), "source": measurement.source}
         for key, value in cells.items():
             if key in columns and value:
-                writes.append(CellWrite(title, last + offset, columns[key], value,
-                                        appended=True))
+                writes.append(CellWrite(title, last + offset, columns[key], value, appended=True,
+                                        number=measurement.value if key == "value" else None))
     return writes
 
-
-def number_text(value: float, language: str) -> str:
-    """42 → "42", 86.5 → "86,5" (Danish) or "86.5"; no thousands separator."""
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    shown = f"{value:.15g}"
-    if "e" in shown:  # 1e-05: the parser reads no exponents
-        shown = f"{value:.15f}".rstrip("0")
-    return shown.replace(".", ",") if language == "da" else shown

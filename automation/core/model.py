@@ -378,3 +378,6 @@ class CellWrite:
     # a cell of a row rygrad appends (Målinger): ``row`` is past the tab's last row as
     # read; a backend whose sheet may have grown since puts the row after its last row now
     appended: bool = False
+    # a number cell instead of text (Målinger's Værdi); ``value`` is then its text as
+    # values.cell_text gives it, for comparing with what the sheet holds
+    number: float | None = None

@@ -237,10 +237,11 @@ class GoogleSheet:
 
     def _place(
         self, writes: Sequence[CellWrite], columns: dict[tuple[str, int], list[Any]]
-    ) -> dict[tuple[str, int, int], str]:
-        """Each write on the row that has its ID now; unchanged cells left out."""
+    ) -> dict[tuple[str, int, int], str | float]:
+        """Each write on the row that has its ID now; unchanged cells left out. A number
+        (``CellWrite.number``) goes as a JSON number: RAW keeps it a number cell."""
         rows_by_id: dict[tuple[str, int], dict[str, int]] = {}
-        cells: dict[tuple[str, int, int], str] = {}
+        cells: dict[tuple[str, int, int], str | float] = {}
         for w in writes:
             target = self._target(w, columns, rows_by_id)
             if target is None:
@@ -248,7 +249,7 @@ class GoogleSheet:
             current = columns.get((w.tab, w.column), [])
             now = cell_text(current[target - 1]) if target <= len(current) else ""
             if now != w.value:
-                cells[(w.tab, target, w.column)] = w.value
+                cells[(w.tab, target, w.column)] = w.value if w.number is None else w.number
             else:
                 cells.pop((w.tab, target, w.column), None)
         return cells

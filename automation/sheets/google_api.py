@@ -195,9 +195,9 @@ class SheetsApi:
         return self.call("values:batchGet", lambda: self._get(
             SPREADSHEET_VALUES_BATCH_URL % self.spreadsheet_id, query))
 
-    def write_cells(self, cells: Iterable[tuple[str, str]]) -> None:
-        """One ``values:batchUpdate`` of (A1 cell, text) pairs, RAW (nothing becomes a
-        formula). The body is written as JSON text directly and the answer's per-range
+    def write_cells(self, cells: Iterable[tuple[str, str | float]]) -> None:
+        """One ``values:batchUpdate`` of (A1 cell, text or number) pairs, RAW (nothing
+        becomes a formula). The body is written as JSON text directly and the answer's per-range
         replies are dropped as they are decoded: 30,000 cells were ~35 MB of dicts."""
         buffer = io.BytesIO()
         buffer.write(b'{"valueInputOption":"RAW","data":[')

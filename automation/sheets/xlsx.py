@@ -112,10 +112,11 @@ class XlsxWorkbook:
         content = self._content()
         if _version(content) != version:
             raise StaleSheetError(f"{self.path} changed since it was read; read it again")
-        wanted: dict[str, dict[tuple[int, int], str]] = {}
+        wanted: dict[str, dict[tuple[int, int], str | float]] = {}
         for write in writes:
             _check_position(write)
-            wanted.setdefault(write.tab, {})[(write.row, write.column)] = clean_text(write.value)
+            wanted.setdefault(write.tab, {})[(write.row, write.column)] = (
+                clean_text(write.value) if write.number is None else write.number)
         if not wanted:
             return 0
         try:
@@ -138,7 +139,7 @@ class XlsxWorkbook:
     def _patch(
         self,
         package: zipfile.ZipFile,
-        wanted: dict[str, dict[tuple[int, int], str]],
+        wanted: dict[str, dict[tuple[int, int], str | float]],
         before: os.stat_result,
     ) -> int:
         parts = _sheet_parts(package)
@@ -182,7 +183,7 @@ class XlsxWorkbook:
         self,
         package: zipfile.ZipFile,
         parts: _Parts,
-        wanted: dict[str, dict[tuple[int, int], str]],
+        wanted: dict[str, dict[tuple[int, int], str | float]],
         out: IO[bytes],
         drop_calc_chain: bool,
     ) -> tuple[int, bool]:

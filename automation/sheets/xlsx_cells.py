@@ -72,7 +72,7 @@ class RowPatch:
         self.replaced_formulas: list[Master] = []
         self.formulas_removed = False
 
-    def apply(self, row_text: str, values: dict[int, str]) -> str:
+    def apply(self, row_text: str, values: dict[int, str | float]) -> str:
         p = self.p
         match = re.fullmatch(rf"<{p}row\b{ATTRS}(/>|>(.*)</{p}row>)", row_text, re.S)
         assert match  # _elements matched the same pattern
@@ -103,16 +103,20 @@ class RowPatch:
         body = "".join(text for _, text in pieces)
         return f"<{p}row{attrs}>{body}</{p}row>" if body else f"<{p}row{attrs}/>"
 
-    def _cell(self, column: int, value: str, old: str | None, style: str | None) -> str:
+    def _cell(self, column: int, value: str | float, old: str | None, style: str | None
+              ) -> str:
         """The new cell element ("" for none), or ``old`` itself when nothing changes.
 
-        A new cell takes ``style``; an existing one keeps its own.
+        A new cell takes ``style``; an existing one keeps its own. A float is written as
+        a number cell (Målinger's values), anything else as text.
         """
         p = self.p
         ref = f"{get_column_letter(column)}{self.row}"
         if old is not None:
             attrs, body = _split_cell(old, p)
-            if _current_text(attrs, body, p, self.shared) == value:
+            current = _current_number(attrs, body, p) if isinstance(value, float) \
+                else _current_text(attrs, body, p, self.shared)
+            if current == value:
                 return old
             style = attr(attrs, "s")
             self.formulas_removed = self.formulas_removed or f"<{p}f" in body
@@ -122,6 +126,8 @@ class RowPatch:
                 if si is not None and area is not None:
                     self.replaced_formulas.append((si, area, formula.group(2), ref))
         style_attr = f' s="{style}"' if style and style != "0" else ""
+        if isinstance(value, float):
+            return f'<{p}c r="{ref}"{style_attr}><{p}v>{value!r}</{p}v></{p}c>'
         if not value:
             return f'<{p}c r="{ref}"{style_attr}/>' if style_attr else ""
         return (
@@ -153,6 +159,17 @@ def _current_text(attrs: str, body: str, p: str, shared: SharedStrings) -> str |
     if kind == "str":
         return _unescape_chars(_unescape(value.group(1)))
     return None
+
+
+def _current_number(attrs: str, body: str, p: str) -> float | None:
+    """The cell's number, when it holds one the worker could have written; else None."""
+    if re.search(rf"<{p}f\b", body) or (attr(attrs, "t") or "n") != "n":
+        return None
+    value = re.search(rf"<{p}v>(.*?)</{p}v>", body, re.S)
+    try:
+        return float(value.group(1)) if value else None
+    except ValueError:
+        return None
 
 
 def promote_shared_formula(text: str, p: str, master: Master) -> tuple[str, bool]:

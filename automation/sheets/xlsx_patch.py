@@ -39,7 +39,7 @@ _ROOT = re.compile(r"<(\w+:)?worksheet\b")
 def patch_worksheet(
     source: IO[bytes],
     target: IO[bytes],
-    cells: dict[tuple[int, int], str],
+    cells: dict[tuple[int, int], str | float],
     shared: SharedStrings,
     chunk_size: int = CHUNK_SIZE,
 ) -> tuple[int, bool]:
@@ -59,7 +59,7 @@ def patch_worksheet(
         raise SheetError("a worksheet has no sheetData element")
     # Everything before the rows (<dimension>, <cols>) is small: it is patched whole.
     head = text.text[: data.start()]
-    written = [key for key, value in cells.items() if value]
+    written = [key for key, value in cells.items() if value != ""]
     out.write(_widen_dimension(head, p, written))
     sheet = _SheetPatch(p, shared, _column_styles(head, p), cells)
     text.pos = data.end()
@@ -172,7 +172,7 @@ class _SheetPatch:
         p: str,
         shared: SharedStrings,
         column_styles: dict[int, str],
-        cells: dict[tuple[int, int], str],
+        cells: dict[tuple[int, int], str | float],
     ) -> None:
         self.p, self.shared, self.column_styles = p, shared, column_styles
         # the cells in the order of the sheet, grouped into rows only as each is reached
@@ -204,7 +204,7 @@ class _SheetPatch:
             new = self._promote(new)
         return None if new == text else new
 
-    def _take(self, row: int) -> dict[int, str]:
+    def _take(self, row: int) -> dict[int, str | float]:
         """The values written in ``row``, by column."""
         values = {}
         while self.next < len(self.order) and self.order[self.next][0] == row:
@@ -213,7 +213,7 @@ class _SheetPatch:
             self.next += 1
         return values
 
-    def _patch(self, number: int, text: str, values: dict[int, str]) -> str | None:
+    def _patch(self, number: int, text: str, values: dict[int, str | float]) -> str | None:
         patch = RowPatch(self.p, number, self.shared, self.column_styles)
         new = patch.apply(text, values)
         if not patch.changed:
