@@ -401,3 +401,21 @@ def test_the_example_workbook_has_no_answer_columns(tmp_path):
     write_example_workbook(tmp_path / "eksempel.xlsx", TODAY)
     header = {str(c.value) for c in openpyxl.load_workbook(tmp_path / "eksempel.xlsx")["Møder"][1]}
     assert "Opfølgning sendt" in header and not ANSWER_COLUMNS & header
+
+
+def test_an_agenda_going_out_with_a_move_counts_no_old_answer():
+    now = at(MEETING_DAY - timedelta(days=4))
+    answers = [answer(ANNE, "accepted", 0, T0 + timedelta(hours=1))]
+    with_agenda = replace(MEETING, agenda=("Budget",))
+    kept = plan(initiative(with_agenda), invited(0, T0), now, SETTINGS, answers).messages
+    assert {m.payload["answers"]["accepted"][0] for m in kept if m.kind == "agenda"} == \
+        {"Anne Holm"}
+    moved = replace(with_agenda, location="Biblioteket")
+    messages = plan(initiative(moved), invited(0, T0), now, SETTINGS, answers).messages
+    agendas = [m.payload["answers"] for m in messages if m.kind == "agenda"]
+    assert len(agendas) == 2
+    assert all(a == {"accepted": [], "tentative": [], "declined": [],
+                     "missing": ["Anne Holm", "Dorte Dahl"]} for a in agendas)
+    # without [inbox] the agenda carries nothing about answers
+    plain = plan(initiative(with_agenda), invited(0, T0), now, SETTINGS).messages
+    assert [m.payload for m in plain if m.kind == "agenda"] == [{}, {}]

@@ -140,8 +140,8 @@ class DueRules:
             messages += self.rsvp_reminders(meeting, people, days_until)
         if meeting.agenda and 0 <= days_until <= self.rules.agenda_days_before:
             agenda = AgendaPayload()
-            if self.answers is not None:  # who comes, as the answers say now
-                agenda["answers"] = self.responses(meeting, people).names()
+            if self.answers is not None:  # who comes, as the answers say after this cycle
+                agenda["answers"] = self.responses(meeting, people, messages).names()
             messages += self.once(f"agenda:{meeting.id}", "agenda", meeting.id, members,
                                   dict(agenda))
         days_since = -days_until
@@ -226,9 +226,15 @@ class DueRules:
         return self.history.about("invitation", meeting.id) + \
             self.history.about("cancel", meeting.id)
 
-    def responses(self, meeting: Meeting, people: list[Person]) -> rsvp.Responses:
+    def responses(self, meeting: Meeting, people: list[Person],
+                  planned: Iterable[Message] = ()) -> rsvp.Responses:
+        """``planned``: this cycle's invitations too (an update that moves the meeting asks
+        everyone again, an agenda going out with it must not count the old answers)."""
         answers = self.answers.get(meeting.id, []) if self.answers is not None else []
-        return rsvp.responses(meeting, people, answers, self.calendar(meeting))
+        calendar = self.calendar(meeting) + [
+            LedgerEntry(m.key, m.recipient.email, m.kind, m.subject_id, "sent", self.now,
+                        m.payload) for m in planned if m.kind in ("invitation", "cancel")]
+        return rsvp.responses(meeting, people, answers, calendar)
 
     def rsvp_reminders(
         self, meeting: Meeting, people: list[Person], days_until: int
