@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from icalendar import Calendar, Event, vCalAddress
 
 from automation import cli, config
 from automation.core import rsvp
@@ -419,3 +422,60 @@ def test_an_agenda_going_out_with_a_move_counts_no_old_answer():
     # without [inbox] the agenda carries nothing about answers
     plain = plan(initiative(with_agenda), invited(0, T0), now, SETTINGS).messages
     assert [m.payload for m in plain if m.kind == "agenda"] == [{}, {}]
+
+
+# -- the whole loop: a calendar answer read from a real Dovecot ----------------------------
+
+SECRETARIAT = "sekretariat@ungeloeftet.example"
+
+
+def itip_reply(invitation: EmailMessage, attendee: str, partstat: str) -> bytes:
+    """The answer a calendar program sends when the attendee presses Accept (iTIP REPLY)."""
+    part = next(p for p in invitation.walk() if p.get_content_type() == "text/calendar")
+    sent_event = next(iter(Calendar.from_ical(part.get_content()).walk("VEVENT")))
+    event = Event()
+    for name in ("UID", "SEQUENCE", "DTSTART", "DTEND", "ORGANIZER"):
+        event.add(name, sent_event.decoded(name) if name in ("DTSTART", "DTEND")
+                  else sent_event[name])
+    event.add("DTSTAMP", at(TODAY, 11))
+    address = vCalAddress(f"mailto:{attendee}")
+    address.params["PARTSTAT"] = partstat
+    event.add("ATTENDEE", address)
+    calendar = Calendar()
+    calendar.add("PRODID", "-//rygrad tests//calendar//EN")
+    calendar.add("VERSION", "2.0")
+    calendar.add("METHOD", "REPLY")
+    calendar.add_component(event)
+    message = EmailMessage()
+    message["From"] = attendee
+    message["To"] = SECRETARIAT
+    message["Subject"] = "Accepteret: " + str(invitation["Subject"])
+    message["Date"] = format_datetime(at(TODAY, 11))
+    message["Message-ID"] = make_msgid(domain=attendee.rpartition("@")[2])
+    message["In-Reply-To"] = str(invitation["Message-ID"])
+    message.set_content("")
+    message.add_alternative(calendar.to_ical().decode(), subtype="calendar",
+                            params={"method": "REPLY"})
+    return message.as_bytes()
+
+
+def test_a_calendar_answer_read_over_imap_reaches_the_sheet(tmp_path, imap_server,
+                                                           imap_certificates, monkeypatch):
+    user = imap_server.add_user(f"rsvp-{tmp_path.name[-20:].lower()}", password="postkasse")
+    monkeypatch.setenv("RYGRAD_TEST_INBOX_PASSWORD", "postkasse")
+    meeting_day = TODAY + timedelta(days=7)
+    path = workbook(tmp_path, {"Dato": meeting_day})
+    conf = write_config(tmp_path, path, inbox={
+        "host": imap_server.host, "port": imap_server.port, "security": "ssl",
+        "username": user, "password_env": "RYGRAD_TEST_INBOX_PASSWORD",
+        "ca_file": str(imap_certificates.ca)})
+    cycle(conf, at(TODAY), NO_INBOX)  # built as `rygrad run` builds it: [inbox] is set
+    assert columns(path)["Mangler svar"] == "Anne Holm, Dorte Dahl"
+    invitation = by_key(read_outbox(tmp_path / "outbox"))[("invitation:M-1:0", ANNE)]
+    imap_server.append(user, itip_reply(invitation, ANNE, "ACCEPTED"), when=at(TODAY, 11))
+    cycle(conf, at(TODAY, 12), NO_INBOX)
+    assert columns(path) == {"Deltager": "Anne Holm", "Afbud": "", "Måske": "",
+                             "Mangler svar": "Dorte Dahl"}
+    cycle(conf, at(meeting_day - timedelta(days=3)), NO_INBOX)
+    reminders = [k for k in by_key(read_outbox(tmp_path / "outbox")) if k[0].startswith("rsvp:")]
+    assert reminders == [("rsvp:M-1:0", DORTE)]
