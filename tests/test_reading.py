@@ -398,6 +398,8 @@ def test_own_text_normalises_newlines_and_invisible_spaces():
     ('<div>ny frist 15.3.2027</div><hr><div id="divRplyFwdMsg"><b>Fra:</b> x</div>',
      "ny frist 15.3.2027"),
     ('<div>Done</div><div id="divRplyFwdMsg">From: x</div>', "Done"),
+    # Outlook on the web's rule before the quoted header: the reply ends there
+    ("<div>Done</div><hr><div>Dear Anders, a reminder …</div>", "Done"),
     ("<html><head><title>t</title><style>p{color:red}</style></head><body>"
      "<p>a&nbsp;&amp;&#230;</p><p>b<br>c</p></body></html>", "a &æ\nb\nc"),
     ("<div>a</div><div><br></div><div>b</div>", "a\n\nb"),
