@@ -97,6 +97,9 @@ def test_headers_come_in_batches_not_one_command_per_message(
         before = box.round_trips
         bodies = dict(box.bodies(uids))
         assert box.round_trips - before == 450 // 50
+        before = box.round_trips
+        assert box.mark_handled(uids)
+        assert box.round_trips - before == 1  # UID STORE 1:450
     assert [h.uid for h in headers] == uids
     assert [h.answers for h in headers] == [(f"<m{n}@rygrad>",) for n in range(450)]
     assert bodies[uids[17]] == reply(17, "<m17@rygrad>")

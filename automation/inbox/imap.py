@@ -170,12 +170,10 @@ class Mailbox:
             log.info("inbox: %s keeps no keywords in %s; replies are not marked %s",
                      self._where, self.inbox.folder, KEYWORD)
             return False
-        ordered = sorted(set(uids))
-        for start in range(0, len(ordered), HEADER_BATCH):
+        for uid_set in wire.uid_sets(uids):  # usually one command: 1:1000
             try:
-                self._command("the keyword", "UID", "STORE",
-                              wire.uid_set(ordered[start:start + HEADER_BATCH]),
-                              "+FLAGS.SILENT", f"({KEYWORD})")
+                self._command("the keyword", "UID", "STORE", uid_set, "+FLAGS.SILENT",
+                              f"({KEYWORD})")
             except _Refused as err:
                 log.info("inbox: %s did not keep %s (%s)", self._where, KEYWORD, err)
                 return False

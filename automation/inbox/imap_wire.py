@@ -15,8 +15,6 @@ import base64
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from typing import TypeAlias
 
 Value: TypeAlias = "str | bytes | list[Value] | None"  # an atom or quoted string, a literal, NIL
@@ -26,6 +24,7 @@ _TOKEN = re.compile(
     rb"|\{(?P<literal>\d+)\+?\}$"
     rb"|(?P<atom>[^\s()\"{\[\]]+(?:\[[^\]]*\](?:<[\d.]+>)?)?))")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_FOLD = re.compile(rb"\r?\n(?=[ \t])")  # a header line continued on the next
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 CALENDAR_TYPES = {("TEXT", "CALENDAR"), ("APPLICATION", "ICS")}
 
@@ -72,28 +71,29 @@ _OPEN, _CLOSE = object(), object()
 
 def _tokens(text: bytes, literal_follows: bool) -> list[object]:
     found: list[object] = []
-    position = 0
     text = text.rstrip(b"\r\n")
-    while position < len(text):
-        if text[position:].strip() == b"":
+    position = 0
+    for match in _TOKEN.finditer(text):
+        if match.start() != position:  # something no token matches was skipped
             break
-        match = _TOKEN.match(text, position)
-        if match is None:
-            raise WireError(f"cannot read {text[position:position + 40]!r}")
         position = match.end()
-        if match.group("open"):
-            found.append(_OPEN)
-        elif match.group("close"):
-            found.append(_CLOSE)
-        elif match.group("quoted") is not None:
-            found.append(re.sub(rb"\\(.)", rb"\1", match.group("quoted")).decode(
-                "utf-8", "replace"))
-        elif match.group("literal") is not None:
-            if not literal_follows:
-                raise WireError("a literal without its bytes")
-        else:
+        kind = match.lastgroup
+        if kind == "atom":
             atom = match.group("atom").decode("utf-8", "replace")
             found.append(None if atom.upper() == "NIL" else atom)
+        elif kind == "open":
+            found.append(_OPEN)
+        elif kind == "close":
+            found.append(_CLOSE)
+        elif kind == "quoted":
+            quoted = match.group("quoted")
+            if b"\\" in quoted:
+                quoted = re.sub(rb"\\(.)", rb"\1", quoted)
+            found.append(quoted.decode("utf-8", "replace"))
+        elif not literal_follows:
+            raise WireError("a literal without its bytes")
+    if text[position:].strip():
+        raise WireError(f"cannot read {text[position:position + 40]!r}")
     return found
 
 
@@ -145,14 +145,18 @@ def message_ids(header_block: bytes | None) -> tuple[str, tuple[str, ...]]:
     of header lines; "" and () for what is missing."""
     if not header_block:
         return "", ()
-    headers = BytesHeaderParser(policy=compat32).parsebytes(header_block)
-    own = _MESSAGE_ID.findall(str(headers.get("Message-ID", "")))
+    fields: dict[str, list[str]] = {}
+    for line in _FOLD.sub(b" ", header_block).splitlines():
+        name, colon, value = line.partition(b":")
+        if colon:
+            fields.setdefault(name.strip().lower().decode("ascii", "replace"), []).append(
+                value.decode("utf-8", "replace"))
+    own = _MESSAGE_ID.findall(" ".join(fields.get("message-id", [])))
     answers: list[str] = []
-    for name in ("In-Reply-To", "References"):
-        for value in headers.get_all(name, []):
-            for found in _MESSAGE_ID.findall(str(value)):
-                if found not in answers:
-                    answers.append(found)
+    for name in ("in-reply-to", "references"):
+        for found in _MESSAGE_ID.findall(" ".join(fields.get(name, []))):
+            if found not in answers:
+                answers.append(found)
     return (own[0] if own else ""), tuple(answers)
 
 
@@ -175,6 +179,18 @@ def uid_set(uids: Iterable[int]) -> str:
         else:
             ranges.append([uid, uid])
     return ",".join(f"{a}:{b}" if a != b else str(a) for a, b in ranges)
+
+
+def uid_sets(uids: Iterable[int], longest: int = 4000) -> list[str]:
+    """The uids as few sequence sets as keep each within ``longest`` characters (a
+    command line's length is what servers limit, not the number of messages)."""
+    sets: list[str] = []
+    for part in uid_set(uids).split(","):
+        if part and sets and len(sets[-1]) + 1 + len(part) <= longest:
+            sets[-1] += "," + part
+        elif part:
+            sets.append(part)
+    return sets
 
 
 def search_date(day: date) -> str:
