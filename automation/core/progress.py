@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from automation.core import indicators
+from automation.core import indicators, measurements
 from automation.core.model import Indicator, Initiative
 from automation.core.settings import Rules
 from automation.mail import formatting
@@ -62,10 +62,7 @@ def values_of(indicator: Indicator, initiative: Initiative) -> tuple[Point, ...]
     """The indicator's measurements by date: Målinger's rows, and the current value on
     Indikatorer on its date (it wins over a Målinger row of the same date, being the
     one partners keep up to date). Undated current values have no place on a time axis."""
-    by_date: dict[date, float] = {}
-    for measurement in initiative.measurements:
-        if measurement.indicator_id == indicator.id:
-            by_date[measurement.date] = measurement.value
+    by_date = {m.date: m.value for m in measurements.history(initiative, indicator.id)}
     if indicator.current is not None and indicator.updated is not None:
         by_date[indicator.updated] = indicator.current
     return tuple(sorted(by_date.items()))
