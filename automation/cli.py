@@ -217,6 +217,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the address that gets the samples (and only it)")
     test.add_argument("--kind", metavar="KIND", choices=SAMPLE_KINDS,
                       help=f"only this kind: {', '.join(SAMPLE_KINDS)}")
+    export = command("export", cmd_export,
+                     "everything the ledger holds about one person, as JSON (README, "
+                     "\"Personal data (GDPR)\")")
+    export.add_argument("address", metavar="ADDRESS")
+    export.add_argument("--out", type=Path, metavar="FILE",
+                        help="write it to FILE (readable by you only), not to the screen")
+    forget = command("forget", cmd_forget,
+                     "erase a person who has left from the ledger and the outbox, keeping "
+                     "only an HMAC of the address so nothing old is sent again")
+    forget.add_argument("address", metavar="ADDRESS")
+    forget.add_argument("--dry-run", action="store_true",
+                        help="count what would be erased; change nothing")
     report = command("report", cmd_report,
                      "write the steering group's status report (PDF, or HTML) for its next "
                      "meeting")
@@ -376,6 +388,59 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if errors else EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from automation import personal
+
+    settings = load_settings(args)
+    ledger = find_ledger(settings.state_url, settings.initiative.name, settings.state_dir)
+    try:
+        held = personal.export(ledger, args.address) if ledger else None
+    finally:
+        if ledger:
+            ledger.close()
+    if held is None:
+        print(f"{settings.initiative.name}: the ledger holds nothing about {args.address}",
+              file=sys.stderr)
+        return EXIT_PROBLEMS
+    text = json.dumps(held, ensure_ascii=False, indent=2) + "\n"
+    if args.out:
+        personal.private_file(args.out, text)
+        print(f"{args.out}: what the ledger holds about {args.address}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from automation import personal
+
+    settings = load_settings(args)
+    initiative = parse(build_sheet(settings).read(), settings)
+    wanted = args.address.strip().casefold()
+    for person in initiative.people:
+        if wanted in ((person.email or "").casefold(), person.email_text.strip().casefold()):
+            tab = initiative.tab_titles.get("people", "Personer")
+            column = initiative.columns.get("people", {}).get("email", 2)
+            print(f"{tab}!{column_letter(column)}{person.row} still holds {args.address}; "
+                  "remove the row first (forget erases a person who has left)",
+                  file=sys.stderr)
+            return EXIT_PROBLEMS
+    ledger = build_ledger(settings)
+    try:
+        if not ledger.try_lock():
+            raise LedgerError(f"{settings.initiative.name}: a cycle is running now "
+                              f"({ledger.where}); try again when it has finished")
+        erased = personal.forget(ledger, args.address, settings.mail.outbox_dir,
+                                 dry_run=args.dry_run)
+    finally:
+        ledger.close()
+    verb = "would erase" if args.dry_run else "erased"
+    print(f"{settings.initiative.name}: {verb} {counted(erased.rows, 'ledger row')}, "
+          f"{counted(erased.messages, 'stored mail')} and "
+          f"{counted(erased.outbox_files, 'outbox file')}")
+    return EXIT_OK
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     now = local_now(settings, args.now)
@@ -384,6 +449,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     # plan writes nothing, not even an empty ledger
     ledger = find_ledger(settings.state_url, settings.initiative.name, settings.state_dir)
     entries = ledger.entries() if ledger else []
+    if ledger:  # as the next cycle will see them: a forgotten person back in People
+        from automation.personal import relinked
+
+        entries = relinked(ledger, entries, [p.email for p in initiative.people if p.email])
     where = ledger.where if ledger else str(settings.state_dir)
     check_history(initiative, entries, settings, where)
     messages = plan(initiative, entries, now, settings).messages

@@ -87,7 +87,7 @@ def parse(data: dict[str, Any], path: Path) -> Settings:
     inbox = _inbox(reader, data["inbox"], base) if "inbox" in data else None
     rules = _rules(reader, data.get("rules", {}))
     schedule = _schedule(reader, data.get("schedule", {}))
-    state = reader.section("state", data.get("state", {}), {"dir", "url"})
+    state = reader.section("state", data.get("state", {}), {"dir", "url", "keep_messages_days"})
     templates = reader.section("templates", data.get("templates", {}), {"dir"})
     return Settings(
         file=path,
@@ -99,6 +99,7 @@ def parse(data: dict[str, Any], path: Path) -> Settings:
         state_dir=reader.location(state, "state.dir", base, "state") or base / "state",
         templates_dir=reader.location(templates, "templates.dir", base),
         state_url=state_url(reader, reader.string(state, "state.url", ""), base),
+        keep_messages_days=reader.integer(state, "state.keep_messages_days", 30, minimum=1),
         inbox=inbox,
     )
 
@@ -268,6 +269,7 @@ def _mail(reader: Reader, value: Any, base: Base) -> MailSettings:
         helo=reader.string(section, "mail.helo", ""),
         max_per_cycle=reader.integer(section, "mail.max_per_cycle", 100, minimum=1),
         per_minute=reader.integer(section, "mail.per_minute", 60, minimum=1),
+        outbox_keep_days=reader.integer(section, "mail.outbox_keep_days", 0, minimum=0),
     )
 
 

@@ -40,6 +40,7 @@ from automation.errors import (
 from automation.inbox.step import Inbound, MailboxLike, digest_replies, read_inbox
 from automation.ledger import DeliveryLedger
 from automation.mail.render import Renderer
+from automation.personal import prune_outbox, relink
 from automation.sheets import SheetBackend
 from automation.transports import (
     PermanentFailure,
@@ -138,6 +139,9 @@ class Cycle:
             # only the version is needed from here on; the raw cells need not stay in memory
             version = snapshot.version
             del snapshot
+            # a person `rygrad forget` erased and People holds again: their old mail is
+            # theirs again, so none of it is sent twice (README, "Personal data (GDPR)")
+            relink(self.ledger, [p.email for p in initiative.people if p.email])
             entries = self.ledger.entries()
             if not options.record_only:
                 check_history(initiative, entries, self.settings, self.ledger.where)
@@ -185,6 +189,21 @@ class Cycle:
         del messages
         outcome.uncertain = len(self.ledger.uncertain())
         self.write_back(version, read, now, outcome, answers)
+        self.forget_old(now)
+
+    def forget_old(self, now: datetime) -> None:
+        """Retention (README, "Personal data (GDPR)"): the ledger keeps a mail's bytes,
+        error text and full payload state.keep_messages_days, the outbox its files
+        mail.outbox_keep_days."""
+        self.ledger.expire(now - timedelta(days=self.settings.keep_messages_days))
+        if self.settings.mail.outbox_keep_days:
+            try:
+                prune_outbox(self.settings.mail.outbox_dir, self.clock() - timedelta(
+                    days=self.settings.mail.outbox_keep_days))
+            except OSError as err:
+                log.warning("%s: old mails could not be deleted from the outbox "
+                            "(mail.outbox_keep_days): %s", self.settings.mail.outbox_dir,
+                            err.strerror)
 
     def inbound(self, initiative: Initiative, now: datetime,
                 read_mailbox: bool = False) -> Inbound | None:
@@ -244,7 +263,7 @@ class Cycle:
             if self.hand_over(data, message.key, message.recipient.email, recipients, now,
                               outcome):
                 outcome.sent += 1
-                log.info("sent %s", label)
+                log.info("sent %s", message.key)  # no address unless something went wrong
         except DeliveryError as err:
             # the transport itself broke (server unreachable, login refused): this
             # message was not accepted, so it is due again rather than uncertain
@@ -256,6 +275,9 @@ class Cycle:
             if self.should_stop():
                 outcome.stopped = True
                 return
+            if not item.message:  # erased by `rygrad forget`: nothing left to resend
+                log.info("%s: uncertain, but its mail was erased; not resent", item.key)
+                continue
             # the stored bytes carry the same Message-ID, so a client that did get the
             # first copy shows one message
             if self.hand_over(item.message, item.key, item.recipient, [item.recipient], now,

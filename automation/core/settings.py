@@ -70,6 +70,7 @@ class MailSettings:
     helo: str = ""
     max_per_cycle: int = 100
     per_minute: int = 60
+    outbox_keep_days: int = 0  # the outbox's mails are deleted after this; 0 = kept
 
 
 @dataclass(frozen=True)
@@ -149,4 +150,6 @@ class Settings:
     templates_dir: Path | None = None
     # "" (SQLite in state_dir), "sqlite://" + an absolute path, or "postgresql://…"
     state_url: str = ""
+    # days a delivery keeps its mail, error text and full payload (README, "Personal data")
+    keep_messages_days: int = 30
     inbox: InboxSettings | None = None  # None: replies are not read

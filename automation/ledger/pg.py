@@ -14,6 +14,7 @@ on without holding it.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -24,6 +25,8 @@ from psycopg.types.json import Jsonb
 
 from automation.errors import LedgerError, error_text
 from automation.ledger.sql import MIGRATIONS, SqlLedger
+
+log = logging.getLogger(__name__)
 
 # the first key of rygrad's advisory locks, so that they cannot meet another
 # application's one-key locks in a shared database
@@ -77,11 +80,18 @@ CREATE TABLE IF NOT EXISTS rygrad_secrets (
     value BYTEA NOT NULL,
     PRIMARY KEY (initiative, name)
 );
+CREATE TABLE IF NOT EXISTS rygrad_forgotten (
+    initiative TEXT NOT NULL,
+    digest TEXT NOT NULL,               -- "hmac:…" of an address `rygrad forget` erased
+    PRIMARY KEY (initiative, digest)
+);
 """ + "".join(  # the columns added since the first release, for an older rygrad's tables
     f"ALTER TABLE rygrad_{table} ADD COLUMN IF NOT EXISTS {column} {definition};\n"
     for table, column, definition in MIGRATIONS) + """
 CREATE INDEX IF NOT EXISTS rygrad_deliveries_message_id
     ON rygrad_deliveries (initiative, message_id);
+CREATE INDEX IF NOT EXISTS rygrad_deliveries_untrimmed
+    ON rygrad_deliveries (initiative, at) WHERE NOT trimmed;
 """
 # whether the deliveries table predates its message_id column (then filled from the mails)
 WITHOUT_MESSAGE_ID = """SELECT 1 FROM information_schema.columns
@@ -96,6 +106,7 @@ class PgLedger(SqlLedger):
     cycles = "rygrad_cycles"
     replies_table = "rygrad_replies"
     secrets = "rygrad_secrets"
+    forgotten_table = "rygrad_forgotten"
     param = "%s"
     scope = ("initiative",)
     cycle_scope = ("initiative", "worker")
@@ -176,6 +187,21 @@ class PgLedger(SqlLedger):
             self.unlock()
         finally:
             self.db.close()
+
+    def reclaim(self, thorough: bool = False) -> None:
+        """An UPDATE leaves the old version of a row in the table's file as a dead tuple
+        until VACUUM makes its space free for reuse (which may not overwrite it at once);
+        VACUUM FULL (``thorough``, after `forget`) writes the tables anew and deletes the
+        old files. Both need the tables' owner; a role that is not is logged, and
+        autovacuum still frees the space in time."""
+        verb = "VACUUM FULL" if thorough else "VACUUM"
+        for table in (self.deliveries, self.replies_table, self.cycles):
+            try:
+                self.db.execute(f"{verb} {table}")
+            except psycopg.Error as err:
+                log.warning("%s: %s %s was refused (%s)", self.where, verb, table,
+                            _first_line(err))
+                return
 
     # -- the dialect ---------------------------------------------------------------
 

@@ -39,7 +39,19 @@ from automation.errors import LedgerError
 # columns added since the first release: (table, column, definition), added to an
 # older ledger when it is opened; each dialect names the table its own way
 MIGRATIONS = (("cycles", "reason", "TEXT NOT NULL DEFAULT ''"),
-              ("deliveries", "message_id", "TEXT NOT NULL DEFAULT ''"))
+              ("deliveries", "message_id", "TEXT NOT NULL DEFAULT ''"),
+              # past state.keep_messages_days: bytes, error and most of the payload erased
+              ("deliveries", "trimmed", "BOOLEAN NOT NULL DEFAULT false"))
+# what a delivery's payload keeps past state.keep_messages_days: the fields the planner
+# reads back (a meeting's calendar history: its SEQUENCE, time and place, which an update
+# or a cancellation is compared with) and the due date a reply to a reminder is checked
+# against; none of them names a person
+KEPT_PAYLOAD = ("seq", "date", "start", "end", "location", "link", "update", "reinstated",
+                "due")
+# what a reply's payload keeps: the meeting answers the sheet's answer columns are
+# rebuilt from (meeting, attendee's address, answer, SEQUENCE, time)
+KEPT_REPLY_PAYLOAD = ("meeting_answers",)
+ERASED = "[slettet]"  # what `forget` leaves where a name or address stood
 SECRET_NAME = "initiative"  # the per-initiative secret's row in the secrets table
 SECRET_BYTES = 32
 BATCH = 500  # ids in one IN list: well under every driver's parameter limit
@@ -51,6 +63,22 @@ class Uncertain:
     recipient: str
     kind: str
     message: bytes
+
+
+@dataclass(frozen=True)
+class StoredDelivery:
+    """A delivery's whole row, for `export` and `forget` (README, "Personal data")."""
+
+    key: str
+    recipient: str
+    kind: str
+    subject_id: str
+    state: str
+    at: str
+    payload: dict[str, Any]
+    message: bytes | None
+    message_id: str
+    error: str
 
 
 @dataclass(frozen=True)
@@ -74,14 +102,14 @@ _BEGIN = """INSERT INTO {deliveries} ({scope}key, recipient, kind, subject_id, s
             ON CONFLICT ({scope}key, recipient) DO UPDATE SET
               state = 'sending', at = excluded.at, real_at = excluded.real_at,
               payload = excluded.payload, message = excluded.message,
-              message_id = excluded.message_id, error = '',
+              message_id = excluded.message_id, error = '', trimmed = false,
               attempts = {deliveries}.attempts + 1"""
 _RECORD_ONLY = """INSERT INTO {deliveries} ({scope}key, recipient, kind, subject_id, state,
                     at, real_at, payload, record_only)
                   VALUES ({scope_values}?, ?, ?, ?, 'sent', ?, ?, ?, true)
                   ON CONFLICT ({scope}key, recipient) DO UPDATE SET state = 'sent',
                     at = excluded.at, real_at = excluded.real_at,
-                    payload = excluded.payload, record_only = true"""
+                    payload = excluded.payload, record_only = true, trimmed = false"""
 
 
 class SqlLedger:
@@ -91,6 +119,7 @@ class SqlLedger:
     cycles: ClassVar[str] = "cycles"
     replies_table: ClassVar[str] = "replies"
     secrets: ClassVar[str] = "secrets"
+    forgotten_table: ClassVar[str] = "forgotten"
     param: ClassVar[str] = "?"
     # the columns that key one initiative's rows in tables many share, and those a
     # cycle's row also carries; their values are `scope_values` and `cycle_values`
@@ -339,6 +368,107 @@ class SqlLedger:
             except self.errors as err:
                 raise LedgerError(self._failure(err, "write")) from err
 
+    # -- personal data (README, "Personal data (GDPR)") -------------------------------
+
+    def expire(self, before: datetime) -> int:
+        """Erase what a delivery or reply older than ``before`` no longer needs: a sent or
+        failed delivery keeps its key, recipient, state, times, Message-ID and the
+        payload fields of KEPT_PAYLOAD, and loses its bytes and error text; an uncertain
+        one keeps its bytes until it is resolved. A reply keeps its Message-ID, sender,
+        what it answered, the decision, time and the cells it changed, and loses its
+        reason (which may quote the mail) and all its payload but the meeting answers.
+        How many rows were trimmed; the dialect then frees the space (`reclaim`)."""
+        cutoff = before.isoformat()
+        rows = list(self._rows(
+            "SELECT key, recipient, payload FROM {deliveries} WHERE {mine} AND NOT trimmed "
+            "AND state IN ('sent', 'failed') AND at < ?", (*self.scope_values, cutoff)))
+        loads, dumps = self._from_json, self._json
+        trimmed = [(dumps(_kept(loads(payload) if payload else {}, KEPT_PAYLOAD)),
+                    *self.scope_values, key, recipient) for key, recipient, payload in rows]
+        replies = [
+            (dumps(_kept(record.payload, KEPT_REPLY_PAYLOAD)), *self.scope_values,
+             record.message_id)
+            for record in self.replies()
+            if record.at < before and (record.reason or set(record.payload)
+                                       - set(KEPT_REPLY_PAYLOAD))]
+        try:
+            if trimmed:
+                self._execute_many(self._sql(
+                    "UPDATE {deliveries} SET payload = ?, message = NULL, error = '', "
+                    "trimmed = true WHERE {mine} AND key = ? AND recipient = ?"), trimmed)
+            if replies:
+                self._execute_many(self._sql(
+                    "UPDATE {replies} SET payload = ?, reason = '' "
+                    "WHERE {mine} AND message_id = ?"), replies)
+        except self.errors as err:
+            raise LedgerError(self._failure(err, "write")) from err
+        if trimmed or replies:
+            self.reclaim()
+        return len(trimmed) + len(replies)
+
+    def reclaim(self, thorough: bool = False) -> None:
+        """Make erased data really gone from the database's files (the dialect's way);
+        ``thorough`` after `forget`."""
+
+    def stored(self) -> Iterator[StoredDelivery]:
+        """Every delivery of this initiative, whole (for `export` and `forget`)."""
+        loads = self._from_json
+        for key, recipient, kind, subject_id, state, at, payload, message, message_id, \
+                error in self._rows(
+                    "SELECT key, recipient, kind, subject_id, state, at, payload, message, "
+                    "message_id, error FROM {deliveries} WHERE {mine}", self.scope_values):
+            yield StoredDelivery(key, recipient, kind, subject_id, state, at,
+                                 loads(payload) if payload else {},
+                                 None if message is None else bytes(message), message_id,
+                                 error)
+
+    def rewrite(self, old: StoredDelivery, new: StoredDelivery) -> None:
+        """Replace what a delivery holds (`forget`); its key stays, its recipient may
+        become an HMAC."""
+        self._write("UPDATE {deliveries} SET recipient = ?, payload = ?, message = ?, "
+                    "error = ? WHERE {mine} AND key = ? AND recipient = ?",
+                    (new.recipient, self._json(new.payload), new.message, new.error,
+                     *self.scope_values, old.key, old.recipient))
+
+    def rewrite_reply(self, old: ReplyRecord, new: ReplyRecord) -> None:
+        changes = [[c.tab, c.row_id, c.column, c.old, c.new] for c in new.changes]
+        self._write("UPDATE {replies} SET sender = ?, reason = ?, changes = ?, payload = ? "
+                    "WHERE {mine} AND message_id = ?",
+                    (new.sender, new.reason, self._json(changes), self._json(new.payload),
+                     *self.scope_values, old.message_id))
+
+    def cycle_texts(self) -> list[tuple[int, dict[str, Any], str]]:
+        """(id, summary, reason) of every cycle: `forget` looks for an address in them."""
+        return [(int(i), self._from_json(summary), reason) for i, summary, reason in
+                self._rows("SELECT id, summary, reason FROM {cycles} WHERE {mine}",
+                           self.scope_values)]
+
+    def rewrite_cycle(self, cycle: int, summary: dict[str, Any], reason: str) -> None:
+        self._write("UPDATE {cycles} SET summary = ?, reason = ? WHERE id = ?",
+                    (self._json(summary), reason, cycle))
+
+    def remember_forgotten(self, digest: str) -> None:
+        """Note an address's HMAC, so a cycle that finds it in People again re-links
+        its deliveries (`relink`)."""
+        self._write("INSERT INTO {forgotten} ({scope}digest) VALUES ({scope_values}?) "
+                    "ON CONFLICT DO NOTHING", (*self.scope_values, digest))
+
+    def forgotten(self) -> set[str]:
+        return {row[0] for row in self._rows("SELECT digest FROM {forgotten} WHERE {mine}",
+                                             self.scope_values)}
+
+    def relink(self, digest: str, address: str) -> int:
+        """A forgotten person is back in People: their old deliveries (keys, states,
+        times; nothing else was kept) are theirs again, so nothing old is sent twice."""
+        cursor = self._write("UPDATE {deliveries} SET recipient = ? "
+                             "WHERE {mine} AND recipient = ?",
+                             (address, *self.scope_values, digest))
+        self._write("UPDATE {replies} SET sender = ? WHERE {mine} AND sender = ?",
+                    (address, *self.scope_values, digest))
+        self._write("DELETE FROM {forgotten} WHERE {mine} AND digest = ?",
+                    (*self.scope_values, digest))
+        return int(cursor.rowcount or 0)
+
     # -- cycles ----------------------------------------------------------------
 
     def start_cycle(self, now: datetime, real: datetime) -> int:
@@ -370,7 +500,8 @@ class SqlLedger:
 
     def _sql(self, template: str) -> str:
         return _render(template, (self.deliveries, self.cycles, self.replies_table,
-                                  self.secrets), self.param, self.scope, self.cycle_scope)
+                                  self.secrets, self.forgotten_table), self.param,
+                       self.scope, self.cycle_scope)
 
     def _write(self, template: str, parameters: Sequence[Any]) -> Any:
         try:
@@ -392,6 +523,10 @@ def header_message_id(data: bytes) -> str:
     return " ".join(str(value).split())
 
 
+def _kept(payload: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    return {name: payload[name] for name in names if name in payload}
+
+
 def _header_id(message_id: str) -> str:
     text = message_id.strip()
     return text if text.startswith("<") else f"<{text}>"
@@ -403,15 +538,16 @@ def _batches(items: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 @cache
-def _render(template: str, tables: tuple[str, str, str, str], param: str,
+def _render(template: str, tables: tuple[str, str, str, str, str], param: str,
             scope: tuple[str, ...], cycle_scope: tuple[str, ...]) -> str:
     """A statement template in a dialect's terms (once per dialect and statement)."""
     def columns(names: tuple[str, ...]) -> str:
         return "".join(f"{name}, " for name in names)
 
-    deliveries, cycles, replies, secrets = tables
+    deliveries, cycles, replies, secrets, forgotten = tables
     return template.format(
         deliveries=deliveries, cycles=cycles, replies=replies, secrets=secrets,
+        forgotten=forgotten,
         mine=" AND ".join(f"{name} = ?" for name in scope) or "true",
         scope=columns(scope), scope_values="?, " * len(scope),
         cycle_scope=columns(cycle_scope), cycle_values="?, " * len(cycle_scope),

@@ -62,10 +62,16 @@ CREATE TABLE IF NOT EXISTS secrets (
     name TEXT PRIMARY KEY,
     value BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS forgotten (
+    digest TEXT PRIMARY KEY             -- "hmac:…" of an address `rygrad forget` erased
+);
 """
-TABLES = ("deliveries", "cycles", "replies", "secrets")
+TABLES = ("deliveries", "cycles", "replies", "secrets", "forgotten")
 # made once the columns they cover exist (an older file gets them in _migrate)
-INDEXES = "CREATE INDEX IF NOT EXISTS deliveries_message_id ON deliveries (message_id);"
+INDEXES = """
+CREATE INDEX IF NOT EXISTS deliveries_message_id ON deliveries (message_id);
+CREATE INDEX IF NOT EXISTS deliveries_untrimmed ON deliveries (at) WHERE NOT trimmed;
+"""
 
 
 class Ledger(SqlLedger):
@@ -162,6 +168,17 @@ class Ledger(SqlLedger):
     def close(self) -> None:
         self.unlock()
         self.db.close()
+
+    def reclaim(self, thorough: bool = False) -> None:
+        """secure_delete has zeroed what was erased in the file's pages; the write-ahead
+        log still holds the pages as they were, so it is checkpointed and truncated.
+        ``thorough`` (after `forget`) also rebuilds the file (VACUUM)."""
+        try:
+            if thorough:
+                self.db.execute("VACUUM")
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as err:
+            raise LedgerError(self._failure(err, "write")) from err
 
     # -- the dialect ---------------------------------------------------------------
 

@@ -184,7 +184,8 @@ class SmtpTransport:
         if refused:
             self._refused({a: server_reply(c, t) for a, (c, t) in refused.items()}, recipients,
                           name, accepted=True)
-        log.info("%s → %s: accepted by %s", name, ", ".join(recipients), self.where)
+        # no address in the log of a mail that went well (README, "Personal data")
+        log.info("%s: accepted by %s", name, self.where)
 
     def _transaction(self, smtp: smtplib.SMTP, sender: str, recipients: list[str],
                      data: bytes, options: list[str]) -> dict[str, tuple[int, bytes]]:
