@@ -161,6 +161,9 @@ def test_due_words_without_a_date_are_not_a_command(text):
     ("42.5", 42.5),
     ("1.234,5", 1234.5),
     ("1 234", 1234.0),
+    ("1234", 1234.0),
+    ("0,125", 0.125),
+    ("12,50", 12.5),
     ("-3", -3.0),
     ("\u22123,5", -3.5),
     ("42 %", 42.0),
@@ -176,6 +179,13 @@ def test_due_words_without_a_date_are_not_a_command(text):
 ])
 def test_a_number_answers_an_indicator_request(text, value):
     assert command(text, "indicator") == Value(value)
+
+
+@pytest.mark.parametrize("written", ["1.234", "1,234", "-1.234", "999,000 %"])
+def test_one_separator_before_three_digits_is_refused_as_either_reading_could_be_meant(
+        written):
+    assert command(f"værdi: {written}", "indicator") == NotUnderstood(
+        i18n.text("da", "reply_number_ambiguous", value=written.removesuffix(" %")))
 
 
 @pytest.mark.parametrize("text", ["ca. 42", "42 eller 43", "42-45", "Vi er på 42 %",

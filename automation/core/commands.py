@@ -96,6 +96,8 @@ def read_command(text: str, answering: str, done_statuses: Sequence[str], today:
                                        value=deciding))
     if answering == "action" and isinstance(command, Value):
         return NotUnderstood(i18n.text(language, "reply_number_on_action", example=example))
+    if isinstance(command, Value) and (written := _ambiguous_number(_bare(deciding))):
+        return NotUnderstood(i18n.text(language, "reply_number_ambiguous", value=written))
     return command
 
 
@@ -143,6 +145,20 @@ def _command(line: str, done_statuses: Sequence[str], today: date, date_order: s
             return NotUnderstood(i18n.text(language, "reply_date_past", value=written))
         return NewDue(due)
     return None
+
+
+# "1.234" is 1234 to a Dane and 1.234 to the sheet's reader; "1,234" the other way round
+_GROUPED_OR_DECIMAL = re.compile(r"[+\-\u2212]?[1-9]\d{0,2}[.,]\d{3}")
+
+
+def _ambiguous_number(line: str) -> str:
+    """The number, when one separator before exactly three digits could group thousands
+    or mark decimals; "" when the number reads one way only (42,5  1.234,5  0,125)."""
+    match = _VALUE.fullmatch(line)
+    if not match:
+        return ""
+    number = match["number"].removesuffix("%").strip()
+    return number if _GROUPED_OR_DECIMAL.fullmatch(number) else ""
 
 
 def _due_date(written: str, today: date, date_order: str) -> date | None:

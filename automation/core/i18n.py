@@ -197,6 +197,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": 'An indicator request can only be answered with the new value, e.g. "42.5", '
               'not with "{value}".',
     },
+    "reply_number_ambiguous": {
+        "da": "»{value}« kan læses både med tusindtalsseparator og som decimaltal; skriv "
+              "tallet uden tusindtalsseparator, fx »1234« eller »1,234«.",
+        "en": '"{value}" could have a thousands separator or a decimal point; write the '
+              'number without a thousands separator, e.g. "1234" or "1.234".',
+    },
     "reply_not_date": {
         "da": "»{value}« er ikke en dato; skriv fx »ny frist {example}«.",
         "en": '"{value}" is not a date; write e.g. "new due date {example}".',
