@@ -455,7 +455,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
         entries = relinked(ledger, entries, [p.email for p in initiative.people if p.email])
     where = ledger.where if ledger else str(settings.state_dir)
     check_history(initiative, entries, settings, where)
-    messages = plan(initiative, entries, now, settings).messages
+    # the meeting answers the ledger holds, as a cycle plans with them (the mailbox unread)
+    answers = None
+    if settings.inbox is not None:
+        from automation.inbox.step import read_inbox
+
+        answers = read_inbox(settings, ledger, initiative, now, None).meeting_answers \
+            if ledger else []
+    messages = plan(initiative, entries, now, settings, answers).messages
     held = held_reason(now, settings.schedule, settings.initiative.country)
     for warning in tab_warnings(initiative):
         print(f"warning: {warning}")
@@ -471,7 +478,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"  send {message.key} → {message.recipient.email}{cc}")
     # what would be written if every message due went out now
     sent = entries + [_as_sent(m, now) for m in messages] if not held else entries
-    updates = cell_updates(initiative, sent, now, settings)
+    updates = cell_updates(initiative, sent, now, settings, answers)
     writes = resolve(updates, initiative, settings.initiative.language)
     headers = [w for w in writes if w.row == 1]
     print(f"{counted(len(writes) - len(headers), 'cell')} would change")

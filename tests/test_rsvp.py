@@ -30,7 +30,16 @@ from automation.core.settings import InitiativeSettings, MailSettings, Rules, Sh
 from automation.core.settings import Settings as CoreSettings
 from automation.errors import ConfigError
 from automation.scaffold.example import write_example_workbook
-from tests.workbook import GROUPS, PEOPLE, by_key, cells, read_outbox, write_config, write_workbook
+from tests.workbook import (
+    GROUPS,
+    PEOPLE,
+    by_key,
+    cells,
+    read_outbox,
+    rygrad,
+    write_config,
+    write_workbook,
+)
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 ANNE, BO, DORTE = "anne@kommune.example", "bo@ngo.example", "dorte@fond.example"
@@ -460,7 +469,8 @@ def itip_reply(invitation: EmailMessage, attendee: str, partstat: str) -> bytes:
 
 
 def test_a_calendar_answer_read_over_imap_reaches_the_sheet(tmp_path, imap_server,
-                                                           imap_certificates, monkeypatch):
+                                                           imap_certificates, monkeypatch,
+                                                           capsys):
     user = imap_server.add_user(f"rsvp-{tmp_path.name[-20:].lower()}", password="postkasse")
     monkeypatch.setenv("RYGRAD_TEST_INBOX_PASSWORD", "postkasse")
     meeting_day = TODAY + timedelta(days=7)
@@ -476,6 +486,12 @@ def test_a_calendar_answer_read_over_imap_reaches_the_sheet(tmp_path, imap_serve
     cycle(conf, at(TODAY, 12), NO_INBOX)
     assert columns(path) == {"Deltager": "Anne Holm", "Afbud": "", "Måske": "",
                              "Mangler svar": "Dorte Dahl"}
+    # `rygrad plan` sees the answers the ledger holds, as the cycle will
+    shown = rygrad(capsys, "plan", "--config", str(conf), "--now",
+                   at(meeting_day - timedelta(days=3)).isoformat())
+    assert shown.status == 0, shown.err
+    assert f"send rsvp:M-1:0 → {DORTE}" in shown.out
+    assert "rsvp:M-1:0 → " + ANNE not in shown.out
     cycle(conf, at(meeting_day - timedelta(days=3)), NO_INBOX)
     reminders = [k for k in by_key(read_outbox(tmp_path / "outbox")) if k[0].startswith("rsvp:")]
     assert reminders == [("rsvp:M-1:0", DORTE)]
