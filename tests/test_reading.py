@@ -177,6 +177,18 @@ def test_a_reply_to_a_mail_rygrad_never_sent_answers_only_that_mail():
     assert reply.subject == "Re: Kaffe efter mødet?"
 
 
+def test_a_reply_sent_without_a_word_above_the_quote_says_so():
+    raw = sample("gmail_da_value.eml")
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    plain = next(part for part in message.walk() if part.get_content_type() == "text/plain")
+    quote_only = ("From: Peter Jensen <peter.jensen@gmail.com>\nMIME-Version: 1.0\n"
+                  "Content-Type: text/plain; charset=utf-8\n\n"
+                  + decoded(plain).split("Hilsen Peter", 1)[1]).encode()
+    reply = read_reply(quote_only)
+    assert (reply.text, reply.note) == ("", "only the quoted mail")
+    assert read_reply(b"From: a@b.dk\n\n\n").note == "no text part"
+
+
 def test_a_reply_with_only_an_attachment_has_no_text_and_says_why():
     reply = read("attachment_only.eml")
     assert (reply.text, reply.note) == ("", "only an attachment")

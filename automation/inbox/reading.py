@@ -61,7 +61,9 @@ class Reply:
     text: str                       # the reply's own text (quote cut, signature kept)
     calendar: tuple[CalendarAnswer, ...]
     language: str                   # "da", "en" or "" (no guess)
-    note: str                       # "" or why the text could not be read
+    note: str                       # "" or why there is no text: "too large", "no text
+                                    # part", "only an attachment", "only the quoted mail",
+                                    # "encrypted", "unreadable message (…)"
 
 
 def read_reply(raw: bytes, max_bytes: int = MAX_BYTES) -> Reply:
@@ -74,7 +76,10 @@ def read_reply(raw: bytes, max_bytes: int = MAX_BYTES) -> Reply:
             return _reply(message, "", (), "too large")
         message = _parse(raw)
         body, note = _body_text(message)
-        return _reply(message, own_text(body), calendar_answers(message), note)
+        text = own_text(body)
+        if body.strip() and not text and not note:
+            note = "only the quoted mail"  # sent without a word written above it
+        return _reply(message, text, calendar_answers(message), note)
     except Exception as err:  # a mailbox holds anything; never stop the run
         return Reply("", (), "", "", "", None, "", (), "", (), "",
                      f"unreadable message ({type(err).__name__})")
