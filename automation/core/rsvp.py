@@ -54,15 +54,14 @@ def invitees(members: Iterable[Person], history: Iterable[LedgerEntry]) -> list[
 def asked_since(history: Iterable[LedgerEntry]) -> int | None:
     """The SEQUENCE from which the meeting's current time and place date: answers to it or
     a later one count. None when no invitation was sent, or the last word was a cancel."""
-    steps: dict[int, tuple[int, dict[str, Any]]] = {}
+    steps: dict[int, tuple[bool, dict[str, Any]]] = {}
     for entry in history:
         if entry.kind not in ("invitation", "cancel") or entry.state == "failed":
             continue
         sequence = calendar_sequence(entry)
-        # a cancel sorts after an invitation of the same SEQUENCE: it came later
-        steps.setdefault(sequence, (1 if entry.kind == "cancel" else 0, entry.payload))
-        if entry.kind == "cancel":
-            steps[sequence] = (1, entry.payload)
+        # one step per SEQUENCE (a row per recipient); a cancellation wins, as it came later
+        if entry.kind == "cancel" or sequence not in steps:
+            steps[sequence] = (entry.kind == "cancel", entry.payload)
     since: int | None = None
     place: tuple[str, ...] | None = None
     for sequence in sorted(steps):
