@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import importlib.util
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -25,6 +24,9 @@ from automation.inbox.reading import (
     own_text,
     read_reply,
 )
+from automation.mail.ics import event_uid
+from tests.fixtures.replies import make_replies
+from tests.fixtures.replies.make_replies import build
 
 SAMPLES = Path(__file__).resolve().parent / "fixtures" / "replies"
 TODAY = date(2026, 12, 3)
@@ -33,7 +35,7 @@ DONE_STATUSES = ("Færdig", "Afsluttet", "Lukket", "Done", "Completed", "Closed"
 REMINDER_SOFIE = "<5e0c3a7f1b9d4e62a8c4f7b1d3e9a205@kommune.dk>"
 REMINDER_ANDERS = "<a41f7c2e9b3d4c58e6f0b1a2d7c9e834@kommune.dk>"
 INDICATOR_PETER = "<c93b1e6d0a7f4b25d8e2c4f9a1b6e370@kommune.dk>"
-MEETING_UID = "M-003-1a2b3c4d5e6f@kommune.dk"
+MEETING_UID = "M-003-0cc81b2150f8@kommune.dk"
 
 
 def sample(name: str) -> bytes:
@@ -45,16 +47,28 @@ def read(name: str) -> Reply:
 
 
 def test_the_samples_are_what_make_replies_writes_and_the_readme_lists_them_all():
-    spec = importlib.util.spec_from_file_location("make_replies", SAMPLES / "make_replies.py")
-    assert spec is not None and spec.loader is not None
-    maker = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(maker)
     on_disk = {path.name for path in SAMPLES.glob("*.eml")}
-    assert set(maker.SAMPLES) == on_disk
+    assert set(make_replies.SAMPLES) == on_disk
     readme = (SAMPLES / "README.md").read_text(encoding="utf-8")
-    for name, make in maker.SAMPLES.items():
-        assert sample(name) == make().encode("utf-8"), f"{name}: run make_replies.py"
+    for name in make_replies.SAMPLES:
+        assert sample(name) == build(name), f"{name}: run make_replies.py"
         assert f"`{name}`" in readme
+
+
+def test_the_samples_meeting_uid_is_the_one_rygrad_writes():
+    assert event_uid("Ungeløftet Aarhus", "M-003", "kommune.dk") == MEETING_UID
+
+
+@pytest.mark.parametrize("name", ["itip_outlook_da_accepted.eml", "itip_gmail_da_accepted.eml"])
+def test_a_sample_built_with_a_tests_own_ids_carries_them_in_every_part(name):
+    own_id, own_uid = "<00112233445566778899aabbccddeeff@kommune.dk>", "M1-abcdef012345@x.dk"
+    answered = "INVITATION_SOFIE" if "outlook" in name else "INVITATION_PETER"
+    reply = read_reply(build(name, **{answered: own_id, "MEETING_UID": own_uid}))
+    assert reply.answers == (own_id,)
+    assert [answer.uid for answer in reply.calendar] == [own_uid]
+    assert read_reply(build(name)) == read(name)
+    with pytest.raises(KeyError, match="NO_SUCH"):
+        build(name, NO_SUCH="x")
 
 
 # sample → (sender, own text, language, what it answers, the command it gives)
@@ -285,7 +299,7 @@ def calendar_mail(body: str, method_param: str = "; method=REPLY") -> bytes:
 VEVENT = """BEGIN:VCALENDAR
 VERSION:2.0
 {method}BEGIN:VEVENT
-UID:M-003-1a2b3c4d5e6f@kommune.dk
+UID:M-003-0cc81b2150f8@kommune.dk
 SEQUENCE:{sequence}
 DTSTAMP:20261203T133501Z
 {attendees}END:VEVENT
