@@ -4,6 +4,7 @@ every refusal has one sentence of reason in the partner's language."""
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 
@@ -188,6 +189,11 @@ def test_one_separator_before_three_digits_is_refused_as_either_reading_could_be
         i18n.text("da", "reply_number_ambiguous", value=written.removesuffix(" %")))
 
 
+def test_a_number_too_large_for_the_sheet_is_no_value():
+    assert command("9" * 400, "indicator") == NotUnderstood(
+        i18n.text("da", "reply_indicator_unclear"))
+
+
 @pytest.mark.parametrize("text", ["ca. 42", "42 eller 43", "42-45", "Vi er på 42 %",
                                   "fyrre", "1,2,3", "Jeg er ikke færdig"])
 def test_what_is_not_a_number_alone_does_not_answer_an_indicator(text):
@@ -260,6 +266,8 @@ def test_reading_a_command_never_raises(text, answering, order, language):
     assert isinstance(result, Done | NewDue | Value | FreeText | NotUnderstood)
     if isinstance(result, NewDue):
         assert result.due >= TODAY
+    if isinstance(result, Value):
+        assert math.isfinite(result.value)
     if isinstance(result, NotUnderstood):
         assert result.reason
 

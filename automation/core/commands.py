@@ -11,6 +11,7 @@ changed, and the secretariat reads the reply.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -131,7 +132,7 @@ def _command(line: str, done_statuses: Sequence[str], today: date, date_order: s
             number = values.parse_number(match["number"].replace("\u2212", "-"))
         except ValueError:
             number = None
-        if number is not None:
+        if number is not None and math.isfinite(number):  # 400 nines are no value
             return Value(number)
     if match := _DUE.fullmatch(line):
         written = match["date"].strip()
