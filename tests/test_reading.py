@@ -384,6 +384,11 @@ def test_a_message_over_the_limit_is_read_for_its_headers_only():
     "*From:* Sekretariatet <sekretariat@kommune.dk>\n*Sent:* Thursday, 3 December 2026",
     "-----Oprindelig meddelelse-----",
     "-----Original Message-----",
+    "-------- Oprindelig besked --------\nFra: Sekretariatet <sekretariat@kommune.dk>",
+    "-------- Original message --------\nFrom: Sekretariatet <sekretariat@kommune.dk>",
+    "Fra: Sekretariatet <sekretariat@kommune.dk>\nDato: torsdag den 3. december 2026 kl. 14.00"
+    "\nTil: Sofie Holm <sofie.holm@kk.dk>",
+    "Von: Sekretariatet <sekretariat@kommune.dk>\nGesendet: Donnerstag, 3. Dezember 2026",
     "________________________________",
     "---------- Videresendt meddelelse ---------",
     "---------- Forwarded message ---------",

@@ -15,7 +15,8 @@ _HEADER_FROM = re.compile(r"^\s*\*?\s*(?:fra|from|von|de)\s*:\s*\*?", re.IGNOREC
 _HEADER_SENT = re.compile(
     r"^\s*\*?\s*(?:sendt|sent|dato|date|gesendet|til|to|emne|subject)\s*:", re.IGNORECASE)
 _SEPARATOR = re.compile(
-    r"^\s*-{2,}\s*(?:oprindelig meddelelse|original message|videresendt meddelelse"
+    r"^\s*-{2,}\s*(?:oprindelig meddelelse|oprindelig besked|original message"
+    r"|videresendt meddelelse"
     r"|videresendt besked|forwarded message|ursprüngliche nachricht)\s*-{2,}\s*$"
     r"|^\s*(?:begin forwarded message|start på videresendt (?:besked|meddelelse))\s*:\s*$",
     re.IGNORECASE,
