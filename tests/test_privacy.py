@@ -350,3 +350,42 @@ def test_a_debug_log_holds_no_mail(tmp_path: Path, certificates: Certificates,
         assert text not in logged
     # an address only where something went wrong (nothing did)
     assert BO not in "\n".join(r.getMessage() for r in ours if r.levelno >= logging.INFO)
+
+
+def test_relinking_keeps_one_row_per_key(tmp_path: Path, store: str) -> None:
+    """A key the returning address has a row of its own for already (recorded while it
+    was forgotten) keeps that row; the forgotten one goes, and no cycle fails on it."""
+    from automation.core.model import Message, Recipient
+    from automation.personal import forget, relink
+
+    ledger = open_ledger(store, unique_name(), tmp_path / "state")
+    try:
+        bo = Recipient(BO_NAME, BO, "da")
+        for key in ("reminder:H-1:2026-12-04", "agenda:AGU-1"):
+            ledger.begin(Message(key.partition(":")[0], key, bo, "H-1"), b"To: x\r\n\r\nx",
+                         datetime(2026, 12, 2, 9, tzinfo=UTC), datetime.now(UTC))
+            ledger.sent(key, BO, datetime(2026, 12, 2, 9, tzinfo=UTC), datetime.now(UTC))
+        forget(ledger, BO, None)
+        ledger.record_only([Message("agenda", "agenda:AGU-1", bo, "AGU-1")],
+                           datetime(2026, 12, 3, 9, tzinfo=UTC), datetime.now(UTC))
+        assert relink(ledger, [BO]) == 1
+        rows = sorted((r.key, r.recipient) for r in ledger.stored())
+        assert rows == [("agenda:AGU-1", BO), ("reminder:H-1:2026-12-04", BO)]
+        assert ledger.forgotten() == set() and relink(ledger, [BO]) == 0
+    finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize(("section", "key", "value"), [
+    ("state", "keep_messages_days", 0), ("state", "keep_messages_days", "30"),
+    ("mail", "outbox_keep_days", -1)])
+def test_a_bad_retention_setting_names_its_key(tmp_path: Path, section: str, key: str,
+                                               value: object) -> None:
+    from automation import config
+    from automation.errors import ConfigError
+
+    data: dict[str, Any] = {
+        "initiative": {"name": "X", "secretariat": "S <s@x.example>"},
+        "sheet": {"path": "x.xlsx"}, section: {key: value}}
+    with pytest.raises(ConfigError, match=rf"{section}\.{key}"):
+        config.parse(data, tmp_path / "rygrad.toml")

@@ -461,8 +461,13 @@ class SqlLedger:
         """A forgotten person is back in People: their old deliveries (keys, states,
         times; nothing else was kept) are theirs again, so nothing old is sent twice."""
         cursor = self._write("UPDATE {deliveries} SET recipient = ? "
-                             "WHERE {mine} AND recipient = ?",
-                             (address, *self.scope_values, digest))
+                             "WHERE {mine} AND recipient = ? AND key NOT IN ("
+                             "SELECT key FROM {deliveries} WHERE {mine} AND recipient = ?)",
+                             (address, *self.scope_values, digest, *self.scope_values,
+                              address))
+        # a key the address has a row of its own for already: that row tells the planner
+        self._write("DELETE FROM {deliveries} WHERE {mine} AND recipient = ?",
+                    (*self.scope_values, digest))
         self._write("UPDATE {replies} SET sender = ? WHERE {mine} AND sender = ?",
                     (address, *self.scope_values, digest))
         self._write("DELETE FROM {forgotten} WHERE {mine} AND digest = ?",
