@@ -17,7 +17,8 @@ its own in a temporary folder, so that no system file is read or touched.
   before STARTTLS too; the client must not depend on a refusal). The certificate is the test CA's
   (``certificates.cert``), so clients trust ``certificates.ca``.
 - Password users: Dovecot's ``passwd-file`` passdb (PLAIN, LOGIN). Users added without a
-  password log in only with SASL ``XOAUTH2``, checked by Dovecot's ``oauth2`` passdb,
+  password log in only with SASL ``XOAUTH2`` (offered only when the server has an
+  ``identity`` endpoint), checked by Dovecot's ``oauth2`` passdb,
   which asks the identity endpoint's introspection URL about every token (RFC 7662,
   ``introspection_mode = post``, no cache): accepted iff the endpoint issued it, it has
   not expired (``identity.expire_all()``) and the app was granted that mailbox — the
@@ -222,7 +223,7 @@ mail_plugins = $mail_plugins acl
 plugin {{
   acl = vfile:{folder / 'acl'}
 }}
-auth_mechanisms = plain login xoauth2 oauthbearer
+auth_mechanisms = plain login{' xoauth2 oauthbearer' if self.identity else ''}
 auth_master_user_separator = *
 auth_verbose = yes
 auth_cache_size = 0

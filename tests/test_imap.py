@@ -18,6 +18,7 @@ from automation.errors import InboxError
 from automation.inbox import imap_wire
 from automation.inbox.imap import HEADER_BATCH, KEYWORD, PARTIAL_BYTES, Mailbox, MailHeader
 from automation.oauth import MicrosoftTokens
+from tests.emulators.certificates import Certificates
 from tests.emulators.identity import IdentityEndpoint
 from tests.imapserver import HOST, NO_KEYWORDS, TENANT, ImapServer
 
@@ -290,6 +291,27 @@ def test_nothing_listening(imap_server: ImapServer, user: str) -> None:
     with pytest.raises(InboxError, match=rf"^{HOST}:{port}: cannot connect \(.*refused.*\); "
                        "check inbox.host, inbox.port and inbox.security$"):
         Mailbox(settings(imap_server, user, port=port), environ=ENV)
+
+
+def test_a_server_that_never_greets(imap_server: ImapServer, user: str) -> None:
+    with socket.socket() as silent:
+        silent.bind((HOST, 0))
+        silent.listen()  # the kernel completes the handshake; nobody ever answers
+        port = silent.getsockname()[1]
+        with pytest.raises(InboxError, match=rf"^{HOST}:{port}: no answer within 1 s; "
+                           "check inbox.host, inbox.port and the firewall$"):
+            Mailbox(settings(imap_server, user, port=port, timeout=1), environ=ENV)
+
+
+def test_a_server_without_xoauth2(imap_certificates: Certificates,
+                                  imap_identity: IdentityEndpoint) -> None:
+    with ImapServer(imap_certificates) as plain:  # no identity endpoint: no XOAUTH2
+        mailbox = plain.add_user("ingen-oauth@kommune.dk")
+        inbox = _microsoft(plain, imap_identity, mailbox, "app-imap-plain")
+        with pytest.raises(InboxError, match=r"does not offer OAuth 2.0 login \(SASL "
+                           r"XOAUTH2; it offers: AUTH=PLAIN AUTH=LOGIN\); check inbox.host, "
+                           r"or set inbox.auth = \"password\" for this server$"):
+            Mailbox(inbox, MicrosoftTokens(inbox, ENV).token)
 
 
 def test_an_untrusted_certificate_names_ca_file(imap_server: ImapServer, user: str) -> None:

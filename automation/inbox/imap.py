@@ -173,7 +173,7 @@ class Mailbox:
         for uid_set in wire.uid_sets(uids):  # usually one command: 1:1000
             try:
                 self._command("the keyword", "UID", "STORE", uid_set, "+FLAGS.SILENT",
-                              f"({KEYWORD})")
+                              f"({KEYWORD})", refusal=_Refused)
             except _Refused as err:
                 log.info("inbox: %s did not keep %s (%s)", self._where, KEYWORD, err)
                 return False
@@ -252,7 +252,8 @@ class Mailbox:
     def _select(self) -> None:
         folder = self.inbox.folder
         try:
-            self._command("the folder", "SELECT", wire.quote(wire.encode_folder(folder)))
+            self._command("the folder", "SELECT", wire.quote(wire.encode_folder(folder)),
+                          refusal=_Refused)
         except _Refused as err:
             names = self._folders()
             listed = ", ".join(f"»{n}«" for n in names[:20]) or "none"
@@ -268,9 +269,11 @@ class Mailbox:
         except InboxError:
             return []
 
-    def _command(self, what: str, *words: str) -> list[Any]:
-        """Send one command and give its untagged data; a NO or BAD is _Refused, a lost
-        connection or a timeout an InboxError naming ``what`` was being read."""
+    def _command(self, what: str, *words: str, refusal: type[Exception] = InboxError
+                 ) -> list[Any]:
+        """Send one command and give its untagged data. A NO or BAD raises ``refusal``
+        (an InboxError unless the caller handles it: _Refused); a lost connection or a
+        timeout is an InboxError naming ``what`` was being read."""
         _debug("> %s", " ".join(words))
         self.round_trips += 1
         imap = self._imap
@@ -284,13 +287,20 @@ class Mailbox:
         except imaplib.IMAP4.abort as err:
             raise InboxError(self._lost(what, err)) from None
         except imaplib.IMAP4.error as err:
-            raise _Refused(_text(err)) from None
+            raise self._refusal(refusal, what, _text(err)) from None
         except OSError as err:
             raise InboxError(self._lost(what, err)) from None
         _debug("< %s", typ)
         if typ != "OK":
-            raise _Refused(" ".join(_text(d) for d in data if isinstance(d, bytes)) or typ)
+            reply = " ".join(_text(d) for d in data if isinstance(d, bytes)) or typ
+            raise self._refusal(refusal, what, f"{typ} {reply}")
         return [d for d in data if d is not None]
+
+    def _refusal(self, kind: type[Exception], what: str, reply: str) -> Exception:
+        if kind is _Refused:
+            return _Refused(reply)
+        return InboxError(f"{self._where} refused to give {what} ({reply}); rygrad tries "
+                          f"again at the next cycle")
 
     def _parsed(self, data: list[Any]) -> list[dict[str, wire.Value]]:
         try:
