@@ -174,7 +174,7 @@ def _handle_new(settings: Settings, ledger: RepliesLedger, initiative: Initiativ
             outcome.applied += decision.decision == "applied"
             outcome.calendar += decision.decision == "calendar"
             outcome.not_applied += decision.decision not in ("applied", "calendar")
-            log.info("reply %s from %s: %s", message_id, reply.sender, decision.decision)
+            log.info("reply %s: %s", message_id, decision.decision)
         seen.add(message_id)
         handled.append(uid)
     if handled:
