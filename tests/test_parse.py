@@ -533,7 +533,9 @@ def test_any_cell_values_give_problems_never_a_crash(rows, tab):
     header = [c.da for c in next(t for t in TABS if t.da == tab).columns]
     header += [f"Ekstra {n}" for n in range(16 - len(header))]
     tabs = workbook()
-    tabs[tab] = table(tab, [dict(zip(header, row, strict=True)) for row in rows], header)
+    # Møder has more than 16 columns since the meeting answer columns: the rest stay empty
+    tabs[tab] = table(tab, [dict(zip(header, row + [None] * (len(header) - len(row)),
+                                     strict=True)) for row in rows], header)
     result = initiative(tabs)
     assert all(p.cell == "" or p.ref.startswith(p.tab + "!") for p in result.problems)
     assert all("\n" not in p.message for p in result.problems)
