@@ -528,7 +528,8 @@ CELLS = st.one_of(
 
 @settings_for_hypothesis(max_examples=60, deadline=None)
 @given(st.lists(st.lists(CELLS, min_size=16, max_size=16), max_size=4),
-       st.sampled_from(["Personer", "Grupper", "Møder", "Handlinger", "Indikatorer"]))
+       st.sampled_from(["Personer", "Grupper", "Møder", "Handlinger", "Indikatorer",
+                        "Målinger"]))
 def test_any_cell_values_give_problems_never_a_crash(rows, tab):
     header = [c.da for c in next(t for t in TABS if t.da == tab).columns]
     header += [f"Ekstra {n}" for n in range(16 - len(header))]
