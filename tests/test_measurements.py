@@ -20,7 +20,15 @@ from automation.sheets.google import GoogleSheet
 from automation.sheets.xlsx import XlsxWorkbook
 from tests.backends import cells
 from tests.sheetdata import initiative, table
-from tests.workbook import HEADERS, PEOPLE, rygrad, write_config, write_workbook
+from tests.workbook import (
+    HEADERS,
+    PEOPLE,
+    by_key,
+    read_outbox,
+    rygrad,
+    write_config,
+    write_workbook,
+)
 
 MEASUREMENT_HEADER = ["Indikator-ID", "Dato", "Værdi", "Kilde", "Bemærkning"]
 INDICATORS = [
@@ -230,6 +238,9 @@ def test_a_workbook_without_the_tab_runs_as_before_and_init_sheet_adds_it(
     assert "Regnearket har ingen fane \"Målinger\"" in check.out + check.err
     run(capsys, config, "2026-12-01T09:00")
     assert "Målinger" not in sheet.load().sheetnames
+    digest = by_key(read_outbox(tmp_path / "outbox"))[
+        ("digest:2026-W49", "sekretariat@ungeloeftet.example")]
+    assert "Regnearket har ingen fane \"Målinger\"" in digest.get_body(("plain",)).get_content()
     init = rygrad(capsys, "init-sheet", "--config", str(config))
     assert init.status == 0, init.out + init.err
     assert "added the tab Målinger" in init.out

@@ -382,7 +382,10 @@ class DueRules:
                 {"id": i.id, "assessment": a} for i in initiative.indicators
                 if (a := assess(i, today, self.rules)) in (BEHIND, NO_DATA)
             ],
-            "problems": [str(p) for p in initiative.problems if p.severity == "error"],
+            # and Målinger's own warnings (the tab or a column missing): nothing else says
+            # that the history is not kept
+            "problems": [str(p) for p in initiative.problems if p.severity == "error"
+                         or (p.tab_key == "measurements" and not p.cell)],
             "failed": [{"key": e.key, "recipient": e.recipient, "error": e.error}
                        for e in entries if e.state == "failed"],
             "uncertain": [{"key": e.key, "recipient": e.recipient}
