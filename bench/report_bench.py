@@ -107,15 +107,18 @@ def median_seconds(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     return statistics.median(times)
 
 
-def startup(tree: Path) -> dict[str, float]:
-    """`import automation.cli` and a no-chart `run --once` in the code of ``tree``."""
+def startup(tree: Path, without_numpy: bool = False) -> dict[str, float]:
+    """`import automation.cli` and a no-chart `run --once` in the code of ``tree``;
+    ``without_numpy``: as in a virtualenv without numpy, which matplotlib brings and
+    openpyxl then imports whenever it is installed."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    block = "import sys; sys.modules['numpy'] = None; " if without_numpy else ""
     figures = {"import_s": median_seconds(
-        [sys.executable, "-c", "import automation.cli"], tree, env)}
-    cycle = ("import sys; from automation.cli import main; "
+        [sys.executable, "-c", block + "import automation.cli"], tree, env)}
+    cycle = (block + "import sys; from automation.cli import main; "
              "main(['run', '--once', '--config', sys.argv[1], '--now', sys.argv[2]]); "
              "print('LOADED', ','.join(m for m in ('matplotlib', 'weasyprint', 'numpy') "
-             "if m in sys.modules) or '-')")
+             "if sys.modules.get(m) is not None) or '-')")
     times, loaded = [], ""
     for _ in range(RUNS):
         with tempfile.TemporaryDirectory() as folder:
@@ -168,12 +171,14 @@ def main() -> None:
         results[f"report {args.indicators} indicators, {args.groups} groups"] = \
             json.loads(done.stdout.strip().splitlines()[-1])
     results["start-up, this tree"] = startup(ROOT)
+    results["start-up, this tree, numpy hidden"] = startup(ROOT, without_numpy=True)
     if args.baseline:
         with tempfile.TemporaryDirectory() as folder:
             archive = subprocess.run(["git", "archive", args.baseline], cwd=ROOT, check=True,
                                      capture_output=True).stdout
             subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
             results[f"start-up, {args.baseline}"] = startup(Path(folder))
+            results[f"start-up, {args.baseline}, numpy hidden"] = startup(Path(folder), True)
     print(json.dumps(results, indent=2))
 
 
