@@ -25,7 +25,7 @@ from tests.mailshots import Mail, chromium, example_mails, measure, screenshot  
 WIDTHS = {"desktop": 1200, "phone": 390}
 ENGLISH = ("invitation", "reminder", "digest")  # a few, to show the English wording
 ORDER = ("invitation", "update", "cancel", "agenda", "rsvp", "followup", "reminder",
-         "overdue", "escalation", "indicator", "digest", "burst")
+         "overdue", "escalation", "indicator", "report", "digest", "burst")
 TITLES = {
     "invitation": "Invitation (with a calendar invitation)",
     "update": "Changed meeting (the calendar invitation updated)",
@@ -37,6 +37,7 @@ TITLES = {
     "overdue": "Overdue notice",
     "escalation": "Status to the group's chair",
     "indicator": "Request for an indicator's new value",
+    "report": "Request for a working group's status before the steering group meets",
     "digest": "Weekly digest to the secretariat",
     "burst": "Alert: too many mails at once",
 }

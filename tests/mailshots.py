@@ -108,6 +108,9 @@ def example_mails(folder: Path, language: str, long_words: bool = False) -> list
     # the reminder to answer an invitation goes only with [inbox]: its send-test sample
     _rygrad("send-test", "--to", "sekretariat@ungeloeftet.example", "--kind", "rsvp",
             "--config", str(config))
+    # the example's next steering-group meeting is further off than the report request
+    _rygrad("send-test", "--to", "sekretariat@ungeloeftet.example", "--kind", "report",
+            "--config", str(config))
     mails: dict[str, Mail] = {}
     for path in sorted((folder / "outbox").glob("*.eml")):
         parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)

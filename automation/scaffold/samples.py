@@ -69,8 +69,10 @@ def sample_messages(
             initiative.group(m.group))), default=meeting,
             key=lambda m: (m.date < now.date(), abs((m.date - now.date()).days)))
         working = next(iter(working_groups(initiative)), None)
+        days_left = (steering.date - now.astimezone(settings.initiative.zone).date()).days
         samples["report"] = (steering.id, {
-            "group": working.name if working else steering.group, "days_left": 10,
+            "group": working.name if working else steering.group,
+            "days_left": days_left if days_left >= 0 else 10,
             "by_reply": settings.inbox is not None})
     # the sample digest is this week's (»uge 49, 2026«), in the initiative's own time
     iso = now.astimezone(settings.initiative.zone).date().isocalendar()
