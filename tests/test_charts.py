@@ -352,3 +352,15 @@ def test_a_cycle_that_sends_no_chart_loads_neither_matplotlib_nor_weasyprint(
         assert line.split()[1].startswith("matplotlib"), run.stdout + run.stderr
     else:
         assert line.split()[1] == "-", run.stdout + run.stderr
+
+
+def test_without_weasyprint_the_steering_agenda_is_not_rendered_and_says_why(monkeypatch):
+    """No Pango on the machine (WeasyPrint cannot load): that mail fails with the reason,
+    which the cycle lists as not rendered; it is never sent without its report."""
+    from automation.errors import RygradError
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+    with pytest.raises(RygradError, match="needs WeasyPrint and Pango"):
+        Renderer(SETTINGS).render(message("agenda", "SG-1"), initiative(), NOW)
+    # the other mails go on
+    assert Renderer(SETTINGS).render(message("agenda", "AGJ-1", BO), initiative(), NOW)
