@@ -50,8 +50,12 @@ def run(capsys: Any, config: Path, now: str) -> Any:
     return done
 
 
-def sent(outbox: Path, key: str, to: str) -> EmailMessage:
-    return by_key(read_outbox(outbox))[(key, to)]
+def sent(outbox: Path, prefix: str, to: str) -> EmailMessage:
+    """The one mail whose key starts with ``prefix`` (``overdue:H-2:``) that went to ``to``."""
+    found = [m for (k, who), m in by_key(read_outbox(outbox)).items()
+             if k.startswith(prefix) and who == to]
+    assert len(found) == 1, (prefix, to, sorted(k for k, _ in by_key(read_outbox(outbox))))
+    return found[0]
 
 
 def reply(to_mail: EmailMessage, sender: str, text: str, when: str = "2026-12-03T10:15:00",
@@ -93,12 +97,12 @@ def test_replies_change_the_sheet_once_and_each_partner_gets_one_answer(setup, c
     config, outbox, workbook = setup["config"], setup["outbox"], setup["workbook"]
     server, user = setup["server"], setup["user"]
     run(capsys, config, FIRST)
-    overdue = sent(outbox, "overdue:H-2:1", "clara@partner.example")
-    reminder = sent(outbox, "reminder:H-1:2026-12-04", "bo@ngo.example")
-    request = next(m for (k, to), m in by_key(read_outbox(outbox)).items()
-                   if k.startswith("indicator:I-1") and to == "anne@kommune.example")
+    overdue = sent(outbox, "overdue:H-2:", "clara@partner.example")
+    reminder = sent(outbox, "reminder:H-1:", "bo@ngo.example")
+    request = sent(outbox, "indicator:I-1", "anne@kommune.example")
     replies = {
-        "done": reply(overdue, "clara@partner.example", "Done, thanks!", subject_prefix="Re: "),
+        "done": reply(overdue, "clara@partner.example", "Done.\n\nThanks,\nClara",
+                      subject_prefix="Re: "),
         "due": reply(reminder, "bo@ngo.example", "Hej\n\nny frist 15.12.2026\n\nMvh Bo"),
         "value": reply(request, "anne@kommune.example", "værdi: 74,5 %"),
         "wrong": reply(reminder, "dorte@fond.example", "Færdig"),
@@ -115,7 +119,8 @@ def test_replies_change_the_sheet_once_and_each_partner_gets_one_answer(setup, c
     server.append(user, unrelated.as_bytes())
     before = len(read_outbox(outbox))
 
-    run(capsys, config, WEEK_LATER)
+    second = run(capsys, config, WEEK_LATER)
+    assert "5 new replies (3 applied, 0 calendar answers, 2 not used)" in second.out
 
     # the sheet: exactly what the replies said
     assert row(workbook, "Handlinger", "Handling-ID", "H-2")["Status"] == "Færdig"
@@ -124,8 +129,8 @@ def test_replies_change_the_sheet_once_and_each_partner_gets_one_answer(setup, c
     assert indicator["Aktuel værdi"] == "74,5" and indicator["Opdateret"] == "3.12.2026"
     assert row(workbook, "Handlinger", "Handling-ID", "H-1")["Status"] == "I gang"
     # the done action got no second overdue notice in the cycle that read the reply
-    keys = {k for k, _ in by_key(read_outbox(outbox))}
-    assert "overdue:H-2:2" not in keys
+    assert [k for k, _ in by_key(read_outbox(outbox)) if k.startswith("overdue:H-2:")] == [
+        str(overdue["X-Rygrad-Key"])]
     # one answer per reply from a person, none to the out-of-office reply
     answers = {str(m["In-Reply-To"]): m for m in read_outbox(outbox)
                if str(m["X-Rygrad-Key"]).startswith("answer:")}
@@ -161,7 +166,7 @@ def test_the_ledger_keeps_each_reply_with_the_cells_it_changed(setup, capsys):
     each cell's old and new value."""
     config, outbox = setup["config"], setup["outbox"]
     run(capsys, config, FIRST)
-    overdue = sent(outbox, "overdue:H-2:1", "clara@partner.example")
+    overdue = sent(outbox, "overdue:H-2:", "clara@partner.example")
     raw = reply(overdue, "clara@partner.example", "Done")
     setup["server"].append(setup["user"], raw)
     run(capsys, config, WEEK_LATER)
@@ -173,7 +178,7 @@ def test_the_ledger_keeps_each_reply_with_the_cells_it_changed(setup, capsys):
     assert len(records) == 1
     record = records[0]
     assert record.sender == "clara@partner.example"
-    assert record.answered_key == "overdue:H-2:1"
+    assert record.answered_key == "overdue:H-2:2026-11-20:1"
     assert record.decision == "applied"
     assert [(c.tab, c.row_id, c.column, c.old, c.new) for c in record.changes] == [
         ("actions", "H-2", "status", "Ikke startet", "Færdig")]
@@ -186,7 +191,7 @@ def test_a_partner_who_changed_the_due_date_meanwhile_wins(setup, capsys):
 
     config, outbox, workbook = setup["config"], setup["outbox"], setup["workbook"]
     run(capsys, config, FIRST)
-    reminder = sent(outbox, "reminder:H-1:2026-12-04", "bo@ngo.example")
+    reminder = sent(outbox, "reminder:H-1:", "bo@ngo.example")
     book = openpyxl.load_workbook(workbook)
     sheet = book["Handlinger"]
     for cells_row in sheet.iter_rows(min_row=2):
@@ -221,7 +226,7 @@ def test_nothing_is_read_as_seen_over_imap(setup, capsys):
     """BODY.PEEK only: a partner's reply stays unread for the secretariat's own eyes."""
     config, outbox = setup["config"], setup["outbox"]
     run(capsys, config, FIRST)
-    overdue = sent(outbox, "overdue:H-2:1", "clara@partner.example")
+    overdue = sent(outbox, "overdue:H-2:", "clara@partner.example")
     setup["server"].append(setup["user"], reply(overdue, "clara@partner.example", "Done"))
     run(capsys, config, WEEK_LATER)
     context = ssl.create_default_context(cafile=str(setup["server"].certificates.ca))
@@ -231,3 +236,62 @@ def test_nothing_is_read_as_seen_over_imap(setup, capsys):
         imap.select("INBOX", readonly=True)
         typ, data = imap.search(None, "UNSEEN")
         assert typ == "OK" and data[0].split()
+
+
+def test_a_folder_that_does_not_exist_is_named_and_the_cycle_goes_on(setup, capsys):
+    text = setup["config"].read_text(encoding="utf-8").replace(
+        'username = ', 'folder = "Svar fra partnere"\nusername = ')
+    setup["config"].write_text(text, encoding="utf-8")
+    first = run(capsys, setup["config"], FIRST)
+    assert "Svar fra partnere" in first.out and "not read" in first.out
+    assert any(k.startswith("overdue:H-2") for k, _ in by_key(read_outbox(setup["outbox"])))
+
+
+def test_a_server_without_keywords_still_handles_each_reply_once(setup, capsys):
+    """The folder's rights allow no keywords: nothing is marked, and the ledger alone
+    keeps a reply from being applied or answered twice."""
+    from tests.imapserver import NO_KEYWORDS
+
+    config, outbox, server, user = (setup["config"], setup["outbox"], setup["server"],
+                                    setup["user"])
+    text = config.read_text(encoding="utf-8").replace(
+        'username = ', f'folder = "{NO_KEYWORDS}"\nusername = ')
+    config.write_text(text, encoding="utf-8")
+    run(capsys, config, FIRST)
+    overdue = sent(outbox, "overdue:H-2:", "clara@partner.example")
+    server.append(user, reply(overdue, "clara@partner.example", "Done"), folder=NO_KEYWORDS)
+    run(capsys, config, WEEK_LATER)
+    run(capsys, config, "2026-12-09T09:05:00+01:00")
+    answers = [m for m in read_outbox(outbox) if str(m["X-Rygrad-Key"]).startswith("answer:")]
+    assert len(answers) == 1
+    assert all("$rygrad" not in f for _, f, _ in server.messages(user, NO_KEYWORDS))
+    assert row(setup["workbook"], "Handlinger", "Handling-ID", "H-2")["Status"] == "Færdig"
+
+
+def test_a_huge_reply_and_an_attachment_only_reply_change_nothing_but_get_an_answer(
+        setup, capsys):
+    """20 MB (a scanned report) is read only in part; a mail with only an attachment has
+    no text: neither changes the sheet, both are answered, the cycle goes on."""
+    config, outbox, server, user = (setup["config"], setup["outbox"], setup["server"],
+                                    setup["user"])
+    run(capsys, config, FIRST)
+    overdue = sent(outbox, "overdue:H-2:", "clara@partner.example")
+    reminder = sent(outbox, "reminder:H-1:", "bo@ngo.example")
+    huge = email.message_from_bytes(reply(overdue, "clara@partner.example", "See the scan"),
+                                    policy=email.policy.default)
+    huge.make_mixed()
+    huge.add_attachment(b"\0" * 20_000_000, maintype="application", subtype="pdf",
+                        filename="scan.pdf")
+    server.append(user, huge.as_bytes())
+    only = email.message_from_bytes(reply(reminder, "bo@ngo.example", ""),
+                                    policy=email.policy.default)
+    only.clear_content()
+    only.add_attachment(b"%PDF-1.4 rapport", maintype="application", subtype="pdf",
+                        filename="rapport.pdf")
+    server.append(user, only.as_bytes())
+    run(capsys, config, WEEK_LATER)
+    assert row(setup["workbook"], "Handlinger", "Handling-ID", "H-2")["Status"] == \
+        "Ikke startet"
+    answers = [m for m in read_outbox(outbox) if str(m["X-Rygrad-Key"]).startswith("answer:")]
+    assert {m["To"].addresses[0].addr_spec for m in answers} == {
+        "clara@partner.example", "bo@ngo.example"}
