@@ -10,7 +10,12 @@ import pytest
 
 from tests.backends import GoogleSheetOnEmulator, Sheet, XlsxSheet
 from tests.emulators import start_emulator
-from tests.imapserver import imap_certificates, imap_identity, imap_server  # noqa: F401
+from tests.imapserver import (  # noqa: F401
+    imap_certificates,
+    imap_google,
+    imap_identity,
+    imap_server,
+)
 from tests.smtpkit import PASSWORD, USER, FakeTime, Serve
 from tests.smtpserver import Certificates, SmtpServer, make_certificates
 

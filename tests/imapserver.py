@@ -18,11 +18,14 @@ its own in a temporary folder, so that no system file is read or touched.
   (``certificates.cert``), so clients trust ``certificates.ca``.
 - Password users: Dovecot's ``passwd-file`` passdb (PLAIN, LOGIN). Users added without a
   password log in only with SASL ``XOAUTH2`` (offered only when the server has an
-  ``identity`` endpoint), checked by Dovecot's ``oauth2`` passdb,
+  ``identity`` endpoint or ``google``), checked by Dovecot's ``oauth2`` passdb,
   which asks the identity endpoint's introspection URL about every token (RFC 7662,
   ``introspection_mode = post``, no cache): accepted iff the endpoint issued it, it has
   not expired (``identity.expire_all()``) and the app was granted that mailbox — the
-  introspection answer's ``upn`` must be the user the client names.
+  introspection answer's ``upn`` must be the user the client names. With ``google`` (the
+  Sheets API emulator's address) a second oauth2 passdb asks its ``/tokeninfo``, as Gmail
+  would decide: a token the emulator issued, unexpired, with the scope
+  https://mail.google.com/, acting as (``email``) the user the client names.
 - ``NO_KEYWORDS``: a folder every user has (after ``add_user``) where the user's rights
   (Dovecot's ``acl`` plugin: ``lrsti``, no ``w``) allow ``\\Seen`` and ``\\Deleted``
   only: its PERMANENTFLAGS are ``(\\Deleted \\Seen)``, as a server without keyword
@@ -55,14 +58,18 @@ import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.emulators.certificates import HOST, Certificates, make_certificates
 from tests.emulators.identity import IdentityEndpoint
 
+if TYPE_CHECKING:
+    from tests.emulators.sheets_emulator import Emulator
+
 __all__ = ["HOST", "NO_KEYWORDS", "TENANT", "ImapServer", "dovecot_missing", "imap_certificates",
-           "imap_identity", "imap_server", "skip_without_dovecot"]
+           "imap_google", "imap_identity", "imap_server", "skip_without_dovecot"]
 
 DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = "/usr/bin/doveadm"
@@ -93,9 +100,10 @@ class ImapServer:
     """Dovecot on 127.0.0.1, IMAPS and STARTTLS, password and XOAUTH2 users."""
 
     def __init__(self, certificates: Certificates, identity: IdentityEndpoint | None = None,
-                 tenant: str = "kommune.onmicrosoft.com") -> None:
+                 tenant: str = "kommune.onmicrosoft.com", google: str = "") -> None:
         self.certificates = certificates
         self.identity = identity
+        self.google = google.rstrip("/")
         self.tenant = tenant
         self.port = 0
         self.starttls_port = 0
@@ -202,6 +210,15 @@ class ImapServer:
                 "timeout_msecs = 10000\n")
             oauth = (f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
                      f"  args = {folder / 'oauth2.conf'}\n}}\n")
+        if self.google:
+            # Gmail's way: Google's tokeninfo names the user (email) and the scopes
+            (folder / "google.conf").write_text(
+                f"tokeninfo_url = {self.google}/tokeninfo?access_token=\n"
+                "username_attribute = email\n"
+                "scope = https://mail.google.com/\n"
+                "timeout_msecs = 10000\n")
+            oauth += (f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                      f"  args = {folder / 'google.conf'}\n}}\n")
         self.config.write_text(f"""\
 base_dir = {folder / 'base'}
 state_dir = {folder / 'state'}
@@ -223,7 +240,7 @@ mail_plugins = $mail_plugins acl
 plugin {{
   acl = vfile:{folder / 'acl'}
 }}
-auth_mechanisms = plain login{' xoauth2 oauthbearer' if self.identity else ''}
+auth_mechanisms = plain login{' xoauth2 oauthbearer' if oauth else ''}
 auth_master_user_separator = *
 auth_verbose = yes
 auth_cache_size = 0
@@ -341,7 +358,17 @@ service anvil {{
                               capture_output=True, text=True, timeout=BOUND)
         if done.returncode not in (0, 68):  # 68: EX_NOUSER, nobody was logged in
             raise RuntimeError(f"doveadm kick: {done.stderr.strip()}")
+        # kick only signals the sessions' processes, which end in their own time: wait
+        # until they have, so that the client's next command meets a closed connection
+        deadline = time.monotonic() + BOUND
+        while self._sessions(user) and time.monotonic() < deadline:
+            time.sleep(0.02)
         return done.returncode == 0
+
+    def _sessions(self, user: str) -> int:
+        who = subprocess.run([DOVEADM, "-c", str(self.config), "who", "-1", user.lower()],
+                             capture_output=True, text=True, timeout=BOUND)
+        return sum(1 for line in who.stdout.splitlines()[1:] if line.strip())
 
     def _session(self, user: str) -> _Session:
         return _Session(self, user)
@@ -410,11 +437,23 @@ def imap_identity(imap_certificates: Certificates) -> Iterator[IdentityEndpoint]
 
 
 @pytest.fixture(scope="session")
-def imap_server(imap_certificates: Certificates, imap_identity: IdentityEndpoint
-                ) -> Iterator[ImapServer]:
+def imap_google() -> Iterator[Emulator]:
+    """The Sheets API emulator as Google's token and tokeninfo endpoints, for Gmail-style
+    XOAUTH2 logins (``imap_google.state.authority`` issues and checks the tokens)."""
+    from tests.emulators import start_emulator
+
+    with start_emulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def imap_server(imap_certificates: Certificates, imap_identity: IdentityEndpoint,
+                imap_google: Emulator) -> Iterator[ImapServer]:
     """One Dovecot for the session; each test adds users of its own (``add_user``), so
-    tests do not see each other's mail. Skipped without Dovecot unless
+    tests do not see each other's mail. XOAUTH2 takes tokens from ``imap_identity``
+    (Microsoft) and from ``imap_google``. Skipped without Dovecot unless
     RYGRAD_TEST_DOVECOT_REQUIRED=1."""
     skip_without_dovecot()
-    with ImapServer(imap_certificates, identity=imap_identity, tenant=TENANT) as server:
+    with ImapServer(imap_certificates, identity=imap_identity, tenant=TENANT,
+                    google=imap_google.base_url) as server:
         yield server

@@ -5,11 +5,13 @@ without marking anything read, the $rygrad keyword, and each fault as one senten
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import socket
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
+from pathlib import Path
 
 import pytest
 
@@ -17,9 +19,10 @@ from automation.config import InboxSettings
 from automation.errors import InboxError
 from automation.inbox import imap_wire
 from automation.inbox.imap import HEADER_BATCH, KEYWORD, PARTIAL_BYTES, Mailbox, MailHeader
-from automation.oauth import MicrosoftTokens
+from automation.oauth import GoogleTokens, MicrosoftTokens
 from tests.emulators.certificates import Certificates
 from tests.emulators.identity import IdentityEndpoint
+from tests.emulators.sheets_emulator import Emulator
 from tests.imapserver import HOST, NO_KEYWORDS, TENANT, ImapServer
 
 PASSWORD = "hemmelig"
@@ -249,6 +252,50 @@ def test_a_mailbox_the_app_may_not_open(imap_server: ImapServer,
     assert text.startswith(f"{HOST}:{imap_server.port} refused the login of {mailbox} (")
     assert "IMAP.AccessAsApp" in text and f"Add-MailboxPermission -Identity {mailbox}" in text
     assert tokens.requests == 2  # the token was replaced once before giving up
+
+
+def _google(server: ImapServer, google: Emulator, mailbox: str, folder: Path
+            ) -> InboxSettings:
+    key = google.state.authority.service_account(f"{google.base_url}/token")
+    key_file = folder / "mail-service-account.json"
+    key_file.touch(mode=0o600)
+    key_file.write_text(json.dumps(key), encoding="utf-8")
+    return settings(server, mailbox, auth="google", credentials=key_file, password_env="")
+
+
+def test_xoauth2_login_with_a_google_token(imap_server: ImapServer, imap_google: Emulator,
+                                           tmp_path: Path) -> None:
+    mailbox = imap_server.add_user("gmail-laeser@ngo.example")
+    uid = imap_server.append(mailbox, reply(1, "<a@rygrad>"))
+    inbox = _google(imap_server, imap_google, mailbox, tmp_path)
+    tokens = GoogleTokens(inbox)
+    with Mailbox(inbox, tokens.token) as box:
+        assert [h.uid for h in box.headers()] == [uid]
+    imap_google.state.authority.expire_all()  # google-auth's token is kept until it expires
+    with Mailbox(inbox, tokens.token) as box:
+        assert [h.uid for h in box.headers()] == [uid]
+    assert tokens.requests == 2  # refused once, replaced once
+
+
+def test_a_google_token_refused(imap_server: ImapServer, imap_google: Emulator,
+                                tmp_path: Path) -> None:
+    mailbox = imap_server.add_user("gmail-afvist@ngo.example")
+    inbox = _google(imap_server, imap_google, mailbox, tmp_path)
+    asked: list[bool] = []
+
+    def forged(fresh: bool) -> str:
+        asked.append(fresh)
+        return "ya29.emulator-not-issued"
+
+    with pytest.raises(InboxError) as caught:
+        Mailbox(inbox, forged)
+    assert asked == [False, True]
+    assert str(caught.value).startswith(
+        f"{HOST}:{imap_server.port} refused the login of {mailbox} (")
+    assert str(caught.value).endswith(
+        ": Gmail refused the token; check that inbox.username is the mailbox the service "
+        "account acts as, that its domain-wide delegation includes https://mail.google.com/, "
+        "and that IMAP is on for the mailbox")
 
 
 def test_the_debug_log_withholds_password_and_token(

@@ -12,7 +12,8 @@ it acts for and ``scope`` = what it asks for (google-auth's ``with_subject`` /
 ``subject=``), which is how the test SMTP server decides a Gmail ``XOAUTH2`` login.
 ``delegation`` (None: anything) is the set of scopes the admin granted the service
 account for other users; asking for another one as a ``sub`` is Google's 401
-``unauthorized_client``. ``users`` (None: anyone) are the accounts a ``sub`` may name;
+``unauthorized_client``. ``tokeninfo(token)`` is Google's tokeninfo answer (served at
+``GET /tokeninfo?access_token=…``). ``users`` (None: anyone) are the accounts a ``sub`` may name;
 another is 400 ``invalid_grant`` "Invalid email or User ID". ``expire_all()`` expires
 every token issued so far.
 """
@@ -148,6 +149,21 @@ class Authority:
         if granted is None or granted.expires_at <= time.time():
             return None
         return granted
+
+    def tokeninfo(self, token: str) -> dict[str, Any]:
+        """Google's ``GET /tokeninfo?access_token=…`` answer: what a mail server (the test
+        Dovecot's oauth2 passdb) asks about a token. ``email`` is the user a delegated
+        token acts for; an unknown or expired token is 400 ``invalid_token``."""
+        granted = self.check(token)
+        if granted is None:
+            raise TokenError("invalid_token", "Invalid Value")
+        left = int(granted.expires_at - time.time())
+        answer: dict[str, Any] = {"azp": EMAIL, "aud": EMAIL, "scope": " ".join(granted.scopes),
+                                  "exp": str(int(granted.expires_at)),
+                                  "expires_in": str(left), "access_type": "online"}
+        if granted.sub is not None:
+            answer.update(email=granted.sub, email_verified="true")
+        return answer
 
     def expire_all(self) -> None:
         """Every token issued so far is expired from now on."""

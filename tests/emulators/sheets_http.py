@@ -103,7 +103,10 @@ class Handler(BaseHTTPRequestHandler):
         params = parse_qs(url.query, keep_blank_values=True)
         fault: Fault | None = None
         try:
-            if url.path == "/token" or url.path.startswith("/_emulator/"):
+            if (method, url.path) == ("GET", "/tokeninfo"):
+                token = params.get("access_token", [""])[-1]
+                reply = Reply(200, self.state.authority.tokeninfo(token))
+            elif url.path == "/token" or url.path.startswith("/_emulator/"):
                 reply = self._control(method, url.path, body)
             else:
                 reply, fault = self._api(method, url.path, params, body)
