@@ -1,16 +1,20 @@
 """The test IMAP server itself (tests/imapserver.py): Dovecot starts, a password user
 and an XOAUTH2 user log in, a token the identity endpoint did not issue, or one that
-has expired, is refused, and the helpers see what is in a mailbox without reading it."""
+has expired, is refused, a Google token counts only with the mail scope and for its own
+user, and the helpers see what is in a mailbox without reading it."""
 
 from __future__ import annotations
 
 import imaplib
 import ssl
+import time
 
 import msal
 import pytest
 
 from tests.emulators.identity import OUTLOOK_SCOPE, IdentityEndpoint, trusting
+from tests.emulators.sheets_auth import Granted
+from tests.emulators.sheets_emulator import Emulator
 from tests.imapserver import HOST, NO_KEYWORDS, TENANT, ImapServer
 
 
@@ -133,3 +137,26 @@ def test_kick_drops_the_session(imap_server: ImapServer) -> None:
     with pytest.raises(imaplib.IMAP4.abort):
         imap.noop()
         imap.noop()
+
+
+def test_google_tokens_need_the_mail_scope_and_the_right_user(
+        imap_server: ImapServer, imap_google: Emulator) -> None:
+    authority = imap_google.state.authority
+    user = imap_server.add_user("gmail-scope@ngo.example")
+    other = imap_server.add_user("gmail-anden@ngo.example")
+
+    def issued(sub: str, scope: str) -> str:
+        token = f"ya29.emulator-test-{sub}-{len(scope)}"
+        with authority._lock:
+            authority._tokens[token] = Granted(sub, (scope,), time.time() + 600)
+        return token
+
+    def login(name: str, token: str) -> None:
+        _client(imap_server).authenticate(
+            "XOAUTH2", lambda _: f"user={name}\x01auth=Bearer {token}\x01\x01".encode())
+
+    login(user, issued(user, "https://mail.google.com/"))
+    with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
+        login(user, issued(user, "https://www.googleapis.com/auth/spreadsheets"))
+    with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
+        login(other, issued(user, "https://mail.google.com/"))
