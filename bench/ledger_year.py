@@ -90,6 +90,17 @@ def simulate(folder: Path, actions: int, days: int, keep_days: int,
         folder / "rygrad.toml")
     path = folder / "state" / "ledger.sqlite3"
     ledger = Ledger(path)
+    retention = [0.0, 0.0]  # seconds in Ledger.expire, the most one cycle took
+
+    def timed_expire(before: datetime, expire: Any = ledger.expire) -> int:
+        began = time.perf_counter()
+        trimmed = int(expire(before))
+        took = time.perf_counter() - began
+        retention[0] += took
+        retention[1] = max(retention[1], took)
+        return trimmed
+
+    ledger.expire = timed_expire  # type: ignore[method-assign]
     transport = DroppingTransport()
     cycle = Cycle(settings, XlsxWorkbook(workbook), ledger, transport,
                   Renderer(settings, ledger.secret()), lambda: datetime.now(ZONE))
@@ -112,7 +123,9 @@ def simulate(folder: Path, actions: int, days: int, keep_days: int,
     return {"keep_messages_days": keep_days, "sent": sent,
             "mail_bytes_sent": getattr(transport, "bytes_sent", 0),
             "ledger_bytes": ledger_size(path), "bytes_per_sent_mail": ledger_size(path) / sent,
-            "rows": row_bytes(path), "along": along, "seconds": round(seconds, 1)}
+            "rows": row_bytes(path), "along": along, "seconds": round(seconds, 1),
+            "retention_seconds": round(retention[0], 2),
+            "retention_max_ms": round(retention[1] * 1000, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{run['sent']} mails sent ({run['mail_bytes_sent'] / run['sent'] / 1e3:.1f} KB "
               f"each), ledger {run['ledger_bytes'] / 1e6:.1f} MB = "
               f"{run['bytes_per_sent_mail']:,.0f} bytes per sent mail; cycles "
-              f"{run['seconds']:.0f} s in all")
+              f"{run['seconds']:.0f} s in all, of which retention {run['retention_seconds']:.1f} s "
+              f"(at most {run['retention_max_ms']:.0f} ms in one cycle)")
         for state, numbers in sorted(run["rows"].items()):
             print(f"  {state} rows: {numbers['rows']}, {numbers['bytes_per_row']:,.0f} bytes "
                   f"each ({numbers['message_bytes_per_row']:,.0f} of them the mail)")

@@ -59,6 +59,7 @@ date_order = "dmy"                      # how to read 4/12/2026: dmy | mdy | ymd
 [mail]
 transport = "outbox"                    # outbox (.eml files in outbox_dir) | smtp
 outbox_dir = "../outbox"                # default "outbox"
+# outbox_keep_days = 30                 # delete the outbox's mails after this (default: keep)
 # For transport = "smtp":
 # host = "smtp.example.dk"              # required for smtp
 # port = 587                            # default 587; SSL-only servers usually use 465
@@ -114,6 +115,8 @@ digest_time = "08:00"                   # from this local time on that day
 
 [state]
 dir = "../state"                        # the ledger of what was sent (SQLite); default "state"
+keep_messages_days = 30                 # then a mail's text and details are erased (README,
+                                        # "Personal data (GDPR)"); what stops a resend stays
 
 [templates]
 # Your own templates, searched before the built-in ones (default: none).
