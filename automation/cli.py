@@ -530,7 +530,8 @@ def inbox_line(settings: config.Settings, read: Mapping[str, Any]) -> str:
     if read.get("error"):
         return f"inbox {folder} not read: {read['error']}"
     return (f"inbox {folder}: {counted(int(read.get('handled') or 0), 'new reply')}"
-            f" ({read.get('applied', 0)} applied, {read.get('calendar', 0)} calendar answers, "
+            f" ({read.get('applied', 0)} applied, "
+            f"{counted(int(read.get('calendar') or 0), 'calendar answer')}, "
             f"{read.get('not_applied', 0)} not used)")
 
 
