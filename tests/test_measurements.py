@@ -297,3 +297,31 @@ def test_a_full_google_tab_gets_more_rows_first(tmp_path, sheets_emulator):
     rows = cells(target, "Målinger")
     assert len(rows) == 1001
     assert [(r["Indikator-ID"], r["Værdi"]) for r in rows[-2:]] == [("I-1", 7), ("I-1", None)]
+
+
+def test_an_excel_table_on_the_tab_takes_the_appended_rows_in(tmp_path, capsys):
+    """A partner who made Målinger an Excel table (Insert > Table) sees rygrad's rows in it:
+    the table's range and its filter grow over them, and nothing else in the file moves."""
+    from openpyxl import load_workbook
+    from openpyxl.worksheet.table import Table, TableStyleInfo
+
+    workbook = write_workbook(
+        tmp_path / "initiative.xlsx",
+        {"Personer": PEOPLE, "Indikatorer": INDICATORS,
+         "Målinger": [dict(zip(MEASUREMENT_HEADER, ("I-1", date(2026, 8, 1), 40, "DST"),
+                               strict=False))]},
+        {**HEADERS, "Målinger": MEASUREMENT_HEADER})
+    book = load_workbook(workbook)
+    table = Table(displayName="Historik", ref="A1:E2")
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+    book["Målinger"].add_table(table)
+    book.save(workbook)
+    config = write_config(tmp_path, workbook)
+    run(capsys, config, "2026-12-01T09:00")
+    sheet = load_workbook(workbook)["Målinger"]
+    assert sheet.tables["Historik"].ref == "A1:E4"
+    assert sheet.tables["Historik"].autoFilter.ref == "A1:E4"
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+        "I-1", "I-1", "I-2"]
+    run(capsys, config, "2026-12-01T10:00")  # nothing appended: the table stays
+    assert load_workbook(workbook)["Målinger"].tables["Historik"].ref == "A1:E4"

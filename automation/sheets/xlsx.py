@@ -62,6 +62,7 @@ class XlsxWorkbook:
         self.path = Path(path)
         self.max_xml_mb = max_xml_mb
         self.skipped: Sequence[Skipped] = ()
+        self._appended: dict[str, set[int]] = {}  # of the write under way
 
     def describe(self) -> str:
         return str(self.path)
@@ -119,6 +120,10 @@ class XlsxWorkbook:
                 clean_text(write.value) if write.number is None else write.number)
         if not wanted:
             return 0
+        self._appended = {}  # tab → the rows rygrad appends (Målinger): tables grow over them
+        for write in writes:
+            if write.appended:
+                self._appended.setdefault(write.tab, set()).add(write.row)
         try:
             # the zipped file is small; its worksheets, unzipped, are what is streamed
             with zipfile.ZipFile(io.BytesIO(content)) as package:
@@ -194,6 +199,7 @@ class XlsxWorkbook:
         tabs = {parts.sheets[tab]: tab for tab in wanted}
         shared = SharedStrings(package, parts.shared_strings)
         replaced = _without_calc_chain(package, parts) if drop_calc_chain else {}
+        replaced.update(_grown_tables(package, parts, self._appended))
         changed, formulas_removed = 0, False
         with zipfile.ZipFile(out, "w") as copy:
             copy.comment = package.comment
@@ -453,6 +459,47 @@ def _without_calc_chain(package: zipfile.ZipFile, parts: _Parts) -> dict[str, by
         rf'<Override\b[^>]*PartName="/{re.escape(str(parts.calc_chain))}"[^>]*/>', "", types
     )
     return {parts.rels: rels.encode("utf-8"), "[Content_Types].xml": types.encode("utf-8")}
+
+
+def _grown_tables(package: zipfile.ZipFile, parts: _Parts, appended: dict[str, set[int]]
+                  ) -> dict[str, bytes]:
+    """The Excel tables (Insert > Table) that appended rows continue, with their range and
+    their filter's grown over those rows, so the rows read as the table's own."""
+    grown: dict[str, bytes] = {}
+    names = set(package.namelist())
+    for tab, rows in appended.items():
+        sheet = parts.sheets.get(tab, "")
+        rels = posixpath.join(posixpath.dirname(sheet), "_rels",
+                              posixpath.basename(sheet) + ".rels")
+        if rels not in names:
+            continue
+        for rel in ElementTree.fromstring(package.read(rels)):
+            part = _resolve(posixpath.dirname(sheet), rel.get("Target", ""))
+            if rel.get("Type", "").endswith("/table") and part in names:
+                xml = package.read(part).decode("utf-8")
+                new = _grow_table(xml, rows)
+                if new != xml:
+                    grown[part] = new.encode("utf-8")
+    return grown
+
+
+_TABLE = re.compile(r"<(?:\w+:)?table\b[^>]*>")
+_AREA = re.compile(r'\sref="([A-Z]+[0-9]+:[A-Z]+)([0-9]+)"')
+
+
+def _grow_table(xml: str, rows: set[int]) -> str:
+    """The table part with its bottom row moved over the rows right below it; as it was
+    when none is, or when the table has a totals row (new rows would go under it)."""
+    root = _TABLE.search(xml)
+    area = _AREA.search(root.group(0)) if root else None
+    if root is None or area is None or re.search(r'\stotalsRowCount="[1-9]', root.group(0)):
+        return xml
+    bottom = new_bottom = int(area.group(2))
+    while new_bottom + 1 in rows:
+        new_bottom += 1
+    if new_bottom == bottom:
+        return xml
+    return xml.replace(f'ref="{area.group(1)}{bottom}"', f'ref="{area.group(1)}{new_bottom}"')
 
 
 def _workbook_part(package: zipfile.ZipFile) -> str:
