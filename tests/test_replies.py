@@ -295,3 +295,28 @@ def test_a_huge_reply_and_an_attachment_only_reply_change_nothing_but_get_an_ans
     answers = [m for m in read_outbox(outbox) if str(m["X-Rygrad-Key"]).startswith("answer:")]
     assert {m["To"].addresses[0].addr_spec for m in answers} == {
         "clara@partner.example", "bo@ngo.example"}
+
+
+def test_a_microsoft_365_mailbox_read_with_an_app_token(tmp_path, imap_server, imap_identity,
+                                                         imap_certificates, capsys,
+                                                         monkeypatch):
+    """The Microsoft path end to end: the app's token from the (local) Entra ID, XOAUTH2
+    to Dovecot, which asks the identity endpoint whether the app may open the mailbox."""
+    from tests.imapserver import TENANT
+
+    mailbox = imap_server.add_user(f"postkasse-{tmp_path.name[-12:].lower()}@kommune.dk")
+    imap_identity.register_app(TENANT, "app-rygrad-cycle", secret="s3cret")
+    imap_identity.grant_mailbox("app-rygrad-cycle", mailbox)
+    monkeypatch.setenv("RYGRAD_TEST_OAUTH_SECRET", "s3cret")
+    workbook = write_workbook(tmp_path / "initiative.xlsx", small_initiative())
+    config = write_config(tmp_path, workbook, inbox={
+        "host": imap_server.host, "port": imap_server.port, "security": "ssl",
+        "username": mailbox, "auth": "microsoft", "tenant": TENANT,
+        "client_id": "app-rygrad-cycle", "client_secret_env": "RYGRAD_TEST_OAUTH_SECRET",
+        "authority": imap_identity.authority, "ca_file": str(imap_certificates.ca)})
+    run(capsys, config, FIRST)
+    overdue = sent(tmp_path / "outbox", "overdue:H-2:", "clara@partner.example")
+    imap_server.append(mailbox, reply(overdue, "clara@partner.example", "Done"))
+    second = run(capsys, config, WEEK_LATER)
+    assert "1 new reply (1 applied" in second.out, second.out
+    assert row(workbook, "Handlinger", "Handling-ID", "H-2")["Status"] == "Færdig"
