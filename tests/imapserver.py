@@ -31,7 +31,8 @@ its own in a temporary folder, so that no system file is read or touched.
   only: its PERMANENTFLAGS are ``(\\Deleted \\Seen)``, as a server without keyword
   support answers, and a STORE of ``$rygrad`` changes nothing.
 - ``kick(user)``: the server drops that user's sessions (``doveadm kick``): a connection
-  lost mid-session. ``stop()`` ends the whole server.
+  lost between commands. ``CuttingProxy(server.port, after=n)``: one lost in the middle
+  of an answer, after n bytes. ``stop()`` ends the whole server.
 - The helpers (``append``, ``messages``, ``create_folder``) log in as a master user
   (``user*harness``), so they work for the XOAUTH2 users too.
 
@@ -54,6 +55,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -68,8 +70,9 @@ from tests.emulators.identity import IdentityEndpoint
 if TYPE_CHECKING:
     from tests.emulators.sheets_emulator import Emulator
 
-__all__ = ["HOST", "NO_KEYWORDS", "TENANT", "ImapServer", "dovecot_missing", "imap_certificates",
-           "imap_google", "imap_identity", "imap_server", "skip_without_dovecot"]
+__all__ = ["HOST", "NO_KEYWORDS", "TENANT", "CuttingProxy", "ImapServer", "dovecot_missing",
+           "imap_certificates", "imap_google", "imap_identity", "imap_server",
+           "skip_without_dovecot"]
 
 DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = "/usr/bin/doveadm"
@@ -372,6 +375,68 @@ service anvil {{
 
     def _session(self, user: str) -> _Session:
         return _Session(self, user)
+
+
+class CuttingProxy:
+    """A TCP relay to one of the server's ports that hangs up on the client once the
+    server has sent ``after`` bytes down to it: a connection lost in the middle of an
+    answer (TLS passes through untouched; the cut lands inside a record).
+
+        with CuttingProxy(server.port, after=200_000) as proxy:   # proxy.port
+            ...
+    """
+
+    def __init__(self, port: int, after: int) -> None:
+        self.upstream, self.after = port, after
+        self.relayed = 0  # bytes the server sent down, up to the cut
+        self._listener = socket.create_server((HOST, 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._threads: list[threading.Thread] = []
+        self._sockets: list[socket.socket] = []
+
+    def __enter__(self) -> CuttingProxy:
+        thread = threading.Thread(target=self._accept, daemon=True, name="cutting-proxy")
+        thread.start()
+        self._threads.append(thread)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._listener.close()
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.close()
+        for thread in self._threads:
+            thread.join(timeout=BOUND)
+
+    def _accept(self) -> None:
+        try:
+            client, _ = self._listener.accept()
+        except OSError:
+            return  # closed before anyone came
+        server = socket.create_connection((HOST, self.upstream))
+        self._sockets += [client, server]
+        up = threading.Thread(target=self._pump, args=(client, server, None), daemon=True)
+        up.start()
+        self._threads.append(up)
+        self._pump(server, client, self.after)
+
+    def _pump(self, source: socket.socket, sink: socket.socket, limit: int | None) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if limit is not None:
+                    data = data[:limit - self.relayed]
+                    self.relayed += len(data)
+                sink.sendall(data)
+                if limit is not None and self.relayed >= limit:
+                    break
+        except OSError:
+            pass
+        for sock in (source, sink):  # both ways end together, like a dropped line
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class _Session:

@@ -23,7 +23,7 @@ from automation.oauth import GoogleTokens, MicrosoftTokens
 from tests.emulators.certificates import Certificates
 from tests.emulators.identity import IdentityEndpoint
 from tests.emulators.sheets_emulator import Emulator
-from tests.imapserver import HOST, NO_KEYWORDS, TENANT, ImapServer
+from tests.imapserver import HOST, NO_KEYWORDS, TENANT, CuttingProxy, ImapServer
 
 PASSWORD = "hemmelig"
 ENV = {"RYGRAD_IMAP_PASSWORD": PASSWORD, "RYGRAD_OAUTH_SECRET": "s3cret"}
@@ -329,6 +329,21 @@ def test_a_connection_lost_mid_session(imap_server: ImapServer, user: str) -> No
         f"the connection to imap {HOST}:{imap_server.port} was lost while reading the "
         "replies' content (")
     assert str(caught.value).endswith("; rygrad tries again at the next cycle")
+
+
+def test_a_connection_lost_in_the_middle_of_the_bodies(imap_server: ImapServer,
+                                                       user: str) -> None:
+    uids = imap_server.append_many(user, (reply(n, text="Færdig " * 2000) for n in range(60)))
+    with CuttingProxy(imap_server.port, after=300_000) as proxy, \
+            Mailbox(settings(imap_server, user, port=proxy.port), environ=ENV) as box:
+        box.headers()
+        with pytest.raises(InboxError) as caught:
+            for _ in box.bodies(uids):
+                pass
+    assert proxy.relayed == 300_000  # the cut came inside the bodies' answer
+    assert str(caught.value) == (
+        f"the connection to imap {HOST}:{proxy.port} was lost while reading the replies' "
+        "content (it was closed mid-answer); rygrad tries again at the next cycle")
 
 
 def test_nothing_listening(imap_server: ImapServer, user: str) -> None:

@@ -33,6 +33,7 @@ import contextlib
 import imaplib
 import logging
 import os
+import re
 import socket
 import ssl
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -338,8 +339,13 @@ class Mailbox:
             return (f"{self._where} gave no answer within {self.inbox.timeout:g} s while "
                     f"rygrad was reading {what}; it tries again at the next cycle (raise "
                     "inbox.timeout if the server is slow)")
+        # imaplib's "command: UID => socket error: EOF" says less than it seems to
+        reason = re.sub(r"^command: \S+ => |^socket error: ", "", error_text(err))
+        reason = re.sub(r"^socket error: ", "", reason)
+        if reason in ("EOF", "") or "EOF occurred" in reason:
+            reason = "it was closed mid-answer"
         return (f"the connection to imap {self._where} was lost while reading {what} "
-                f"({error_text(err)}); rygrad tries again at the next cycle")
+                f"({reason}); rygrad tries again at the next cycle")
 
     def _refused(self, reply: str) -> str:
         inbox = self.inbox
