@@ -25,7 +25,7 @@ from tests.mailshots import Mail, chromium, example_mails, measure, screenshot  
 WIDTHS = {"desktop": 1200, "phone": 390}
 ENGLISH = ("invitation", "reminder", "digest")  # a few, to show the English wording
 ORDER = ("invitation", "update", "cancel", "agenda", "rsvp", "followup", "reminder",
-         "overdue", "escalation", "indicator", "report", "digest", "burst")
+         "overdue", "escalation", "indicator", "report", "answer", "digest", "burst")
 TITLES = {
     "invitation": "Invitation (with a calendar invitation)",
     "update": "Changed meeting (the calendar invitation updated)",
@@ -38,6 +38,7 @@ TITLES = {
     "escalation": "Status to the group's chair",
     "indicator": "Request for an indicator's new value",
     "report": "Request for a working group's status before the steering group meets",
+    "answer": "Answer to a partner's reply (with [inbox])",
     "digest": "Weekly digest to the secretariat",
     "burst": "Alert: too many mails at once",
 }

@@ -13,6 +13,7 @@ update of meetings that were invited, and the burst alert from `send-test`.
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import html
@@ -111,6 +112,9 @@ def example_mails(folder: Path, language: str, long_words: bool = False) -> list
     # the example's next steering-group meeting is further off than the report request
     _rygrad("send-test", "--to", "sekretariat@ungeloeftet.example", "--kind", "report",
             "--config", str(config))
+    # the answer to a partner's reply goes only with [inbox]: its send-test sample
+    _rygrad("send-test", "--to", "sekretariat@ungeloeftet.example", "--kind", "answer",
+            "--config", str(config))
     mails: dict[str, Mail] = {}
     for path in sorted((folder / "outbox").glob("*.eml")):
         parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
@@ -124,8 +128,20 @@ def example_mails(folder: Path, language: str, long_words: bool = False) -> list
             kind = key.split(":", 1)[1]
         elif kind == "invitation" and not key.endswith(":0"):
             kind = "update"
-        mails[key] = Mail(kind, key, language, str(parsed["Subject"]), part.get_content())
+        mails[key] = Mail(kind, key, language, str(parsed["Subject"]),
+                          _inline_images(parsed, part.get_content()))
     return list(mails.values())
+
+
+def _inline_images(mail: EmailMessage, html: str) -> str:
+    """The charts as a mail program shows them: a ``cid:`` part becomes a data: address,
+    which Chromium can load from a file (it knows no cid:)."""
+    for part in mail.walk():
+        cid = str(part.get("Content-ID") or "").strip("<> ")
+        if cid and part.get_content_maintype() == "image":
+            data = base64.b64encode(part.get_payload(decode=True)).decode("ascii")
+            html = html.replace(f"cid:{cid}", f"data:{part.get_content_type()};base64,{data}")
+    return html
 
 
 def _rygrad(*args: str) -> None:
