@@ -116,7 +116,7 @@ def test_the_example_initiative_answered_by_mail_programs(example, capsys):
     action = next(r for r in tables["actions"] if r["action_id"] == action_id)
     assert action["status"] == "Færdig"
     indicator = next(r for r in tables["indicators"] if r["indicator_id"] == indicator_id)
-    assert indicator["current"] == "42,5" and indicator["updated"] == "3.12.2026"
+    assert indicator["current"] == 42.5 and indicator["updated"] == "3.12.2026"
     meeting = next(r for r in tables["meetings"] if r["meeting_id"] == meeting_id)
     invitee = invitation["To"].addresses[0].display_name
     assert invitee in (meeting.get("attending") or "")

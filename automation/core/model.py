@@ -287,6 +287,7 @@ class CellUpdate:
     column: str  # column key
     value: str
     old: str = ""
+    number: float | None = None  # written as a number cell (a value from a reply)
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,6 +163,7 @@ def resolve(
         writes.append(CellWrite(
             initiative.tab_titles[update.tab], update.row, columns[update.tab][update.column],
             update.value, update.row_id, columns[update.tab].get(tab.id_column, 0),
+            number=update.number,
         ))
     return writes
 

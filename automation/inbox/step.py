@@ -108,7 +108,7 @@ class Inbound:
             row = _row(read, change)
             if row:
                 found.append(CellUpdate(change.tab, row, change.row_id, change.column,
-                                        change.new, change.old))
+                                        change.new, change.old, _number(change)))
         return found
 
 
@@ -238,6 +238,17 @@ def _measurement(record: ReplyRecord, settings: Settings) -> list[Measurement]:
     language = "en" if settings.initiative.language.startswith("en") else "da"
     name = record.payload.get("name") or record.sender
     return [Measurement(0, record.subject_id, day, value, mail_source(name, language))]
+
+
+def _number(change: Change) -> float | None:
+    """A value from a reply goes into Aktuel værdi as a number, as a partner types it."""
+    if (change.tab, change.column) != ("indicators", "current"):
+        return None
+    from automation.core import values
+    try:
+        return values.parse_number(change.new)
+    except ValueError:
+        return None
 
 
 def _row(initiative: Initiative, change: Change) -> int:
