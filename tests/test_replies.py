@@ -320,3 +320,35 @@ def test_a_microsoft_365_mailbox_read_with_an_app_token(tmp_path, imap_server, i
     second = run(capsys, config, WEEK_LATER)
     assert "1 new reply (1 applied" in second.out, second.out
     assert row(workbook, "Handlinger", "Handling-ID", "H-2")["Status"] == "Færdig"
+
+
+def test_on_a_google_sheet_the_reply_goes_in_the_cycles_one_write(
+        tmp_path, imap_server, imap_certificates, sheets_emulator, capsys, monkeypatch):
+    """The partners' cells a reply changes are written in the same values:batchUpdate as
+    the W cells: a cycle reading replies costs the Sheets API no extra call."""
+    import requests
+
+    from tests.backends import GoogleSheetOnEmulator
+    from tests.backends import cells as sheet_cells
+
+    user = imap_server.add_user(f"g-{tmp_path.name[-18:].lower()}", password=PASSWORD)
+    monkeypatch.setenv("RYGRAD_TEST_INBOX_PASSWORD", PASSWORD)
+    sheet = GoogleSheetOnEmulator(tmp_path, sheets_emulator)
+    workbook = write_workbook(tmp_path / "source.xlsx", small_initiative())
+    config = write_config(tmp_path, workbook, sheet=sheet.sheet_settings(workbook), inbox={
+        "host": imap_server.host, "port": imap_server.port, "security": "ssl",
+        "username": user, "password_env": "RYGRAD_TEST_INBOX_PASSWORD",
+        "ca_file": str(imap_certificates.ca)})
+    run(capsys, config, FIRST)
+    overdue = sent(tmp_path / "outbox", "overdue:H-2:", "clara@partner.example")
+    request = sent(tmp_path / "outbox", "indicator:I-1", "anne@kommune.example")
+    imap_server.append(user, reply(overdue, "clara@partner.example", "Done"))
+    imap_server.append(user, reply(request, "anne@kommune.example", "74,5"))
+    requests.post(f"{sheets_emulator}/_emulator/stats/reset", timeout=10)
+    run(capsys, config, WEEK_LATER)
+    stats = requests.get(f"{sheets_emulator}/_emulator/stats", timeout=10).json()
+    assert stats == {"reads": 2, "writes": 1}
+    actions = {r["Handling-ID"]: r for r in sheet_cells(sheet, "Handlinger")}
+    indicators = {r["Indikator-ID"]: r for r in sheet_cells(sheet, "Indikatorer")}
+    assert actions["H-2"]["Status"] == "Færdig"
+    assert indicators["I-1"]["Aktuel værdi"] == 74.5
