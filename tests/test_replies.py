@@ -352,3 +352,38 @@ def test_on_a_google_sheet_the_reply_goes_in_the_cycles_one_write(
     indicators = {r["Indikator-ID"]: r for r in sheet_cells(sheet, "Indikatorer")}
     assert actions["H-2"]["Status"] == "Færdig"
     assert indicators["I-1"]["Aktuel værdi"] == 74.5
+
+
+def test_the_digest_lists_what_replies_changed_and_which_were_not_used(setup, capsys):
+    """»Opdateret fra mails« (who, what, old → new) and »Svar rygrad ikke brugte«: a
+    forward by someone else, and a spoofed sender the trusted server caught."""
+    config, outbox, server, user = (setup["config"], setup["outbox"], setup["server"],
+                                    setup["user"])
+    text = config.read_text(encoding="utf-8").replace(
+        'username = ', 'trusted_authserv_id = "mx.ungeloeftet.example"\nusername = ')
+    config.write_text(text, encoding="utf-8")
+    run(capsys, config, FIRST)
+    overdue = sent(outbox, "overdue:H-2:", "clara@partner.example")
+    reminder = sent(outbox, "reminder:H-1:", "bo@ngo.example")
+    server.append(user, reply(overdue, "clara@partner.example", "Done"))
+    server.append(user, reply(reminder, "anne@kommune.example", "Færdig",
+                              subject_prefix="VS: "))
+    server.append(user, reply(reminder, "bo@ngo.example", "Færdig", Authentication_Results=(
+        "mx.ungeloeftet.example; spf=fail smtp.mailfrom=ngo.example; dmarc=fail "
+        "header.from=ngo.example")))
+    run(capsys, config, WEEK_LATER)
+    assert row(setup["workbook"], "Handlinger", "Handling-ID", "H-1")["Status"] == "I gang"
+    status = rygrad(capsys, "status", "--now", WEEK_LATER, "--config", str(config))
+    assert "inbox read at 2026-12-09" in status.out
+    assert "3 new replies (1 applied, 0 calendar answers, 2 not used)" in status.out
+    run(capsys, config, "2026-12-14T09:00:00+01:00")  # Monday: the digest
+    digest = next(m for m in read_outbox(outbox)
+                  if str(m["X-Rygrad-Key"]).startswith("digest:2026-W51"))
+    body = digest.get_body(("plain",)).get_content()
+    assert "Opdateret fra mails" in body and "Svar rygrad ikke brugte" in body
+    applied = body.split("Opdateret fra mails")[1].split("Svar rygrad ikke brugte")[0]
+    assert "Clara Smith, H-2: Status »Ikke startet« → »Færdig«" in applied
+    unused = body.split("Svar rygrad ikke brugte")[1]
+    assert "Anne Holm <anne@kommune.example> (H-1): fra anne@kommune.example, men mailen " \
+        "gik til bo@ngo.example; intet ændret" in unused
+    assert "dmarc" in unused.lower() or "DMARC" in unused
