@@ -171,3 +171,12 @@ def test_a_change_is_written_only_while_the_cell_holds_what_the_reply_saw(initia
         initiative.actions[0], due=date(2026, 12, 20))])
     typed._index = {}
     assert still_applies(change, typed, "dmy") is None  # a partner's later typing wins
+
+
+def test_a_reply_to_rygrads_own_answer_is_not_answered_again(settings, initiative):
+    """An auto-responder that marks nothing, answering rygrad's answer: no second answer,
+    so no loop."""
+    answer = SentMail("<a1@kommune.example>", "answer:<r0@kommune.example>",
+                      SOFIE.email or "", "answer", "H-7", {}, "2026-12-03T09:00:00+01:00")
+    decision = decide(reply("Tak!"), answer, initiative, settings, {}, WHEN)
+    assert decision.changes == () and not decision.answered

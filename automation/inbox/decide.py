@@ -40,6 +40,8 @@ from automation.inbox.reading import Reply
 
 ACTION_KINDS = frozenset({"reminder", "overdue", "escalation"})
 MEETING_KINDS = frozenset({"invitation", "rsvp"})
+# replies to these are kept for the secretariat but never answered
+UNANSWERED_KINDS = frozenset({"answer", "digest", "burst"})
 PARTSTAT = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative"}
 REPORT_MAX = 1500  # characters of a working group's status kept
 
@@ -66,7 +68,7 @@ class Decision:
     @property
     def answered(self) -> bool:
         """Whether the partner gets an answer by mail."""
-        return self.decision in ANSWERED and not self.meeting_answers
+        return self.decision in ANSWERED and not self.meeting_answers and bool(self.told)
 
 
 def decide(
@@ -103,6 +105,11 @@ def decide(
                         told=_t(settings, "told_unreadable", language))
     today = received.astimezone(settings.initiative.zone).date()
     answering = {"action": "action", "indicator": "indicator", "report": "report"}.get(kind)
+    if answered.kind in UNANSWERED_KINDS:
+        # a reply to rygrad's own answer (or to the secretariat's digest) gets none: an
+        # auto-responder that marks nothing cannot start a loop with rygrad
+        return Decision("not_understood", kind, subject_id, replier=replier,
+                        reason=_t(settings, "no_commands", kind=answered.kind))
     if answering is None:
         return Decision("not_understood", kind, subject_id, replier=replier,
                         reason=_t(settings, "no_commands", kind=answered.kind),
