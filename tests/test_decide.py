@@ -180,3 +180,9 @@ def test_a_reply_to_rygrads_own_answer_is_not_answered_again(settings, initiativ
                       SOFIE.email or "", "answer", "H-7", {}, "2026-12-03T09:00:00+01:00")
     decision = decide(reply("Tak!"), answer, initiative, settings, {}, WHEN)
     assert decision.changes == () and not decision.answered
+
+
+def test_a_reply_without_a_readable_sender_changes_nothing_and_is_not_answered(
+        settings, initiative):
+    decision = decide(reply("Færdig", sender=""), mail(), initiative, settings, {}, WHEN)
+    assert decision.decision == "unreadable" and not decision.answered

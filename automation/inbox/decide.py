@@ -89,6 +89,9 @@ def decide(
     if trusted and trusted.casefold() in (a.casefold() for a in reply.dmarc_fail_by):
         return Decision("untrusted", reason=_t(settings, "untrusted", server=trusted,
                                                 sender=reply.sender))
+    if "@" not in reply.sender:
+        # nobody to answer, nobody whose cells these could be
+        return Decision("unreadable", reason=_t(settings, "unreadable", why="From"))
     if reply.calendar:
         return _calendar(reply, initiative, settings, meeting_uids, received)
     if answered is None:
