@@ -67,6 +67,7 @@ CREATE TABLE IF NOT EXISTS forgotten (
 );
 """
 TABLES = ("deliveries", "cycles", "replies", "secrets", "forgotten")
+VACUUM_FREE_BYTES = 8 * 1024 * 1024  # retention rebuilds the file past this much free space
 # made once the columns they cover exist (an older file gets them in _migrate)
 INDEXES = """
 CREATE INDEX IF NOT EXISTS deliveries_message_id ON deliveries (message_id);
@@ -172,13 +173,24 @@ class Ledger(SqlLedger):
     def reclaim(self, thorough: bool = False) -> None:
         """secure_delete has zeroed what was erased in the file's pages; the write-ahead
         log still holds the pages as they were, so it is checkpointed and truncated.
-        ``thorough`` (after `forget`) also rebuilds the file (VACUUM)."""
+        ``thorough`` (after `forget`) also rebuilds the file (VACUUM), and so does
+        retention once more than half the file is free pages (after a month of large
+        mails, say): SQLite reuses free pages but never gives them back to the disk."""
         try:
-            if thorough:
+            if thorough or self._mostly_free():
                 self.db.execute("VACUUM")
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError as err:  # a reader holds it (status): next time
+            if thorough:
+                raise LedgerError(self._failure(err, "write")) from err
         except sqlite3.Error as err:
             raise LedgerError(self._failure(err, "write")) from err
+
+    def _mostly_free(self) -> bool:
+        (free,), (pages,), (size,) = (self.db.execute(f"PRAGMA {name}").fetchone()
+                                      for name in ("freelist_count", "page_count",
+                                                   "page_size"))
+        return bool(free * 2 > pages and free * size > VACUUM_FREE_BYTES)
 
     # -- the dialect ---------------------------------------------------------------
 
