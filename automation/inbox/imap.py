@@ -236,7 +236,7 @@ class Mailbox:
         except imaplib.IMAP4.abort as err:
             raise InboxError(self._lost("the login", err)) from None
         except imaplib.IMAP4.error as err:
-            raise InboxError(self._refused(str(err))) from None
+            raise InboxError(self._refused(_text(err))) from None
         except OSError as err:
             raise InboxError(self._lost("the login", err)) from None
 
@@ -327,7 +327,7 @@ class Mailbox:
             return f"{where}: the host name cannot be resolved; check inbox.host"
         if isinstance(err, TimeoutError):
             return (f"{where}: no answer within {self.inbox.timeout:g} s; check inbox.host, "
-                    "inbox.port and the firewall")
+                    "inbox.port, inbox.security and the firewall")
         if isinstance(err, OSError):
             return (f"{where}: cannot connect ({error_text(err.strerror or err)}); check "
                     "inbox.host, inbox.port and inbox.security")
@@ -363,6 +363,10 @@ class Mailbox:
                     "mailbox the service account acts as, that its domain-wide delegation "
                     "includes https://mail.google.com/, and that IMAP is on for the mailbox")
         source = ("inbox.password_env" if inbox.password_env else "inbox.password_file")
+        if inbox.host.lower().endswith((".office365.com", ".outlook.com")):
+            return (f"{said}: Microsoft 365 no longer takes passwords over IMAP; set "
+                    "inbox.auth = \"microsoft\" and follow the README, \"Microsoft 365 and "
+                    "Google Workspace without passwords\"")
         return f"{said}; check inbox.username and the password in {source}"
 
 
@@ -426,8 +430,10 @@ def _sasl(initial: str) -> Callable[[bytes], bytes]:
 
 
 def _text(error: BaseException | bytes) -> str:
+    """A server's answer as it said it: without imaplib's b'…' and Dovecot's timings."""
     text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
-    return error_text(text.removeprefix("b'").removesuffix("'"))
+    text = re.sub(r'^b([\'"])(.*)\1$', r"\2", text.strip())
+    return error_text(re.sub(r"\s*\([\d.+ ]+ secs\)\.?$", "", text))
 
 
 def _debug(text: str, *args: object) -> None:

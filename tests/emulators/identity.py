@@ -36,10 +36,11 @@ It serves what MSAL's client-credentials flow uses, answered as Entra answers:
   ``{"active": true, "token_type": "Bearer", "client_id", "scope", "exp", "iat",
   "upn", "email", "username"}`` for a token this endpoint issued and that has not
   expired, where the three names are the mailbox the app may open
-  (``grant_mailbox(client_id, address)``, what ``Add-MailboxPermission`` grants; an
-  app without a mailbox is answered without them, so the server refuses it);
-  ``{"active": false}`` for anything else (expired — see ``expire_all`` —, forged or
-  unknown). ``introspection_url(tenant)`` is its address; ``introspections`` counts.
+  (``grant_mailbox(client_id, address)``, what ``Add-MailboxPermission`` grants);
+  ``{"active": false}`` for anything else: expired (see ``expire_all``), forged,
+  unknown, or the token of an app that may open no mailbox (Exchange refuses that token
+  as it refuses an invalid one). ``introspection_url(tenant)`` is its address;
+  ``introspections`` counts the questions.
 
 Errors (every body has ``error``, ``error_description`` starting with the AADSTS code
 and ending in Entra's ``\\r\\nTrace ID: …\\r\\nCorrelation ID: …\\r\\nTimestamp: …``,
@@ -374,18 +375,15 @@ class IdentityEndpoint:
         self._known_tenant(tenant, "invalid_request")
         token = form.get("token", "")
         issued = self.check(token)
-        if issued is None:
-            return {"active": False}
         with self._lock:
-            mailbox = self._mailboxes.get(issued.client_id)
-            iat = self._issued_at.get(token, issued.expires_at - self.lifetime)
-        answer: dict[str, Any] = {
-            "active": True, "token_type": "Bearer", "client_id": issued.client_id,
-            "scope": issued.scope, "exp": int(issued.expires_at), "iat": int(iat),
-            "tid": tenant_guid(issued.tenant)}
-        if mailbox is not None:
-            answer.update(upn=mailbox, email=mailbox, username=mailbox)
-        return answer
+            mailbox = self._mailboxes.get(issued.client_id) if issued else None
+            iat = self._issued_at.get(token, 0.0)
+        if issued is None or mailbox is None:
+            return {"active": False}
+        return {"active": True, "token_type": "Bearer", "client_id": issued.client_id,
+                "scope": issued.scope, "exp": int(issued.expires_at), "iat": int(iat),
+                "tid": tenant_guid(issued.tenant), "upn": mailbox, "email": mailbox,
+                "username": mailbox}
 
     def _check_assertion(self, app: _App, tenant: str, form: dict[str, str]) -> None:
         if form.get("client_assertion_type") != JWT_BEARER_ASSERTION:
