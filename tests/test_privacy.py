@@ -114,6 +114,8 @@ def test_retention_erases_old_mail_and_keeps_what_prevents_a_second_send(
     bo_reply(ledger, datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
     # one delivery left uncertain: it keeps its bytes until it is resolved
     ledger.lost("invitation:AGU-1:0", "anne@kommune.example", "connection lost after DATA")
+    # and one refused for now, then no longer due (the follow-up's time has passed)
+    ledger.retry("followup:SG-1", "dorte@fond.example", "451 4.7.1 try later")
     before = {(r.key, r.recipient): r for r in ledger.stored()}
     ledger.close()
     assert BODY.encode() in initiative.raw() or store
@@ -124,6 +126,7 @@ def test_retention_erases_old_mail_and_keeps_what_prevents_a_second_send(
         after = {(r.key, r.recipient): r for r in ledger.stored()}
         old = [after[k] for k in before if k != ("invitation:AGU-1:0", "anne@kommune.example")]
         assert old and all(r.message is None and r.error == "" for r in old)
+        assert after[("followup:SG-1", "dorte@fond.example")].state == "retry"
         assert all((r.state, r.message_id) == (before[(r.key, r.recipient)].state,
                                                before[(r.key, r.recipient)].message_id)
                    for r in old)

@@ -371,17 +371,19 @@ class SqlLedger:
     # -- personal data (README, "Personal data (GDPR)") -------------------------------
 
     def expire(self, before: datetime) -> int:
-        """Erase what a delivery or reply older than ``before`` no longer needs: a sent or
-        failed delivery keeps its key, recipient, state, times, Message-ID and the
-        payload fields of KEPT_PAYLOAD, and loses its bytes and error text; an uncertain
-        one keeps its bytes until it is resolved. A reply keeps its Message-ID, sender,
+        """Erase what a delivery or reply older than ``before`` no longer needs: a sent,
+        failed or retried delivery keeps its key, recipient, state, times, Message-ID and
+        the payload fields of KEPT_PAYLOAD, and loses its bytes and error text (a retry is
+        rendered anew when it is sent); an uncertain one keeps its bytes until it is
+        resolved. A reply keeps its Message-ID, sender,
         what it answered, the decision, time and the cells it changed, and loses its
         reason (which may quote the mail) and all its payload but the meeting answers.
         How many rows were trimmed; the dialect then frees the space (`reclaim`)."""
         cutoff = before.isoformat()
         rows = list(self._rows(
             "SELECT key, recipient, payload FROM {deliveries} WHERE {mine} AND NOT trimmed "
-            "AND state IN ('sent', 'failed') AND at < ?", (*self.scope_values, cutoff)))
+            "AND state IN ('sent', 'failed', 'retry') AND at < ?",
+            (*self.scope_values, cutoff)))
         loads, dumps = self._from_json, self._json
         trimmed = [(dumps(_kept(loads(payload) if payload else {}, KEPT_PAYLOAD)),
                     *self.scope_values, key, recipient) for key, recipient, payload in rows]
