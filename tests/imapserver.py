@@ -185,7 +185,8 @@ class ImapServer:
     def _launch(self) -> bool:
         log = (self.folder / "dovecot.stderr").open("ab")
         self._process = subprocess.Popen([DOVECOT, "-F", "-c", str(self.config)],
-                                         stdout=log, stderr=log, start_new_session=True)
+                                         stdout=log, stderr=log, start_new_session=True,
+                                         preexec_fn=_end_with_parent)
         log.close()
         deadline = time.monotonic() + BOUND
         while time.monotonic() < deadline:
@@ -457,6 +458,16 @@ class _Session:
         if self.imap is not None:
             with contextlib.suppress(imaplib.IMAP4.error, OSError):
                 self.imap.logout()
+
+
+def _end_with_parent() -> None:
+    """In the child before exec: Linux sends it SIGTERM when the test process dies, so a
+    killed pytest leaves no Dovecot behind (it stops its own processes on SIGTERM)."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
 
 
 def _ok(result: tuple[str, list], what: str) -> None:
