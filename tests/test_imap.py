@@ -407,6 +407,7 @@ def test_a_large_message_is_read_only_in_part(imap_server: ImapServer, user: str
     assert bodies[large] == raw[:PARTIAL_BYTES]
     assert b"F=C3=A6rdig, se bilaget" in bodies[large] or "Færdig".encode() in bodies[large]
     assert bodies[small] == reply(1)
+    assert all(flags == frozenset() for _, flags, _ in imap_server.messages(user))  # unread
 
 
 def test_bodies_without_headers_first(imap_server: ImapServer, user: str) -> None:

@@ -147,9 +147,9 @@ def message_ids(header_block: bytes | None) -> tuple[str, tuple[str, ...]]:
         return "", ()
     fields: dict[str, list[str]] = {}
     for line in _FOLD.sub(b" ", header_block).splitlines():
-        name, colon, value = line.partition(b":")
+        field, colon, value = line.partition(b":")
         if colon:
-            fields.setdefault(name.strip().lower().decode("ascii", "replace"), []).append(
+            fields.setdefault(field.strip().lower().decode("ascii", "replace"), []).append(
                 value.decode("utf-8", "replace"))
     own = _MESSAGE_ID.findall(" ".join(fields.get("message-id", [])))
     answers: list[str] = []
