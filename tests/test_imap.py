@@ -4,10 +4,13 @@ without marking anything read, the $rygrad keyword, and each fault as one senten
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import socket
+import ssl
+import threading
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -82,6 +85,7 @@ def test_password_login_over_ssl_and_starttls_reads_the_headers(
     second = imap_server.append(user, reply(2, calendar=True), flags=("\\Seen",))
     for security in ("ssl", "starttls"):
         with Mailbox(settings(imap_server, user, security), environ=ENV) as box:
+            assert isinstance(box._imap.sock, ssl.SSLSocket)  # encrypted before the login
             headers = box.headers()
         assert headers == [
             MailHeader(first, "<svar-1@kommune.dk>", ("<a@rygrad>", "<b@rygrad>"), False,
@@ -365,6 +369,36 @@ def test_a_server_that_never_greets(imap_server: ImapServer, user: str) -> None:
         with pytest.raises(InboxError, match=rf"^{HOST}:{port}: no answer within 1 s; "
                            "check inbox.host, inbox.port, inbox.security and the firewall$"):
             Mailbox(settings(imap_server, user, port=port, timeout=1), environ=ENV)
+
+
+def test_a_server_without_starttls_gets_no_password(imap_server: ImapServer, user: str
+                                                    ) -> None:
+    heard: list[bytes] = []
+
+    def plain_server(listener: socket.socket) -> None:
+        connection, _ = listener.accept()
+        with connection, contextlib.suppress(OSError):
+            connection.sendall(b"* OK ready\r\n")
+            connection.settimeout(5)
+            while data := connection.recv(4096):
+                heard.append(data)
+                tag = data.split(b" ")[0]
+                if b" CAPABILITY" in data.upper():
+                    connection.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag +
+                                       b" OK done\r\n")
+                else:
+                    connection.sendall(tag + b" BAD no\r\n")
+
+    with socket.create_server((HOST, 0)) as listener:
+        thread = threading.Thread(target=plain_server, args=(listener,), daemon=True)
+        thread.start()
+        port = listener.getsockname()[1]
+        with pytest.raises(InboxError, match=rf"^{HOST}:{port} does not offer STARTTLS; check "
+                           r"inbox.security and inbox.port \(993 for ssl, 143 for starttls\)$"):
+            Mailbox(settings(imap_server, user, "starttls", port=port), environ=ENV)
+        thread.join(timeout=10)
+    assert b"CAPABILITY" in b"".join(heard)  # it was spoken to, but never given the password
+    assert PASSWORD.encode() not in b"".join(heard)
 
 
 def test_a_server_without_xoauth2(imap_certificates: Certificates,
