@@ -34,8 +34,6 @@ import imaplib
 import logging
 import os
 import re
-import socket
-import ssl
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -44,6 +42,7 @@ from typing import Any
 from automation.config import InboxSettings
 from automation.errors import ConfigError, InboxError, error_text
 from automation.files import read_secret_file, secret_from_env
+from automation.inbox import imap_faults as faults
 from automation.inbox import imap_wire as wire
 from automation.oauth import xoauth2
 from automation.transports.smtp_connect import tls_context
@@ -150,7 +149,7 @@ class Mailbox:
                                    wire.uid_set(unknown), "(UID RFC822.SIZE)")
             for message in self._parsed(answer):
                 uid, size = wire.item(message, "UID"), wire.item(message, "RFC822.SIZE")
-                if isinstance(uid, str) and isinstance(size, str):
+                if isinstance(uid, str) and isinstance(size, str) and (uid + size).isdigit():
                     self._sizes[int(uid)] = int(size)
         present = [uid for uid in wanted if uid in self._sizes]
         limit = self.inbox.max_message_bytes
@@ -196,14 +195,14 @@ class Mailbox:
             _debug("< %s (capabilities: %s)", imap.welcome, " ".join(imap.capabilities))
             if inbox.security == "starttls":
                 if "STARTTLS" not in imap.capabilities:
-                    raise _NoStarttls()
+                    raise faults.NoStarttls()
                 imap.starttls(context)
                 self.round_trips += 2  # STARTTLS, then CAPABILITY again
         except Exception as err:
             if imap is not None:
                 with contextlib.suppress(OSError):
                     imap.shutdown()
-            raise InboxError(self._cannot_connect(err)) from None
+            raise InboxError(faults.cannot_connect(self.inbox, err)) from None
         return imap
 
     def _login(self, password: str, token: Callable[[bool], str] | None) -> None:
@@ -232,13 +231,13 @@ class Mailbox:
                 raw = f"\0{inbox.username}\0{password}".encode()
                 self._authenticate("PLAIN", lambda _: raw)
         except _Refused as err:
-            raise InboxError(self._refused(str(err))) from None
+            raise InboxError(faults.refused(self.inbox, str(err))) from None
         except imaplib.IMAP4.abort as err:
-            raise InboxError(self._lost("the login", err)) from None
+            raise InboxError(faults.lost(self.inbox, "the login", err)) from None
         except imaplib.IMAP4.error as err:
-            raise InboxError(self._refused(_text(err))) from None
+            raise InboxError(faults.refused(self.inbox, _text(err))) from None
         except OSError as err:
-            raise InboxError(self._lost("the login", err)) from None
+            raise InboxError(faults.lost(self.inbox, "the login", err)) from None
 
     def _authenticate(self, mechanism: str, answer: Callable[[bytes], bytes]) -> None:
         _debug("> AUTHENTICATE %s [withheld]", mechanism)
@@ -286,11 +285,11 @@ class Mailbox:
             else:
                 typ, data = imap.list(*words[1:])
         except imaplib.IMAP4.abort as err:
-            raise InboxError(self._lost(what, err)) from None
+            raise InboxError(faults.lost(self.inbox, what, err)) from None
         except imaplib.IMAP4.error as err:
             raise self._refusal(refusal, what, _text(err)) from None
         except OSError as err:
-            raise InboxError(self._lost(what, err)) from None
+            raise InboxError(faults.lost(self.inbox, what, err)) from None
         _debug("< %s", typ)
         if typ != "OK":
             reply = " ".join(_text(d) for d in data if isinstance(d, bytes)) or typ
@@ -309,70 +308,6 @@ class Mailbox:
         except wire.WireError as err:
             raise InboxError(f"{self._where} answered a FETCH in a way rygrad cannot read "
                              f"({err}); check inbox.host") from None
-
-    # -- what went wrong, in one sentence ---------------------------------------------------
-
-    def _cannot_connect(self, err: Exception) -> str:
-        where = self._where
-        if isinstance(err, _NoStarttls):
-            return (f"{where} does not offer STARTTLS; check inbox.security and inbox.port "
-                    "(993 for ssl, 143 for starttls)")
-        if isinstance(err, ssl.SSLCertVerificationError):
-            return (f"{where}: the server's certificate is not trusted ({err.verify_message}); "
-                    "check inbox.host, or inbox.ca_file for a company CA")
-        if isinstance(err, ssl.SSLError):
-            return (f"{where}: the TLS handshake failed ({error_text(err.reason or err)}); "
-                    "check inbox.security and inbox.port (993 for ssl, 143 for starttls)")
-        if isinstance(err, socket.gaierror):
-            return f"{where}: the host name cannot be resolved; check inbox.host"
-        if isinstance(err, TimeoutError):
-            return (f"{where}: no answer within {self.inbox.timeout:g} s; check inbox.host, "
-                    "inbox.port, inbox.security and the firewall")
-        if isinstance(err, OSError):
-            return (f"{where}: cannot connect ({error_text(err.strerror or err)}); check "
-                    "inbox.host, inbox.port and inbox.security")
-        return (f"{where}: the server's greeting is not IMAP ({error_text(err)}); check "
-                "inbox.port and inbox.security")
-
-    def _lost(self, what: str, err: Exception) -> str:
-        if isinstance(err, TimeoutError):
-            return (f"{self._where} gave no answer within {self.inbox.timeout:g} s while "
-                    f"rygrad was reading {what}; it tries again at the next cycle (raise "
-                    "inbox.timeout if the server is slow)")
-        # imaplib's "command: UID => socket error: EOF" says less than it seems to
-        reason = re.sub(r"^command: \S+ => |^socket error: ", "", error_text(err))
-        reason = re.sub(r"^socket error: ", "", reason)
-        if reason in ("EOF", "") or "EOF occurred" in reason:
-            reason = "it was closed mid-answer"
-        return (f"the connection to imap {self._where} was lost while reading {what} "
-                f"({reason}); rygrad tries again at the next cycle")
-
-    def _refused(self, reply: str) -> str:
-        inbox = self.inbox
-        said = f"{self._where} refused the login of {inbox.username} ({reply})"
-        if inbox.auth == "microsoft":
-            return (f"{said}: the mailbox refused the app's token: the app needs the "
-                    "application permission IMAP.AccessAsApp (Office 365 Exchange Online) "
-                    "with admin consent, and its service principal must be registered in "
-                    "Exchange Online with a right on the mailbox; an Exchange admin runs "
-                    "`New-ServicePrincipal -AppId <client id> -ObjectId <enterprise app's "
-                    f"object id>` and `Add-MailboxPermission -Identity {inbox.username} "
-                    "-User <service principal id> -AccessRights FullAccess`")
-        if inbox.auth == "google":
-            return (f"{said}: Gmail refused the token; check that inbox.username is the "
-                    "mailbox the service account acts as, that its domain-wide delegation "
-                    "includes https://mail.google.com/, and that IMAP is on for the mailbox")
-        source = ("inbox.password_env" if inbox.password_env else "inbox.password_file")
-        if inbox.host.lower().endswith((".office365.com", ".outlook.com")):
-            return (f"{said}: Microsoft 365 no longer takes passwords over IMAP; set "
-                    "inbox.auth = \"microsoft\" and follow the README, \"Microsoft 365 and "
-                    "Google Workspace without passwords\"")
-        return f"{said}; check inbox.username and the password in {source}"
-
-
-class _NoStarttls(Exception):
-    """The server does not offer STARTTLS."""
-
 
 class _Refused(Exception):
     """The server answered NO or BAD (its text is the message)."""
