@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from automation.inbox import imap_wire as wire
 
@@ -98,3 +100,30 @@ def test_listed_folders() -> None:
     data = [b'(\\HasNoChildren) "/" INBOX', b'(\\HasNoChildren) "." "Svar p&AOU- mails"',
             b'(\\Noselect \\HasChildren) "/" Arkiv', (b'(\\HasNoChildren) "/" {4}', b"Navn")]
     assert wire.listed_folders(data) == ["INBOX", "Svar på mails", "Navn"]
+
+
+@given(st.lists(st.one_of(st.binary(max_size=80),
+                          st.tuples(st.binary(max_size=40).map(lambda b: b + b" {3}"),
+                                    st.binary(min_size=3, max_size=3)),
+                          st.sampled_from([b"1 (UID 4 FLAGS (\\Seen))", b")", b"(", b'"',
+                                           b"2 (BODY[HEADER.FIELDS (X)] NIL)"])),
+                max_size=6))
+@settings(max_examples=300, deadline=None)
+def test_no_answer_makes_fetched_raise_anything_but_a_wire_error(data: list[object]) -> None:
+    try:
+        messages = wire.fetched(data)
+    except wire.WireError:
+        return
+    for message in messages:  # and what the adapter then asks of each never raises
+        wire.has_calendar(wire.item(message, "BODYSTRUCTURE"))
+        wire.flags(wire.item(message, "FLAGS"))
+        block = wire.item(message, "BODY[")
+        wire.message_ids(block if isinstance(block, bytes) else None)
+
+
+@given(st.binary(max_size=300))
+def test_any_header_block_gives_ids_or_nothing(block: bytes) -> None:
+    own, answers = wire.message_ids(block)
+    assert own == "" or (own.startswith("<") and own.endswith(">"))
+    assert all(a.startswith("<") and a.endswith(">") for a in answers)
+    assert len(set(answers)) == len(answers)
