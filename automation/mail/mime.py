@@ -17,6 +17,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -90,13 +92,13 @@ def mail_bytes(envelope: Envelope, text: str, html: str, invite: Invite | None,
     html_part = _text_part("html", html)
     if images:
         html_part = _multipart("related", f"=_rel_{seed}", [html_part, *(
-            _part([f'Content-Type: image/{image.subtype}; name="{image.filename}"',
+            _part([f'Content-Type: image/{image.subtype}; name="{_file(image.filename)}"',
                    f"Content-ID: <{image.cid}>",
-                   f'Content-Disposition: inline; filename="{image.filename}"'], image.data)
+                   f'Content-Disposition: inline; filename="{_file(image.filename)}"'], image.data)
             for image in images)])
     parts = [_text_part("plain", text), html_part]
-    files = [_part([f'Content-Type: {a.content_type}; name="{a.filename}"',
-                    f'Content-Disposition: attachment; filename="{a.filename}"'], a.data)
+    files = [_part([f'Content-Type: {a.content_type}; name="{_file(a.filename)}"',
+                    f'Content-Disposition: attachment; filename="{_file(a.filename)}"'], a.data)
              for a in attachments]
     if invite is None:
         body = _multipart("alternative", f"=_alt_{seed}", parts)
@@ -114,6 +116,15 @@ def mail_bytes(envelope: Envelope, text: str, html: str, invite: Invite | None,
                           [_multipart("alternative", f"=_alt_{seed}", parts), attachment,
                            *files])
     return ("\n".join(_headers(envelope)) + "\nMIME-Version: 1.0\n" + body).encode("ascii")
+
+
+def _file(name: str) -> str:
+    """A file name a header can carry as it is: ASCII letters, digits, '.', '_' and '-'
+    (an indicator's ID may be anything a partner typed)."""
+    danish = name.translate(str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Æ": "Ae",
+                                           "Ø": "Oe", "Å": "Aa"}))
+    folded = unicodedata.normalize("NFKD", danish).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", folded).strip("-.") or "file"
 
 
 def _headers(envelope: Envelope) -> list[str]:
