@@ -55,8 +55,9 @@ def test_send_test_writes_one_of_each_kind(initiative, capsys):  # noqa: F811
     assert result.status == 0, result.err
     mails = by_key(read_outbox(folder / "outbox"))
     kinds = {key.split(":")[1] for key, _ in mails}
-    assert kinds == {"invitation", "cancel", "agenda", "followup", "reminder", "overdue",
-                     "escalation", "indicator", "digest", "burst"}
+    assert kinds == {"invitation", "cancel", "agenda", "followup", "rsvp", "reminder",
+                     "overdue", "escalation", "indicator", "report", "answer", "digest",
+                     "burst"}
     assert {to for _, to in mails} == {"test@ungeloeftet.example"}
     assert not (folder / "state" / "ledger.sqlite3").exists()
     with pytest.raises(SystemExit) as refused:  # argparse: the kinds are its choices

@@ -134,7 +134,7 @@ def read_only_state(initiative, capsys):
 def test_status_and_plan_read_a_read_only_ledger(read_only_state):
     folder, config = read_only_state
     before = sorted(p.name for p in (folder / "state").iterdir())
-    status = rygrad_as_a_reader("status", "--config", str(config))
+    status = rygrad_as_a_reader("status", "--config", str(config), "--now", NOW)
     assert status.returncode == 0, status.stderr
     assert status.stderr == ""
     assert "cycle 1 at 2026-12-02T09:00 (exit 0)" in status.stdout
@@ -157,7 +157,7 @@ def test_status_reads_an_older_read_only_ledger(initiative, capsys):
     ledger.chmod(0o444)
     (folder / "state").chmod(0o555)
     try:
-        status = rygrad_as_a_reader("status", "--config", str(config))
+        status = rygrad_as_a_reader("status", "--config", str(config), "--now", NOW)
     finally:
         (folder / "state").chmod(0o755)
     assert status.returncode == 0, status.stderr
