@@ -232,7 +232,8 @@ def test_a_row_a_partner_adds_while_rygrad_writes_is_kept(tmp_path, capsys, shee
 def test_a_workbook_without_the_tab_runs_as_before_and_init_sheet_adds_it(
         tmp_path, capsys, sheet):
     tabs = {"Personer": PEOPLE, "Indikatorer": INDICATORS}
-    workbook = write_workbook(tmp_path / "source.xlsx", tabs)
+    without = {title: header for title, header in HEADERS.items() if title != "Målinger"}
+    workbook = write_workbook(tmp_path / "source.xlsx", tabs, without)
     config = write_config(tmp_path, workbook, sheet=sheet.sheet_settings(workbook))
     check = rygrad(capsys, "check", "--config", str(config))
     assert "Regnearket har ingen fane \"Målinger\"" in check.out + check.err

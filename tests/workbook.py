@@ -26,6 +26,7 @@ HEADERS = {
     "Indikatorer": ["Indikator-ID", "Gruppe", "Indikator", "Enhed", "Basislinje", "Startdato",
                     "Mål", "Måldato", "Aktuel værdi", "Opdateret", "Ansvarlig", "Frekvens",
                     "Næste opdatering", "Vurdering", "Sidste påmindelse", "Bemærkning"],
+    "Målinger": ["Indikator-ID", "Dato", "Værdi", "Kilde", "Bemærkning"],
 }
 
 PEOPLE = [
