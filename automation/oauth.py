@@ -22,11 +22,13 @@ environment (requests would let that win over the session's own setting).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
+import re
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,7 +36,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from automation.config import InboxSettings, MailSettings
-from automation.errors import ConfigError, DeliveryError, error_text
+from automation.errors import ConfigError, DeliveryError, RygradError, error_text
 from automation.files import check_secret_file, read_secret_file, secret_from_env
 
 # [mail] and [inbox] log in the same ways with the same keys
@@ -91,6 +93,24 @@ def token_source(settings: Account, environ: Mapping[str, str] | None = None
     if settings.auth == "google":
         return GoogleTokens(settings)
     return None
+
+
+# the login keys [mail] and [inbox] share, as errors name them
+_KEYS = re.compile(r"\bmail\.(auth|tenant|client_id|client_secret_env|client_secret_file|"
+                   r"certificate_file|authority|credentials|username|ca_file)\b")
+
+
+@contextlib.contextmanager
+def for_inbox() -> Iterator[None]:
+    """Errors raised inside name the [inbox] keys (inbox.tenant …), not [mail]'s: the
+    token code is one for both sections."""
+    try:
+        yield
+    except RygradError as err:
+        renamed = _KEYS.sub(r"inbox.\1", str(err))
+        if renamed == str(err):
+            raise
+        raise type(err)(renamed) from err
 
 
 class _Cached:

@@ -387,3 +387,21 @@ def test_the_digest_lists_what_replies_changed_and_which_were_not_used(setup, ca
     assert "Anne Holm <anne@kommune.example> (H-1): fra anne@kommune.example, men mailen " \
         "gik til bo@ngo.example; intet ændret" in unused
     assert "dmarc" in unused.lower() or "DMARC" in unused
+
+
+def test_an_inbox_app_secret_that_is_wrong_names_the_inbox_keys_and_the_cycle_goes_on(
+        tmp_path, imap_server, imap_identity, imap_certificates, capsys, monkeypatch):
+    from tests.imapserver import TENANT
+
+    mailbox = imap_server.add_user(f"forkert-{tmp_path.name[-12:].lower()}@kommune.dk")
+    imap_identity.register_app(TENANT, "app-rygrad-wrong", secret="s3cret")
+    monkeypatch.setenv("RYGRAD_TEST_OAUTH_SECRET", "not-the-secret")
+    workbook = write_workbook(tmp_path / "initiative.xlsx", small_initiative())
+    config = write_config(tmp_path, workbook, inbox={
+        "host": imap_server.host, "port": imap_server.port, "security": "ssl",
+        "username": mailbox, "auth": "microsoft", "tenant": TENANT,
+        "client_id": "app-rygrad-wrong", "client_secret_env": "RYGRAD_TEST_OAUTH_SECRET",
+        "authority": imap_identity.authority, "ca_file": str(imap_certificates.ca)})
+    first = run(capsys, config, FIRST)
+    assert "not read" in first.out and "inbox." in first.out and "mail.client" not in first.out
+    assert any(k.startswith("overdue:H-2") for k, _ in by_key(read_outbox(tmp_path / "outbox")))

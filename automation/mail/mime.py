@@ -118,11 +118,14 @@ def mail_bytes(envelope: Envelope, text: str, html: str, invite: Invite | None,
     return ("\n".join(_headers(envelope)) + "\nMIME-Version: 1.0\n" + body).encode("ascii")
 
 
+DANISH_LETTERS = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Æ": "Ae", "Ø": "Oe",
+                                "Å": "Aa"})
+
+
 def _file(name: str) -> str:
     """A file name a header can carry as it is: ASCII letters, digits, '.', '_' and '-'
     (an indicator's ID may be anything a partner typed)."""
-    danish = name.translate(str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Æ": "Ae",
-                                           "Ø": "Oe", "Å": "Aa"}))
+    danish = name.translate(DANISH_LETTERS)
     folded = unicodedata.normalize("NFKD", danish).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^A-Za-z0-9._-]+", "-", folded).strip("-.") or "file"
 
