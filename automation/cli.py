@@ -787,6 +787,12 @@ def cmd_send_test(args: argparse.Namespace) -> int:
               f"{settings.mail.port})")
     else:
         transport.open()
+    if settings.inbox is not None:
+        # the mailbox the replies are read from (README, "Replies by mail"): read only
+        with link("inbox"), mailbox_opener(settings.inbox)() as box:
+            found = len(box.headers())
+        print(f"inbox: ok ({settings.inbox.username} at {settings.inbox.host}:"
+              f"{settings.inbox.port}, {counted(found, 'message')} in {settings.inbox.folder})")
     try:
         for message in messages:
             data = renderer.render(message, initiative, now)

@@ -405,3 +405,17 @@ def test_an_inbox_app_secret_that_is_wrong_names_the_inbox_keys_and_the_cycle_go
     first = run(capsys, config, FIRST)
     assert "not read" in first.out and "inbox." in first.out and "mail.client" not in first.out
     assert any(k.startswith("overdue:H-2") for k, _ in by_key(read_outbox(tmp_path / "outbox")))
+
+
+def test_send_test_checks_the_mailbox_too(setup, capsys, monkeypatch):
+    """`rygrad send-test` proves the inbox link as it proves the mail links: ok with the
+    folder's count, or the one sentence that says what broke."""
+    config = setup["config"]
+    done = rygrad(capsys, "send-test", "--to", "test@ungeloeftet.example", "--kind",
+                  "reminder", "--config", str(config))
+    assert done.status == 0, done.err
+    assert f"inbox: ok ({setup['user']} at " in done.out and "0 messages in INBOX" in done.out
+    monkeypatch.setenv("RYGRAD_TEST_INBOX_PASSWORD", "forkert")
+    refused = rygrad(capsys, "send-test", "--to", "test@ungeloeftet.example", "--kind",
+                     "reminder", "--config", str(config))
+    assert refused.status != 0 and "send-test stopped at the inbox" in refused.err
