@@ -86,6 +86,15 @@ class MailText:
 
 
 def read_mail(data: bytes) -> MailText:
+    """A stored mail's subject, text, addressees and all its words; rygrad wrote it, but
+    a mail that will not parse is still searched, as raw text."""
+    try:
+        return _parsed_mail(data)
+    except Exception:  # the email package raises many things on broken input
+        return MailText("", "", (), {}, data.decode("utf-8", "replace").casefold())
+
+
+def _parsed_mail(data: bytes) -> MailText:
     message = email.message_from_bytes(data, policy=email.policy.default)
     pairs = getaddresses([str(v) for name in ("To", "Cc")
                           for v in message.get_all(name, [])])
