@@ -355,7 +355,7 @@ def test_on_a_google_sheet_the_reply_goes_in_the_cycles_one_write(
 
 
 def test_the_digest_lists_what_replies_changed_and_which_were_not_used(setup, capsys):
-    """»Opdateret fra mails« (who, what, old → new) and »Svar rygrad ikke brugte«: a
+    """»Opdateret fra mails« (who, what, old → new) and »Svar, som rygrad ikke brugte«: a
     forward by someone else, and a spoofed sender the trusted server caught."""
     config, outbox, server, user = (setup["config"], setup["outbox"], setup["server"],
                                     setup["user"])
@@ -380,10 +380,10 @@ def test_the_digest_lists_what_replies_changed_and_which_were_not_used(setup, ca
     digest = next(m for m in read_outbox(outbox)
                   if str(m["X-Rygrad-Key"]).startswith("digest:2026-W51"))
     body = digest.get_body(("plain",)).get_content()
-    assert "Opdateret fra mails" in body and "Svar rygrad ikke brugte" in body
-    applied = body.split("Opdateret fra mails")[1].split("Svar rygrad ikke brugte")[0]
+    assert "Opdateret fra mails" in body and "Svar, som rygrad ikke brugte" in body
+    applied = body.split("Opdateret fra mails")[1].split("Svar, som rygrad ikke brugte")[0]
     assert "Clara Smith, H-2: Status »Ikke startet« → »Færdig«" in applied
-    unused = body.split("Svar rygrad ikke brugte")[1]
+    unused = body.split("Svar, som rygrad ikke brugte")[1]
     assert "Anne Holm <anne@kommune.example> (H-1): fra anne@kommune.example, men mailen " \
         "gik til bo@ngo.example; intet ændret" in unused
     assert "dmarc" in unused.lower() or "DMARC" in unused

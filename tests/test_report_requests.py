@@ -149,8 +149,8 @@ def test_danish_without_inbox_says_where_in_the_sheet():
     assert text.startswith("Kære Anne Styregruppemødet er mandag den 14. december 2026 kl. "
                            "15.00, og styregruppen vil gerne høre, hvordan det går i AG "
                            "Uddannelse. Vil du skrive 3–5 linjer")
-    assert ("Skriv dem i arket i kolonnen »Seneste status« på gruppens række (fanen Grupper, "
-            "rækken med AG Uddannelse). Mødet er om seks dage.") in text
+    assert ("Skriv dem i kolonnen »Seneste status« på fanen Grupper i arket (rækken med "
+            "AG Uddannelse). Mødet er om seks dage.") in text
     assert "Åbn arket: https://sharepoint.example/initiativ.xlsx" in text
     assert "Svar på denne mail" not in text
     assert "https://sharepoint.example/initiativ.xlsx" in mail["html"]
@@ -161,7 +161,7 @@ def test_danish_with_inbox_asks_for_a_reply():
     mail = rendered(one(ANNE), "da", inbox=True)
     text = " ".join(mail["text"].split())
     assert "Svar på denne mail med 3–5 linjer, så skriver vi dem ind i arket" in text
-    assert "Skriv dem i arket" not in text
+    assert "Skriv dem i kolonnen" not in text
     assert "Åbn arket" not in text
     assert "Svar på denne mail med 3–5 linjer" in mail["html"]
 
@@ -174,8 +174,8 @@ def test_english_for_an_english_reader_both_ways():
     assert text.startswith("Dear Clara, The Styregruppe meeting is on Monday 14 December 2026 at "
                            "15:00, and the steering group would like to hear how AG Fritid is "
                            "getting on. Could you write 3–5 lines"), text
-    assert ('Please write them in the sheet, in the column "Seneste status" on the group\'s '
-            "row (the Grupper tab, the row for AG Fritid). The meeting is in six days.") in text
+    assert ('Please write them in the "Seneste status" column on the Grupper tab of the sheet '
+            "(the row for AG Fritid). The meeting is in six days.") in text
     replying = " ".join(rendered(one(CLARA), "da", inbox=True)["text"].split())
     assert "Reply to this message with 3–5 lines and we will put them in the sheet" in replying
 

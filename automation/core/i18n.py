@@ -174,42 +174,44 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "We could not find an answer above the quoted mail.",
     },
     "reply_action_unclear": {
-        "da": "Vi kunne ikke læse svaret som en kommando; skriv »færdig« eller "
+        "da": "Vi kunne ikke se, hvad dit svar skulle ændre; skriv »færdig« eller "
               "»ny frist {example}« på en linje for sig.",
-        "en": 'We could not read your reply as a command; write "done" or '
+        "en": 'We could not tell what your reply should change; please write "done" or '
               '"new due date {example}" on a line of its own.',
     },
     "reply_indicator_unclear": {
-        "da": "Vi kunne ikke læse svaret som et tal; skriv den nye værdi på en linje "
+        "da": "Vi kunne ikke finde et tal i dit svar; skriv den nye værdi på en linje "
               "for sig, fx »42,5«.",
-        "en": 'We could not read your reply as a number; write the new value on a line '
-              'of its own, e.g. "42.5".',
+        "en": 'We could not find a number in your reply; please write the new value on a '
+              'line of its own, e.g. "42.5".',
     },
     "reply_number_on_action": {
-        "da": "Et tal kan ikke besvare en mail om en opgave; skriv »færdig« eller "
-              "»ny frist {example}«.",
-        "en": 'A number cannot answer a mail about an action; write "done" or '
-              '"new due date {example}".',
+        "da": "Mailen handlede om en opgave, så et tal kan vi ikke bruge som svar; "
+              "skriv »færdig« eller »ny frist {example}«.",
+        "en": 'The mail was about an action, so a number cannot answer it; please write '
+              '"done" or "new due date {example}".',
     },
     "reply_command_on_indicator": {
-        "da": "En anmodning om en indikator kan kun besvares med den nye værdi, fx »42,5«, "
-              "ikke med »{value}«.",
+        "da": "Mailen handlede om en indikator, så svaret skal være den nye værdi, "
+              "fx »42,5«, ikke »{value}«.",
         "en": 'An indicator request can only be answered with the new value, e.g. "42.5", '
               'not with "{value}".',
     },
     "reply_number_ambiguous": {
-        "da": "»{value}« kan læses både med tusindtalsseparator og som decimaltal; skriv "
-              "tallet uden tusindtalsseparator, fx »1234« eller »1,234«.",
-        "en": '"{value}" could have a thousands separator or a decimal point; write the '
-              'number without a thousands separator, e.g. "1234" or "1.234".',
+        "da": "»{value}« kan læses på to måder, med tusindtalsseparator eller som "
+              "decimaltal; skriv tallet uden tusindtalsseparator, fx »1234«.",
+        "en": '"{value}" can be read two ways, with a thousands separator or as a decimal; '
+              'please write the number without a thousands separator, e.g. "1234".',
     },
     "reply_not_date": {
-        "da": "»{value}« er ikke en dato; skriv fx »ny frist {example}«.",
-        "en": '"{value}" is not a date; write e.g. "new due date {example}".',
+        "da": "Vi kunne ikke læse »{value}« som en dato; skriv fx »ny frist {example}«.",
+        "en": 'We could not read "{value}" as a date; please write e.g. '
+              '"new due date {example}".',
     },
     "reply_date_past": {
-        "da": "Den nye frist, {value}, ligger før i dag; skriv en dato fra i dag og frem.",
-        "en": "The new due date, {value}, is in the past; write a date from today on.",
+        "da": "Den nye frist, {value}, er allerede passeret; skriv en dato fra i dag og frem.",
+        "en": "The new due date, {value}, is in the past; please write today's date or a "
+              "later one.",
     },
     # --- reports: a working group that cannot be asked for its status ---
     "report_no_chair": {

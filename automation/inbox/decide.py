@@ -323,7 +323,8 @@ def _t(settings: Settings, name: str, language: str = "", **fields: object) -> s
 TEXTS: dict[str, dict[str, str]] = {
     "automatic": {"da": "automatisk svar ({why}); ikke brugt og ikke besvaret",
                   "en": "automatic reply ({why}); not used and not answered"},
-    "untrusted": {"da": "{server} siger, at afsenderen {sender} ikke består DMARC; ikke brugt",
+    "untrusted": {"da": "ifølge {server} består afsenderen {sender} ikke DMARC-kontrollen; "
+                        "ikke brugt",
                   "en": "{server} says the sender {sender} fails DMARC; not used"},
     "unknown_mail": {"da": "svar på en mail, rygrad ikke kender",
                      "en": "a reply to a mail rygrad does not know"},
@@ -331,23 +332,26 @@ TEXTS: dict[str, dict[str, str]] = {
                     "en": "from {sender}, but the mail went to {recipient}; nothing changed"},
     "unreadable": {"da": "svaret kunne ikke læses ({why})",
                    "en": "the reply could not be read ({why})"},
-    "no_commands": {"da": "svar på en mail af typen »{kind}«, som ikke tager imod kommandoer",
-                    "en": "a reply to a {kind} mail, which takes no commands"},
+    "no_commands": {"da": "svar på en mail af typen »{kind}«, som ikke kan ændre arket",
+                    "en": "a reply to a {kind} mail, which cannot change the sheet"},
     "already_done": {"da": "{id} var allerede markeret som udført",
                      "en": "{id} was already marked done"},
     "done": {"da": "{id} markeret som udført", "en": "{id} marked done"},
     "done_stays_done": {"da": "{id} er udført; en ny frist ændrer ikke på det",
                         "en": "{id} is done; a new due date does not change that"},
-    "due_changed": {"da": "fristen for {id} er ændret i arket siden mailen ({then} → {now})",
-                    "en": "the due date of {id} changed in the sheet since the mail "
-                          "({then} → {now})"},
+    "due_changed": {"da": "fristen for {id} er ændret i arket, siden mailen blev sendt "
+                          "({then} → {now})",
+                    "en": "the due date of {id} has changed in the sheet since the mail "
+                          "was sent ({then} → {now})"},
     "new_due": {"da": "ny frist for {id}: {due}", "en": "new due date for {id}: {due}"},
     "not_for_action": {"da": "svaret om {id} var hverken »færdig« eller en ny frist",
                        "en": "the reply about {id} was neither done nor a new due date"},
     "not_for_indicator": {"da": "svaret om {id} var ikke et tal",
                           "en": "the reply about {id} was not a number"},
-    "updated_since": {"da": "{id} er opdateret i arket siden mailen (Opdateret {updated})",
-                      "en": "{id} was updated in the sheet since the mail (Updated {updated})"},
+    "updated_since": {"da": "{id} er opdateret i arket, siden mailen blev sendt "
+                            "(Opdateret {updated})",
+                      "en": "{id} has been updated in the sheet since the mail was sent "
+                            "(Updated {updated})"},
     "value": {"da": "ny værdi for {id}: {value}", "en": "new value for {id}: {value}"},
     "empty_report": {"da": "tom status", "en": "an empty status"},
     "report": {"da": "status fra {group}", "en": "status from {group}"},
@@ -374,18 +378,18 @@ TEXTS: dict[str, dict[str, str]] = {
                          "en": "The mail you answered went to someone else."},
     "told_unreadable": {"da": "Vi kunne ikke finde et svar i din mail.",
                         "en": "We could not find an answer in your mail."},
-    "told_no_commands": {"da": "Den mail, du svarede på, kan ikke ændre arket.",
-                         "en": "The mail you answered cannot change the sheet."},
-    "told_not_for_action": {"da": "Vi kunne ikke se, om {id} er udført eller har fået en ny "
-                                  "frist; skriv »færdig« eller »ny frist 15.3.2027« på en "
-                                  "linje for sig.",
-                            "en": "We could not tell whether {id} is done or has a new due "
-                                  'date; write "done" or "new due date 15 March 2027" on a '
-                                  "line of its own."},
+    "told_no_commands": {"da": "Et svar på den mail kan ikke ændre noget i arket.",
+                         "en": "A reply to that mail cannot change anything in the sheet."},
+    "told_not_for_action": {"da": "Vi kunne ikke se, om {id} er udført, eller om den skal "
+                                  "have en ny frist; skriv »færdig« eller »ny frist 15.3.2027« "
+                                  "på en linje for sig.",
+                            "en": "We could not tell whether {id} is done or needs a new due "
+                                  'date; please write "done" or "new due date 15 March 2027" '
+                                  "on a line of its own."},
     "told_not_for_indicator": {"da": "Vi kunne ikke finde en ny værdi for {id}; skriv tallet "
                                      "på en linje for sig, fx »42,5«.",
-                               "en": "We could not find a new value for {id}; write the "
-                                     'number on a line of its own, e.g. "42.5".'},
+                               "en": "We could not find a new value for {id}; please write "
+                                     'the number on a line of its own, e.g. "42.5".'},
 }
 
 

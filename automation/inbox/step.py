@@ -334,7 +334,7 @@ def _made_id(raw: bytes) -> str:
 
 
 def digest_replies(records: Sequence[ReplyRecord], error: str) -> dict[str, Any]:
-    """The digest's »Opdateret fra mails« and »Svar rygrad ikke brugte«."""
+    """The digest's »Opdateret fra mails« and »Svar, som rygrad ikke brugte«."""
     applied, unused = [], []
     for record in records:
         who = record.payload.get("name") or record.sender

@@ -38,19 +38,20 @@ WORDS: dict[str, dict[str, str]] = {
         "no_meeting": "Der er ikke planlagt noget møde i {group}.",
         "no_agenda": "Der står endnu ingen dagsorden i arket.",
         "most_behind": "Det, der er mest bagud",
-        "most_behind_how": "Opgaver efter antal dage over fristen, indikatorer efter hvor "
-                           "mange dage de er bagud den lige linje mod målet (eller hvor "
-                           "længe en ny værdi har manglet).",
+        "most_behind_how": "Opgaverne står efter, hvor mange dage de er over fristen, og "
+                           "indikatorerne efter, hvor mange dage de er bagud i forhold til "
+                           "den lige linje mod målet (eller hvor længe en ny værdi har "
+                           "manglet).",
         "nothing_behind": "Ingen opgaver er over fristen, og ingen indikatorer er bagud.",
         "days_late": "{days} over fristen", "days_behind": "{days} bagud",
-        "days_missing": "mangler data i {days}",
+        "days_missing": "ingen data i {days}",
         "groups": "Grupperne", "goal": "Mål", "chair": "Formand", "no_chair": "ingen formand",
         "status": "Seneste status", "status_received": "modtaget {date}",
         "no_status": "Ingen status modtaget",
-        "done": "Afsluttede opgaver", "done_since": "Opgaver med status færdig og frist "
-        "efter sidste styregruppemøde ({date}) eller uden frist. Arket viser ikke, hvornår en "
-        "opgave blev færdig.", "done_all": "Opgaver med status færdig. Arket viser ikke, "
-        "hvornår en opgave blev færdig.", "none_done": "Ingen.",
+        "done": "Afsluttede opgaver", "done_since": "Opgaver, der er markeret som færdige, "
+        "med en frist efter sidste styregruppemøde ({date}) eller uden frist. Arket viser "
+        "ikke, hvornår en opgave blev færdig.", "done_all": "Opgaver, der er markeret som "
+        "færdige. Arket viser ikke, hvornår en opgave blev færdig.", "none_done": "Ingen.",
         "overdue": "Over fristen", "open": "Åbne opgaver", "none_open": "Ingen.",
         "action": "Opgave", "owner": "Ansvarlig", "due": "Frist", "late": "Forsinket",
         "next_meeting": "Næste møde", "no_next_meeting": "Intet møde planlagt.",
@@ -58,7 +59,7 @@ WORDS: dict[str, dict[str, str]] = {
         "latest": "Seneste værdi", "target": "Mål", "assessment": "Vurdering",
         "no_value": "ingen værdi endnu", "no_indicators": "Der er ingen indikatorer i arket.",
         "problems": "Problemer i arket",
-        "problems_how": "Rettes i arket; rapporten er lavet med resten.",
+        "problems_how": "Ret dem i arket; rapporten er lavet ud fra resten.",
         "group_indicators": "Gruppens indikatorer",
     },
     "en": {
