@@ -238,7 +238,7 @@ def _calendar(reply: Reply, initiative: Initiative, settings: Settings,
     if answers:
         return Decision("calendar", "meeting", answers[0].meeting_id,
                         _t(settings, "calendar", sender=reply.sender,
-                           answer=answers[0].answer, id=answers[0].meeting_id),
+                           answer=_t(settings, answers[0].answer), id=answers[0].meeting_id),
                         meeting_answers=tuple(answers))
     if refused:
         return Decision("not_allowed", "meeting", refused[0],
@@ -356,7 +356,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "empty_report": {"da": "tom status", "en": "an empty status"},
     "report": {"da": "status fra {group}", "en": "status from {group}"},
     "gone": {"da": "{id} findes ikke længere i arket", "en": "{id} is no longer in the sheet"},
-    "calendar": {"da": "{sender}: {answer} til {id}", "en": "{sender}: {answer} for {id}"},
+    "calendar": {"da": "{sender}: {answer} {id}", "en": "{sender}: {answer} {id}"},
+    "accepted": {"da": "deltager i", "en": "attends"},
+    "declined": {"da": "melder afbud til", "en": "sends apologies for"},
+    "tentative": {"da": "deltager måske i", "en": "may attend"},
     "calendar_not_invitee": {"da": "kalendersvar fra {sender}, som ikke er inviteret til {id}",
                              "en": "a calendar answer from {sender}, who is not invited to "
                                    "{id}"},
