@@ -441,6 +441,11 @@ def temp_files(workbook: Path) -> list[Path]:
     return sorted(workbook.parent.glob(f".{workbook.name}.*.tmp"))
 
 
+def _appended(row: tuple[Any, ...]) -> bool:
+    source = str(row[3] if len(row) > 3 else "")
+    return source in ("regneark", "sheet") or source.startswith(("mail fra ", "mail from "))
+
+
 def partner_cells(workbook: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every tab's partner columns, row by row (the worker may change only W columns)."""
     import openpyxl
@@ -456,8 +461,12 @@ def partner_cells(workbook: Path) -> dict[str, list[tuple[Any, ...]]]:
             rows = list(sheet.iter_rows(values_only=True))
             keep = [i for i, h in enumerate(rows[0] if rows else ())
                     if normalise_header(str(h or "")) not in worker]
-            found[sheet.title] = [tuple(row[i] if i < len(row) else None for i in keep)
-                                  for row in rows]
+            cells = [tuple(row[i] if i < len(row) else None for i in keep) for row in rows]
+            if sheet.title in ("Målinger", "Measurements"):
+                # rygrad appends rows there (Kilde »regneark« or »mail fra …«); the rows a
+                # partner typed are what must not change
+                cells = [row for row in cells if not _appended(row)]
+            found[sheet.title] = cells
         return found
     finally:
         book.close()
