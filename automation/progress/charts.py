@@ -15,6 +15,7 @@ import functools
 import hashlib
 import io
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -66,7 +67,10 @@ def _png(data: ChartData, lang: str) -> bytes:
     from PIL import Image  # Pillow: a dependency of matplotlib
 
     figure = _draw(data, lang)
-    figure.canvas.draw()
+    with warnings.catch_warnings():
+        # a name in a script DejaVu Sans lacks is drawn as boxes; the alt text says it
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        figure.canvas.draw()
     width, height = figure.canvas.get_width_height()
     pixels = Image.frombuffer("RGBA", (width, height), figure.canvas.buffer_rgba())
     # the chart is drawn in greys only: one grey channel is the same picture in less than
