@@ -133,6 +133,7 @@ class Cycle:
         reason, for `status`, and its error raised."""
         options = options or Options()
         outcome = Outcome()
+        self.prune_outbox()
         try:
             snapshot = self.sheet.read()
             initiative = parse(snapshot, self.settings)
@@ -193,9 +194,12 @@ class Cycle:
 
     def forget_old(self, now: datetime) -> None:
         """Retention (README, "Personal data (GDPR)"): the ledger keeps a mail's bytes,
-        error text and full payload state.keep_messages_days, the outbox its files
-        mail.outbox_keep_days."""
+        error text and full payload state.keep_messages_days."""
         self.ledger.expire(now - timedelta(days=self.settings.keep_messages_days))
+
+    def prune_outbox(self) -> None:
+        """The outbox keeps its files mail.outbox_keep_days: done first, so that a cycle
+        that cannot run (the sheet unreadable for days) still deletes them."""
         if self.settings.mail.outbox_keep_days:
             try:
                 prune_outbox(self.settings.mail.outbox_dir, self.clock() - timedelta(
