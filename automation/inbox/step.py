@@ -165,7 +165,8 @@ def _handle_new(settings: Settings, ledger: RepliesLedger, initiative: Initiativ
         ours_calendar = any(c.uid in uids for c in reply.calendar)
         if answered is None and not ours_calendar:
             continue  # not a reply to rygrad: not touched, not marked
-        received = reply.date or now
+        # the Date header is the sender's to write: never later than now (Opdateret)
+        received = min(reply.date, now) if reply.date else now
         decision = decide(reply, answered, initiative, settings, uids, received)
         record = _record(message_id, reply.sender, reply.sender_name, reply.subject,
                          answered, decision, now)
