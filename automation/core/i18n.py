@@ -231,6 +231,153 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "The workbook has no tab {names}, so the indicators' values are not kept "
               "as history; add it with `rygrad init-sheet`",
     },
+    # --- inbox/decide.py: what a reply did, for the secretariat (digest, ledger) in the
+    # initiative's language, and the sentence told to the partner ("told_") in theirs ---
+    "inbox_automatic": {
+        "da": "automatisk svar ({why}); ikke brugt og ikke besvaret",
+        "en": "automatic reply ({why}); not used and not answered",
+    },
+    "inbox_untrusted": {
+        "da": "ifølge {server} består afsenderen {sender} ikke DMARC-kontrollen; ikke brugt",
+        "en": "{server} says the sender {sender} fails DMARC; not used",
+    },
+    "inbox_unknown_mail": {
+        "da": "svar på en mail, rygrad ikke kender",
+        "en": "a reply to a mail rygrad does not know",
+    },
+    "inbox_not_allowed": {
+        "da": "fra {sender}, men mailen gik til {recipient}; intet ændret",
+        "en": "from {sender}, but the mail went to {recipient}; nothing changed",
+    },
+    "inbox_unreadable": {
+        "da": "svaret kunne ikke læses ({why})",
+        "en": "the reply could not be read ({why})",
+    },
+    "inbox_no_commands": {
+        "da": "svar på en mail af typen »{kind}«, som ikke kan ændre arket",
+        "en": "a reply to a {kind} mail, which cannot change the sheet",
+    },
+    "inbox_already_done": {
+        "da": "{id} var allerede markeret som udført",
+        "en": "{id} was already marked done",
+    },
+    "inbox_done": {
+        "da": "{id} markeret som udført",
+        "en": "{id} marked done",
+    },
+    "inbox_done_stays_done": {
+        "da": "{id} er udført; en ny frist ændrer ikke på det",
+        "en": "{id} is done; a new due date does not change that",
+    },
+    "inbox_due_changed": {
+        "da": "fristen for {id} er ændret i arket, siden mailen blev sendt ({then} → {now})",
+        "en": "the due date of {id} has changed in the sheet since the mail was sent ({then} → "
+              "{now})",
+    },
+    "inbox_new_due": {
+        "da": "ny frist for {id}: {due}",
+        "en": "new due date for {id}: {due}",
+    },
+    "inbox_not_for_action": {
+        "da": "svaret om {id} var hverken »færdig« eller en ny frist",
+        "en": "the reply about {id} was neither done nor a new due date",
+    },
+    "inbox_not_for_indicator": {
+        "da": "svaret om {id} var ikke et tal",
+        "en": "the reply about {id} was not a number",
+    },
+    "inbox_updated_since": {
+        "da": "{id} er opdateret i arket, siden mailen blev sendt (Opdateret {updated})",
+        "en": "{id} has been updated in the sheet since the mail was sent (Updated {updated})",
+    },
+    "inbox_value": {
+        "da": "ny værdi for {id}: {value}",
+        "en": "new value for {id}: {value}",
+    },
+    "inbox_empty_report": {
+        "da": "tom status",
+        "en": "an empty status",
+    },
+    "inbox_report": {
+        "da": "status fra {group}",
+        "en": "status from {group}",
+    },
+    "inbox_gone": {
+        "da": "{id} findes ikke længere i arket",
+        "en": "{id} is no longer in the sheet",
+    },
+    "inbox_calendar": {
+        "da": "{sender}: {answer} {id}",
+        "en": "{sender}: {answer} {id}",
+    },
+    "inbox_accepted": {
+        "da": "deltager i",
+        "en": "attends",
+    },
+    "inbox_declined": {
+        "da": "melder afbud til",
+        "en": "sends apologies for",
+    },
+    "inbox_tentative": {
+        "da": "deltager måske i",
+        "en": "may attend",
+    },
+    "inbox_calendar_not_invitee": {
+        "da": "kalendersvar fra {sender}, som ikke er inviteret til {id}",
+        "en": "a calendar answer from {sender}, who is not invited to {id}",
+    },
+    "inbox_calendar_unknown": {
+        "da": "kalendersvar til et møde, der ikke er i arket",
+        "en": "a calendar answer for a meeting not in the sheet",
+    },
+    "inbox_told_done": {
+        "da": "{id} er markeret som udført i arket.",
+        "en": "{id} is marked done in the sheet.",
+    },
+    "inbox_told_already_done": {
+        "da": "{id} var allerede markeret som udført i arket.",
+        "en": "{id} was already marked done in the sheet.",
+    },
+    "inbox_told_new_due": {
+        "da": "Fristen for {id} er nu {due} i arket.",
+        "en": "The due date of {id} is now {due} in the sheet.",
+    },
+    "inbox_told_value": {
+        "da": "{id} har nu værdien {value} i arket.",
+        "en": "{id} now has the value {value} in the sheet.",
+    },
+    "inbox_told_report": {
+        "da": "Jeres status er gemt i arket til styregruppen.",
+        "en": "Your status is saved in the sheet for the steering group.",
+    },
+    "inbox_told_conflict": {
+        "da": "{id} er ændret i arket, siden vi skrev til dig.",
+        "en": "{id} has changed in the sheet since we wrote to you.",
+    },
+    "inbox_told_not_allowed": {
+        "da": "Mailen, du svarede på, gik til en anden.",
+        "en": "The mail you answered went to someone else.",
+    },
+    "inbox_told_unreadable": {
+        "da": "Vi kunne ikke finde et svar i din mail.",
+        "en": "We could not find an answer in your mail.",
+    },
+    "inbox_told_no_commands": {
+        "da": "Et svar på den mail kan ikke ændre noget i arket.",
+        "en": "A reply to that mail cannot change anything in the sheet.",
+    },
+    "inbox_told_not_for_action": {
+        "da": "Vi kunne ikke se, om {id} er udført, eller om den skal have en ny frist; skriv "
+              "»færdig« eller »ny frist 15.3.2027« på en linje for sig.",
+        "en": "We could not tell whether {id} is done or needs a new due date; please write "
+              '"done" or "new due date 15 March 2027" on a line of its own.',
+    },
+    "inbox_told_not_for_indicator": {
+        "da": "Vi kunne ikke finde en ny værdi for {id}; skriv tallet på en linje for sig, fx "
+              "»42,5«.",
+        "en": "We could not find a new value for {id}; please write the number on a line of its "
+              'own, e.g. "42.5".',
+    },
 }
 
 

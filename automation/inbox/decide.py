@@ -20,12 +20,13 @@ The rules, in the order they are checked:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from automation.core import values
 from automation.core.commands import Done, FreeText, NewDue, NotUnderstood, Value, read_command
+from automation.core.i18n import text
 from automation.core.model import (
     Action,
     Change,
@@ -43,7 +44,6 @@ MEETING_KINDS = frozenset({"invitation", "rsvp"})
 # replies to these are kept for the secretariat but never answered
 UNANSWERED_KINDS = frozenset({"answer", "digest", "burst"})
 PARTSTAT = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative"}
-REPORT_MAX = 1500  # characters of a working group's status kept
 
 # decisions that change something, and those the partner is answered for
 APPLIED = "applied"
@@ -207,14 +207,14 @@ def _on_report(initiative: Initiative, command: object, group_name: str, setting
     group = initiative.group(group_name)
     if group is None:
         return _gone(settings, "report", group_name, language, replier)
-    text = command.text if isinstance(command, FreeText) else ""
-    text = " ".join(text.split())[:REPORT_MAX]
-    if not text:
+    # read_command has cut the report at about REPORT_LIMIT; the cell holds one line
+    status = " ".join(command.text.split()) if isinstance(command, FreeText) else ""
+    if not status:
         return Decision("not_understood", "report", group.name, _t(settings, "empty_report"),
                         told=_t(settings, "told_unreadable", language), replier=replier)
     old = getattr(group, "latest_status", "")
     return Decision(APPLIED, "report", group.name, _t(settings, "report", group=group.name),
-                    (Change("groups", group.name, "latest_status", old, text),),
+                    (Change("groups", group.name, "latest_status", old, status),),
                     told=_t(settings, "told_report", language, group=group.name),
                     replier=replier)
 
@@ -314,86 +314,12 @@ def _long_date(day: date, language: str) -> str:
 
 
 def _t(settings: Settings, name: str, language: str = "", **fields: object) -> str:
+    """A text of the i18n catalogue's ``inbox_`` entries: for the secretariat in the
+    initiative's language, or (``language``) for the partner in theirs."""
     lang = "en" if (language or settings.initiative.language).startswith("en") else "da"
-    return TEXTS[name][lang].format(**fields)
+    return text(lang, f"inbox_{name}", **fields)
 
 
-# what the secretariat reads in the digest and the ledger (the initiative's language),
-# and what the partner is told ("told_…", the partner's language)
-TEXTS: dict[str, dict[str, str]] = {
-    "automatic": {"da": "automatisk svar ({why}); ikke brugt og ikke besvaret",
-                  "en": "automatic reply ({why}); not used and not answered"},
-    "untrusted": {"da": "ifølge {server} består afsenderen {sender} ikke DMARC-kontrollen; "
-                        "ikke brugt",
-                  "en": "{server} says the sender {sender} fails DMARC; not used"},
-    "unknown_mail": {"da": "svar på en mail, rygrad ikke kender",
-                     "en": "a reply to a mail rygrad does not know"},
-    "not_allowed": {"da": "fra {sender}, men mailen gik til {recipient}; intet ændret",
-                    "en": "from {sender}, but the mail went to {recipient}; nothing changed"},
-    "unreadable": {"da": "svaret kunne ikke læses ({why})",
-                   "en": "the reply could not be read ({why})"},
-    "no_commands": {"da": "svar på en mail af typen »{kind}«, som ikke kan ændre arket",
-                    "en": "a reply to a {kind} mail, which cannot change the sheet"},
-    "already_done": {"da": "{id} var allerede markeret som udført",
-                     "en": "{id} was already marked done"},
-    "done": {"da": "{id} markeret som udført", "en": "{id} marked done"},
-    "done_stays_done": {"da": "{id} er udført; en ny frist ændrer ikke på det",
-                        "en": "{id} is done; a new due date does not change that"},
-    "due_changed": {"da": "fristen for {id} er ændret i arket, siden mailen blev sendt "
-                          "({then} → {now})",
-                    "en": "the due date of {id} has changed in the sheet since the mail "
-                          "was sent ({then} → {now})"},
-    "new_due": {"da": "ny frist for {id}: {due}", "en": "new due date for {id}: {due}"},
-    "not_for_action": {"da": "svaret om {id} var hverken »færdig« eller en ny frist",
-                       "en": "the reply about {id} was neither done nor a new due date"},
-    "not_for_indicator": {"da": "svaret om {id} var ikke et tal",
-                          "en": "the reply about {id} was not a number"},
-    "updated_since": {"da": "{id} er opdateret i arket, siden mailen blev sendt "
-                            "(Opdateret {updated})",
-                      "en": "{id} has been updated in the sheet since the mail was sent "
-                            "(Updated {updated})"},
-    "value": {"da": "ny værdi for {id}: {value}", "en": "new value for {id}: {value}"},
-    "empty_report": {"da": "tom status", "en": "an empty status"},
-    "report": {"da": "status fra {group}", "en": "status from {group}"},
-    "gone": {"da": "{id} findes ikke længere i arket", "en": "{id} is no longer in the sheet"},
-    "calendar": {"da": "{sender}: {answer} {id}", "en": "{sender}: {answer} {id}"},
-    "accepted": {"da": "deltager i", "en": "attends"},
-    "declined": {"da": "melder afbud til", "en": "sends apologies for"},
-    "tentative": {"da": "deltager måske i", "en": "may attend"},
-    "calendar_not_invitee": {"da": "kalendersvar fra {sender}, som ikke er inviteret til {id}",
-                             "en": "a calendar answer from {sender}, who is not invited to "
-                                   "{id}"},
-    "calendar_unknown": {"da": "kalendersvar til et møde, der ikke er i arket",
-                         "en": "a calendar answer for a meeting not in the sheet"},
-    "told_done": {"da": "{id} er markeret som udført i arket.",
-                  "en": "{id} is marked done in the sheet."},
-    "told_already_done": {"da": "{id} var allerede markeret som udført i arket.",
-                          "en": "{id} was already marked done in the sheet."},
-    "told_new_due": {"da": "Fristen for {id} er nu {due} i arket.",
-                     "en": "The due date of {id} is now {due} in the sheet."},
-    "told_value": {"da": "{id} har nu værdien {value} i arket.",
-                   "en": "{id} now has the value {value} in the sheet."},
-    "told_report": {"da": "Jeres status er gemt i arket til styregruppen.",
-                    "en": "Your status is saved in the sheet for the steering group."},
-    "told_conflict": {"da": "{id} er ændret i arket, siden vi skrev til dig.",
-                      "en": "{id} has changed in the sheet since we wrote to you."},
-    "told_not_allowed": {"da": "Mailen, du svarede på, gik til en anden.",
-                         "en": "The mail you answered went to someone else."},
-    "told_unreadable": {"da": "Vi kunne ikke finde et svar i din mail.",
-                        "en": "We could not find an answer in your mail."},
-    "told_no_commands": {"da": "Et svar på den mail kan ikke ændre noget i arket.",
-                         "en": "A reply to that mail cannot change anything in the sheet."},
-    "told_not_for_action": {"da": "Vi kunne ikke se, om {id} er udført, eller om den skal "
-                                  "have en ny frist; skriv »færdig« eller »ny frist 15.3.2027« "
-                                  "på en linje for sig.",
-                            "en": "We could not tell whether {id} is done or needs a new due "
-                                  'date; please write "done" or "new due date 15 March 2027" '
-                                  "on a line of its own."},
-    "told_not_for_indicator": {"da": "Vi kunne ikke finde en ny værdi for {id}; skriv tallet "
-                                     "på en linje for sig, fx »42,5«.",
-                               "en": "We could not find a new value for {id}; please write "
-                                     'the number on a line of its own, e.g. "42.5".'},
-}
 
 
 def still_applies(change: Change, initiative: Initiative, order: str) -> str | None:
@@ -449,7 +375,3 @@ def _same(column: str, current: str, written: str, order: str) -> bool:
             return number is None and not current
         return abs(float(current) - number) < 1e-9
     return " ".join(current.split()).casefold() == " ".join(written.split()).casefold()
-
-
-def changed_rows(decisions: Sequence[Decision]) -> set[tuple[str, str]]:
-    return {(c.tab, c.row_id) for d in decisions for c in d.changes}
