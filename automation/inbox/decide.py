@@ -30,6 +30,7 @@ from automation.core.i18n import text
 from automation.core.model import (
     Action,
     Change,
+    Group,
     Indicator,
     Initiative,
     MeetingAnswer,
@@ -336,25 +337,27 @@ def still_applies(change: Change, initiative: Initiative, order: str) -> str | N
     return None
 
 
+def row_of(initiative: Initiative, change: Change) -> Action | Indicator | Group | None:
+    """The row a change is about, found by its ID in the sheet as parsed."""
+    finders = {"actions": initiative.action, "indicators": initiative.indicator,
+               "groups": initiative.group}
+    find = finders.get(change.tab)
+    return find(change.row_id) if find else None
+
+
 def _current(change: Change, initiative: Initiative) -> str | None:
-    if change.tab == "actions":
-        action = initiative.action(change.row_id)
-        if action is None:
-            return None
-        return {"status": action.status,
-                "due": action.due.isoformat() if action.due else ""}.get(change.column)
-    if change.tab == "indicators":
-        indicator = initiative.indicator(change.row_id)
-        if indicator is None:
-            return None
+    row = row_of(initiative, change)
+    if isinstance(row, Action):
+        return {"status": row.status,
+                "due": row.due.isoformat() if row.due else ""}.get(change.column)
+    if isinstance(row, Indicator):
         if change.column == "current":
-            return "" if indicator.current is None else repr(indicator.current)
+            return "" if row.current is None else repr(row.current)
         if change.column == "updated":
-            return indicator.updated.isoformat() if indicator.updated else ""
+            return row.updated.isoformat() if row.updated else ""
         return None
-    if change.tab == "groups":
-        group = initiative.group(change.row_id)
-        return None if group is None else str(getattr(group, change.column, ""))
+    if isinstance(row, Group):
+        return str(getattr(row, change.column, ""))
     return None
 
 

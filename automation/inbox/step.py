@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from automation.core import values
 from automation.core.measurements import mail_source
 from automation.core.model import (
     CellUpdate,
@@ -35,7 +36,7 @@ from automation.core.model import (
 from automation.core.reports import status_received_updates
 from automation.core.settings import Settings
 from automation.errors import RygradError
-from automation.inbox.decide import Decision, decide, still_applies
+from automation.inbox.decide import Decision, decide, row_of, still_applies
 from automation.inbox.reading import read_reply
 from automation.mail.ics import event_uid
 
@@ -105,9 +106,9 @@ class Inbound:
         the Status modtaget of the groups whose status came by reply."""
         found = status_received_updates(read, self.status_received)
         for change in self.changes:
-            row = _row(read, change)
-            if row:
-                found.append(CellUpdate(change.tab, row, change.row_id, change.column,
+            row = row_of(read, change)
+            if row is not None:
+                found.append(CellUpdate(change.tab, row.row, change.row_id, change.column,
                                         change.new, change.old, _number(change)))
         return found
 
@@ -226,8 +227,6 @@ def _inbound(settings: Settings, ledger: RepliesLedger, initiative: Initiative,
 
 
 def _measurement(record: ReplyRecord, settings: Settings) -> list[Measurement]:
-    from automation.core import values
-
     cells = {c.column: c.new for c in record.changes}
     try:
         value = values.parse_number(cells.get("current", ""))
@@ -245,24 +244,10 @@ def _number(change: Change) -> float | None:
     """A value from a reply goes into Aktuel værdi as a number, as a partner types it."""
     if (change.tab, change.column) != ("indicators", "current"):
         return None
-    from automation.core import values
     try:
         return values.parse_number(change.new)
     except ValueError:
         return None
-
-
-def _row(initiative: Initiative, change: Change) -> int:
-    if change.tab == "actions":
-        action = initiative.action(change.row_id)
-        return action.row if action else 0
-    if change.tab == "indicators":
-        indicator = initiative.indicator(change.row_id)
-        return indicator.row if indicator else 0
-    if change.tab == "groups":
-        group = initiative.group(change.row_id)
-        return group.row if group else 0
-    return 0
 
 
 def answer_key(record: ReplyRecord) -> str:
@@ -286,8 +271,6 @@ def with_changes(initiative: Initiative, changes: Sequence[Change], order: str) 
     """The initiative as it will be once the changes are written: what planning sees."""
     if not changes:
         return initiative
-    from automation.core import values
-
     by_row: dict[tuple[str, str], dict[str, str]] = {}
     for change in changes:
         by_row.setdefault((change.tab, change.row_id), {})[change.column] = change.new
