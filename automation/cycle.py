@@ -172,7 +172,7 @@ class Cycle:
             outcome.inbox = inbound.outcome.as_dict()
         messages = plan(initiative, entries, now, self.settings, answers).messages
         if inbound is not None:
-            messages += inbound.answers
+            messages += inbound.answers(self.ledger, self.settings)
         entries.clear()  # the ledger is read again after sending; let these go
         outcome.due = len(messages)
         local = now.astimezone(self.settings.initiative.zone)

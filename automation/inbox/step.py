@@ -89,17 +89,23 @@ class InboxOutcome:
 @dataclass
 class Inbound:
     """What the cycle takes from the step: the sheet as the replies leave it, the
-    changes still to write, the answers to send and the meeting answers so far."""
+    changes still to write and the meeting answers so far."""
 
     initiative: Initiative
     changes: list[Change] = field(default_factory=list)
-    answers: list[Message] = field(default_factory=list)
     meeting_answers: list[MeetingAnswer] = field(default_factory=list)
     # values from replies, for Målinger (Kilde »mail fra Sofie Holm«)
     measurements: list[Measurement] = field(default_factory=list)
     # group name → the day its chair's status came by reply (Grupper's Status modtaget)
     status_received: dict[str, date] = field(default_factory=dict)
     outcome: InboxOutcome = field(default_factory=InboxOutcome)
+    records: Sequence[ReplyRecord] = ()  # the replies of inbox.days, oldest first
+
+    def answers(self, ledger: RepliesLedger, settings: Settings) -> list[Message]:
+        """The answers still to send: one per reply that tells its sender something and
+        has no delivery yet (asked only by the cycle that sends, not by the write-back)."""
+        return [answer_message(record, settings) for record in self.records
+                if record.payload.get("told") and not ledger.has_key(answer_key(record))]
 
     def updates(self, read: Initiative) -> list[CellUpdate]:
         """The partners' cells to write, placed on the rows of the sheet as read, and
@@ -138,7 +144,7 @@ def read_inbox(
             log.warning("inbox: %s", outcome.error)
     since = now - timedelta(days=settings.inbox.days if settings.inbox else 60)
     records = ledger.replies(since)
-    return _inbound(settings, ledger, initiative, records, outcome)
+    return _inbound(settings, initiative, records, outcome)
 
 
 def _handle_new(settings: Settings, ledger: RepliesLedger, initiative: Initiative,
@@ -202,9 +208,9 @@ def _record(message_id: str, sender: str, sender_name: str, subject: str,
                        decision.changes, now, payload)
 
 
-def _inbound(settings: Settings, ledger: RepliesLedger, initiative: Initiative,
+def _inbound(settings: Settings, initiative: Initiative,
              records: Sequence[ReplyRecord], outcome: InboxOutcome) -> Inbound:
-    inbound = Inbound(initiative, outcome=outcome)
+    inbound = Inbound(initiative, outcome=outcome, records=records)
     order = settings.sheet.date_order
     for record in records:
         if record.decision == "applied":
@@ -220,8 +226,6 @@ def _inbound(settings: Settings, ledger: RepliesLedger, initiative: Initiative,
             inbound.meeting_answers.append(MeetingAnswer(
                 item["meeting_id"], item["attendee"], item["answer"], int(item["sequence"]),
                 datetime.fromisoformat(item["at"])))
-        if record.payload.get("told") and not ledger.has_key(answer_key(record)):
-            inbound.answers.append(answer_message(record, settings))
     inbound.initiative = with_changes(initiative, inbound.changes, order)
     return inbound
 
