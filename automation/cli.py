@@ -345,22 +345,15 @@ def mailbox_opener(inbox: config.InboxSettings) -> Callable[[], Any]:
     """Opens the [inbox] mailbox for a cycle (README, "Replies by mail"); an OAuth
     login gets its token from the same code as [mail]'s."""
     from automation.inbox.imap import Mailbox
-    from automation.oauth import for_inbox
 
     made: list[TokenSource | None] = []  # made at the first read: a key that cannot be
     # read is then the inbox step's error, and the cycle goes on with the sheet and mail
 
     def open_mailbox() -> Any:
         if not made:
-            with for_inbox():
-                made.append(token_source(inbox) if inbox.auth != "password" else None)
+            made.append(token_source(inbox))
         tokens = made[0]
-
-        def token(fresh: bool = False) -> str:
-            with for_inbox():
-                return tokens.token(fresh) if tokens else ""
-
-        return Mailbox(inbox, token if tokens else None)
+        return Mailbox(inbox, tokens.token if tokens else None)
 
     return open_mailbox
 

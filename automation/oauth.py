@@ -22,13 +22,12 @@ environment (requests would let that win over the session's own setting).
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import os
 import re
 import ssl
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,7 +35,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from automation.config import InboxSettings, MailSettings
-from automation.errors import ConfigError, DeliveryError, RygradError, error_text
+from automation.errors import ConfigError, DeliveryError, error_text
 from automation.files import check_secret_file, read_secret_file, secret_from_env
 
 # [mail] and [inbox] log in the same ways with the same keys
@@ -50,10 +49,11 @@ TIMEOUT = 30.0
 
 # Entra ID's answers (AADSTS codes) → what the admin must do
 MICROSOFT_ERRORS = {
-    90002: "the tenant {tenant} does not exist; check mail.tenant (the tenant's domain, "
+    90002: "the tenant {tenant} does not exist; check {section}.tenant (the tenant's domain, "
            "e.g. kommune.onmicrosoft.com, or its directory (tenant) ID)",
     700016: "the app {client_id} is not registered in the tenant {tenant}; check "
-            "mail.client_id (the app's Application (client) ID in Entra ID) and mail.tenant",
+            "{section}.client_id (the app's Application (client) ID in Entra ID) and "
+            "{section}.tenant",
     7000215: "the client secret is wrong (AADSTS7000215); put the secret's Value, not its "
              "Secret ID, in {secret}",
     7000222: "the client secret has expired (AADSTS7000222); create a new one under the "
@@ -61,7 +61,7 @@ MICROSOFT_ERRORS = {
     700027: "the certificate was not accepted (AADSTS700027); upload {secret}'s certificate "
             "under the app's Certificates & secrets in Entra ID",
     70011: "the scope {scope} was refused (AADSTS70011); the app needs the application "
-           "permission SMTP.SendAsApp (Office 365 Exchange Online) with admin consent",
+           "permission {permission} (Office 365 Exchange Online) with admin consent",
     7000229: "the app has no service principal in the tenant (AADSTS7000229); grant admin "
              "consent for the app in Entra ID",
 }
@@ -95,22 +95,9 @@ def token_source(settings: Account, environ: Mapping[str, str] | None = None
     return None
 
 
-# the login keys [mail] and [inbox] share, as errors name them
-_KEYS = re.compile(r"\bmail\.(auth|tenant|client_id|client_secret_env|client_secret_file|"
-                   r"certificate_file|authority|credentials|username|ca_file)\b")
-
-
-@contextlib.contextmanager
-def for_inbox() -> Iterator[None]:
-    """Errors raised inside name the [inbox] keys (inbox.tenant …), not [mail]'s: the
-    token code is one for both sections."""
-    try:
-        yield
-    except RygradError as err:
-        renamed = _KEYS.sub(r"inbox.\1", str(err))
-        if renamed == str(err):
-            raise
-        raise type(err)(renamed) from err
+def section(settings: Account) -> str:
+    """The config section whose keys an error names: [mail] and [inbox] share this code."""
+    return "inbox" if isinstance(settings, InboxSettings) else "mail"
 
 
 class _Cached:
@@ -142,6 +129,7 @@ class MicrosoftTokens(_Cached):
         super().__init__(clock)
         self.settings = settings
         self.authority = (settings.authority or MICROSOFT_AUTHORITY).rstrip("/")
+        self.section = section(settings)
         self._credential, self._secret_name = _microsoft_credential(settings, environ)
         self._session = trusting_session(settings)
         self._app: Any = None
@@ -150,7 +138,11 @@ class MicrosoftTokens(_Cached):
         import msal
 
         words = {"tenant": self.settings.tenant, "client_id": self.settings.client_id,
-                 "secret": self._secret_name, "scope": MICROSOFT_SCOPE}
+                 "secret": self._secret_name, "scope": MICROSOFT_SCOPE,
+                 "section": self.section,
+                 # what the app may do with the mailbox: send (SMTP) or read (IMAP)
+                 "permission": "IMAP.AccessAsApp" if self.section == "inbox"
+                 else "SMTP.SendAsApp"}
         try:
             if self._app is None:
                 self._app = msal.ConfidentialClientApplication(
@@ -165,7 +157,7 @@ class MicrosoftTokens(_Cached):
                 self._app.remove_tokens_for_client()
             result = self._app.acquire_token_for_client(scopes=[MICROSOFT_SCOPE])
         except requests.RequestException as err:
-            raise OAuthError(_unreachable(self.authority, err)) from None
+            raise OAuthError(_unreachable(self.authority, err, self.section)) from None
         except ValueError as err:
             # MSAL raises ValueError when the tenant's discovery document is refused; the
             # endpoint's answer is in the error it raised from
@@ -177,16 +169,18 @@ class MicrosoftTokens(_Cached):
         return str(result["access_token"]), float(result.get("expires_in", 3599))
 
     def _refused(self, codes: list[int], description: str, words: dict[str, str]) -> str:
-        where = f"{self.authority} refused a token for mail.client_id {self.settings.client_id}"
+        where = (f"{self.authority} refused a token for {self.section}.client_id "
+                 f"{self.settings.client_id}")
         for code in codes:
             if code in MICROSOFT_ERRORS:
                 return f"{where}: {MICROSOFT_ERRORS[code].format(**words)}"
         first = " ".join(description.split()).split(" Trace ID:")[0][:300]
-        return f"{where} ({first or 'no reason given'}); check mail.tenant and mail.client_id"
+        return (f"{where} ({first or 'no reason given'}); check {self.section}.tenant and "
+                f"{self.section}.client_id")
 
 
 class GoogleTokens(_Cached):
-    """A service account with domain-wide delegation, acting as mail.username."""
+    """A service account with domain-wide delegation, acting as the section's username."""
 
     def __init__(self, settings: Account,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -194,14 +188,16 @@ class GoogleTokens(_Cached):
         from google.oauth2 import service_account
 
         assert settings.credentials is not None  # config.py requires it for auth = google
-        check_secret_file(settings.credentials, "mail.credentials")
+        self.section = section(settings)
+        check_secret_file(settings.credentials, f"{self.section}.credentials")
         try:
             self._credentials = service_account.Credentials.from_service_account_file(
                 str(settings.credentials), scopes=[GOOGLE_SCOPE], subject=settings.username)
         except (OSError, ValueError, KeyError) as err:
             reason = err.strerror if isinstance(err, OSError) else error_text(err)
-            raise ConfigError(f"mail.credentials: cannot read {settings.credentials} as a "
-                              f"service account's JSON key ({reason})") from None
+            raise ConfigError(f"{self.section}.credentials: cannot read "
+                              f"{settings.credentials} as a service account's JSON key "
+                              f"({reason})") from None
         self.settings = settings
         self._session = trusting_session(settings)
 
@@ -212,7 +208,8 @@ class GoogleTokens(_Cached):
         try:
             self._credentials.refresh(Request(self._session))
         except exceptions.TransportError as err:
-            raise OAuthError(_unreachable(self._credentials._token_uri, err)) from None
+            where = self._credentials._token_uri
+            raise OAuthError(_unreachable(where, err, self.section)) from None
         except exceptions.RefreshError as err:
             raise OAuthError(self._refused(err)) from None
         token = self._credentials.token
@@ -234,10 +231,11 @@ class GoogleTokens(_Cached):
                     f"add the service account's client ID with the scope {GOOGLE_SCOPE}")
         if "invalid_grant" in reason:
             return (f"Google refused a token for {account} acting as {self.settings.username} "
-                    f"({' '.join(reason.split())[:200]}); check that mail.username is a user "
-                    "of the Workspace domain and that the key in mail.credentials is current")
+                    f"({' '.join(reason.split())[:200]}); check that {self.section}.username is a "
+                    f"user of the Workspace domain and that the key in {self.section}.credentials"
+                    " is current")
         return (f"Google refused a token for {account} ({' '.join(reason.split())[:200]}); "
-                "check mail.credentials")
+                f"check {self.section}.credentials")
 
 
 def _microsoft_credential(settings: Account, environ: Mapping[str, str] | None
@@ -246,26 +244,29 @@ def _microsoft_credential(settings: Account, environ: Mapping[str, str] | None
     name of where it came from, for messages."""
     environ = os.environ if environ is None else environ
     if settings.client_secret_env:
-        secret = secret_from_env(environ, settings.client_secret_env, "mail.client_secret_env")
+        secret = secret_from_env(environ, settings.client_secret_env,
+                                 f"{section(settings)}.client_secret_env")
         return secret, f"the environment variable {settings.client_secret_env}"
     if settings.client_secret_file is not None:
-        secret = _read_secret(settings.client_secret_file, "mail.client_secret_file")
+        secret = _read_secret(settings.client_secret_file,
+                              f"{section(settings)}.client_secret_file")
         return secret.strip(), str(settings.client_secret_file)
     assert settings.certificate_file is not None  # config.py requires one of the three
-    return _certificate(settings.certificate_file), str(settings.certificate_file)
+    return (_certificate(settings.certificate_file, f"{section(settings)}.certificate_file"),
+            str(settings.certificate_file))
 
 
-def _certificate(path: Path) -> dict[str, str]:
+def _certificate(path: Path, key_name: str) -> dict[str, str]:
     """MSAL's certificate credential from one PEM file holding the key and certificate."""
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
-    pem = _read_secret(path, "mail.certificate_file").encode("ascii", "replace")
+    pem = _read_secret(path, key_name).encode("ascii", "replace")
     try:
         key = serialization.load_pem_private_key(pem, password=None)
         certificate = x509.load_pem_x509_certificate(pem)
     except (ValueError, TypeError) as err:
-        raise ConfigError(f"mail.certificate_file: {path} must hold an unencrypted private "
+        raise ConfigError(f"{key_name}: {path} must hold an unencrypted private "
                           f"key and its certificate, both in PEM ({error_text(err)})") from None
     der = certificate.public_bytes(serialization.Encoding.DER)
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -286,19 +287,18 @@ def _read_secret(path: Path, key: str) -> str:
 
 def _codes(text: str) -> list[int]:
     """The AADSTS codes in a text MSAL raised (it quotes the endpoint's answer)."""
-    import re
 
     return [int(code) for code in re.findall(r"AADSTS(\d+)", text)] or (
         [90002] if "invalid_tenant" in text else [])
 
 
-def _unreachable(where: str, err: Exception) -> str:
+def _unreachable(where: str, err: Exception, name: str) -> str:
     reason = error_text(err)
     if isinstance(err, requests.exceptions.SSLError) or "CERTIFICATE_VERIFY_FAILED" in reason:
         return (f"{where}: the identity endpoint's certificate is not trusted; check "
-                "mail.authority, or mail.ca_file for a company CA")
+                f"{name}.authority, or {name}.ca_file for a company CA")
     return f"{where}: the identity endpoint cannot be reached ({reason[:200]}); check the " \
-           "network and mail.authority"
+           f"network and {name}.authority"
 
 
 class _TrustingAdapter(HTTPAdapter):
