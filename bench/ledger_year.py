@@ -114,7 +114,7 @@ def simulate(folder: Path, actions: int, days: int, keep_days: int,
         outcome = cycle.run(now)
         seconds += time.perf_counter() - began
         sent += outcome.sent
-        if day in checkpoints or day == days:
+        if day in checkpoints or day % 30 == 0 or day == days:
             along.append({"day": day, "sent": sent, "ledger_bytes": ledger_size(path),
                           "seconds": round(seconds, 1)})
             print(f"  keep {keep_days} d, day {day}: {sent} sent, "
