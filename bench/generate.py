@@ -39,8 +39,13 @@ UNITS = ("%", "antal", "unge")
 
 
 def generate(path: Path, today: date, actions: int, people: int, meetings: int,
-             indicators: int, seed: int = 1) -> None:
-    """Write the synthetic workbook to `path` (overwriting it: it is a benchmark artefact)."""
+             indicators: int, seed: int = 1,
+             meeting_days: tuple[int, int] = (-90, 60)) -> None:
+    """Write the synthetic workbook to `path` (overwriting it: it is a benchmark artefact).
+
+    ``meeting_days``: the meetings' dates, in days from ``today`` (a simulation that runs
+    for months needs meetings all along it).
+    """
     rng = random.Random(seed)
     groups = [f"Gruppe {n:03}" for n in range(1, max(1, people // 20) + 1)]
     names = [f"{rng.choice(FIRST)} {rng.choice(LAST)} {n}" for n in range(1, people + 1)]
@@ -64,7 +69,7 @@ def generate(path: Path, today: date, actions: int, people: int, meetings: int,
             for n, group in enumerate(groups)
         ),
         "meetings": (
-            [f"M-{n:05}", rng.choice(groups), day(-90, 60),
+            [f"M-{n:05}", rng.choice(groups), day(*meeting_days),
              time(rng.choice((8, 9, 13, 15)), rng.choice((0, 30))), None, "Dokk1",
              "1. Velkomst\n2. Status" if rng.random() < 0.7 else None,
              "Referat udsendt." if rng.random() < 0.5 else None,

@@ -2,6 +2,14 @@
 
     .venv/bin/python bench/ledger_year.py                          # 1k actions, 365 days
     .venv/bin/python bench/ledger_year.py --actions 10000 --days 30 --no-baseline
+    .venv/bin/python bench/ledger_year.py --actions 10000 --meetings-all-year --no-baseline
+
+bench/generate.py's meetings fall between 90 days before and 60 days after the first day,
+so by default every meeting (its invitation, agenda with charts and follow-up, the largest
+mails) is over after day 60 and the rest of the year sends overdue notices, indicator
+requests and digests only. ``--meetings-all-year`` spreads them from 90 days before to 60
+days after the last day instead, as many more as keep the same number a week, as an
+initiative that goes on meeting does.
 
 bench/generate.py writes a synthetic initiative (people = actions/5, meetings and
 indicators = actions/20 each, as bench/scale.py), and one real cycle (Cycle.run: read,
@@ -75,11 +83,14 @@ def row_bytes(path: Path) -> dict[str, Any]:
 
 
 def simulate(folder: Path, actions: int, days: int, keep_days: int,
-             checkpoints: set[int]) -> dict[str, Any]:
+             checkpoints: set[int], all_year: bool = False) -> dict[str, Any]:
     folder.mkdir(parents=True)
     workbook = folder / "initiative.xlsx"
+    meetings, span = max(1, actions // 20), (-90, 60)
+    if all_year:  # the same meetings a week as over the default 150 days
+        meetings, span = round(meetings * (days + 150) / 150), (-90, days + 60)
     generate(workbook, START, actions=actions, people=max(1, actions // 5),
-             meetings=max(1, actions // 20), indicators=max(1, actions // 20))
+             meetings=meetings, indicators=max(1, actions // 20), meeting_days=span)
     settings = config.parse(
         {"initiative": {"name": "Bench", "secretariat": "Sekretariatet <s@bench.example>"},
          "sheet": {"path": str(workbook)},
@@ -120,7 +131,7 @@ def simulate(folder: Path, actions: int, days: int, keep_days: int,
             print(f"  keep {keep_days} d, day {day}: {sent} sent, "
                   f"{ledger_size(path) / 1e6:.1f} MB, {seconds:.0f} s", file=sys.stderr)
     ledger.close()
-    return {"keep_messages_days": keep_days, "sent": sent,
+    return {"keep_messages_days": keep_days, "meetings": meetings, "sent": sent,
             "mail_bytes_sent": getattr(transport, "bytes_sent", 0),
             "ledger_bytes": ledger_size(path), "bytes_per_sent_mail": ledger_size(path) / sent,
             "rows": row_bytes(path), "along": along, "seconds": round(seconds, 1),
@@ -134,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--no-baseline", action="store_true",
                         help="only the run with retention (the baseline keeps every mail)")
+    parser.add_argument("--meetings-all-year", action="store_true",
+                        help="meetings all along the simulated days, not only the first 60")
     parser.add_argument("--json", type=Path, help="write the raw numbers here")
     args = parser.parse_args(argv)
     checkpoints = {1, 7, 30, 31, 60, 90, 180, 270, 365}
@@ -141,10 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         for keep in (30,) if args.no_baseline else (30, NO_RETENTION):
             runs.append(simulate(Path(scratch) / f"keep-{keep}", args.actions, args.days,
-                                 keep, checkpoints))
+                                 keep, checkpoints, args.meetings_all_year))
     for run in runs:
         label = "retention 30 d" if run["keep_messages_days"] == 30 else "no retention"
-        print(f"{args.actions} actions, {args.days} daily cycles, {label}: "
+        print(f"{args.actions} actions, {run['meetings']} meetings, {args.days} daily cycles, "
+              f"{label}: "
               f"{run['sent']} mails sent ({run['mail_bytes_sent'] / run['sent'] / 1e3:.1f} KB "
               f"each), ledger {run['ledger_bytes'] / 1e6:.1f} MB = "
               f"{run['bytes_per_sent_mail']:,.0f} bytes per sent mail; cycles "
@@ -159,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(
             {"actions": args.actions, "days": args.days,
+             "meetings_all_year": args.meetings_all_year,
              "runs": runs}, indent=2) + "\n")
     return 0
 
