@@ -32,6 +32,7 @@ from typing import Any
 from unittest import mock
 
 from automation import cli
+from automation.core.measurements import SHEET_SOURCE
 from automation.transports.smtp import SmtpTransport
 from tests.smtpserver import Certificates, Fault, SmtpServer, make_certificates
 from tests.workbook import GROUPS, PEOPLE, write_config, write_workbook
@@ -443,7 +444,7 @@ def temp_files(workbook: Path) -> list[Path]:
 
 def _appended(row: tuple[Any, ...]) -> bool:
     source = str(row[3] if len(row) > 3 else "")
-    return source in ("regneark", "sheet") or source.startswith(("mail fra ", "mail from "))
+    return source in SHEET_SOURCE.values() or source.startswith(("mail fra ", "mail from "))
 
 
 def partner_cells(workbook: Path) -> dict[str, list[tuple[Any, ...]]]:
